@@ -1,0 +1,327 @@
+/*
+ * AMD-V back end of the VP interface: VMCB set-up, nested paging, VMRUN and
+ * exit decoding (AMD APM Vol.2, chapter 15). Written for QEMU's emulator as
+ * well as hardware: no NRIP save, no decode assists, no clean bits, no
+ * flush-by-ASID, so instruction lengths are known here and TLB_CONTROL
+ * flushes everything after NPT changes.
+ */
+#include "arch/x86_64/apic.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/svm.h"
+#include "kernel/log.h"
+#include "kernel/palloc.h"
+#include "kernel/part.h"
+
+#include <string.h>
+
+#define IOPM_PAGES 3
+#define MSRPM_PAGES 2
+#define DEFAULT_PAT 0x0007040600070406ull /* SDM Vol.3 11.12.4 power-on value */
+
+/* Instruction lengths of the exits that need them (no NRIP save here). */
+#define LEN_CPUID 2
+#define LEN_HLT 1
+#define LEN_MSR 2
+#define LEN_VMMCALL 3
+
+struct svm_vp {
+	struct vmcb *vmcb;
+	u64 vmcb_pa;
+	u64 gpt_gen; /* partition's gpt_gen at the last TLB flush */
+};
+
+static u64 iopm_pa, msrpm_pa, hsave_pa, host_vmcb_pa;
+
+/* MSRs the guest reaches directly; their state is in the VMCB (VMLOAD/VMSAVE). */
+static const u32 passthrough_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
+	MSR_SFMASK, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_IA32_PAT,
+};
+
+/* MSR permission map: 2 bits per MSR in three 2K-byte ranges (APM Vol.2, 15.11). */
+static void msrpm_allow(u8 *map, u32 msr)
+{
+	u32 base;
+
+	if (msr < 0x2000)
+		base = 0;
+	else if (msr - 0xc0000000u < 0x2000)
+		base = 0x800, msr -= 0xc0000000u;
+	else if (msr - 0xc0010000u < 0x2000)
+		base = 0x1000, msr -= 0xc0010000u;
+	else
+		return;
+	map[base + msr / 4] &= ~(3u << (2 * (msr % 4)));
+}
+
+static int svm_cpu_enable(void)
+{
+	struct cpuid_regs r;
+
+	if (rdmsr(MSR_VM_CR) & SVM_VM_CR_SVMDIS) {
+		kprintf("error: SVM is disabled by the firmware (VM_CR.SVMDIS)\n");
+		return -1;
+	}
+	cpuid(0x8000000a, 0, &r);
+	if (!(r.edx & SVM_FEATURE_NP)) {
+		kprintf("error: SVM without nested paging is not supported\n");
+		return -1;
+	}
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	hsave_pa = palloc_alloc();
+	host_vmcb_pa = palloc_alloc();
+	iopm_pa = palloc_alloc_contig(IOPM_PAGES, PAGE_SIZE);
+	msrpm_pa = palloc_alloc_contig(MSRPM_PAGES, PAGE_SIZE);
+	if (!hsave_pa || !host_vmcb_pa || !iopm_pa || !msrpm_pa)
+		return -1;
+	wrmsr(MSR_VM_HSAVE_PA, hsave_pa);
+	memset(phys_to_virt(iopm_pa), 0xff, IOPM_PAGES * PAGE_SIZE);
+	memset(phys_to_virt(msrpm_pa), 0xff, MSRPM_PAGES * PAGE_SIZE);
+	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
+		msrpm_allow(phys_to_virt(msrpm_pa), passthrough_msrs[i]);
+	return 0;
+}
+
+static int svm_vp_create(struct vp *vp)
+{
+	struct svm_vp *s;
+	u64 pa = palloc_alloc();
+
+	if (!pa)
+		return -1;
+	/* The VMCB takes the first 4K page; our bookkeeping sits in a second. */
+	u64 state_pa = palloc_alloc();
+	if (!state_pa) {
+		palloc_free(pa);
+		return -1;
+	}
+	s = phys_to_virt(state_pa);
+	s->vmcb = phys_to_virt(pa);
+	s->vmcb_pa = pa;
+	vp->arch = s;
+	vp->arch_pa = state_pa;
+	return 0;
+}
+
+static void svm_vp_destroy(struct vp *vp)
+{
+	struct svm_vp *s = vp->arch;
+
+	if (!s)
+		return;
+	palloc_free(s->vmcb_pa);
+	palloc_free(vp->arch_pa);
+	vp->arch = NULL;
+}
+
+static void seg_set(struct vmcb_seg *seg, u16 sel, u64 base, u32 limit, u16 attr)
+{
+	*seg = (struct vmcb_seg){ .sel = sel, .attr = attr, .limit = limit, .base = base };
+}
+
+/* Real-mode reset state (SDM Vol.3 10.1.1 table 10-1; APM Vol.2 14.1.3). */
+static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
+{
+	struct svm_vp *s = vp->arch;
+	struct vmcb *v = s->vmcb;
+	struct partition *p = vp->part;
+
+	memset(v, 0, sizeof(*v));
+	v->c.intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_SMI |
+			       SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_INVD |
+			       SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO |
+			       SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN;
+	v->c.intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
+			       SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
+			       SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT;
+	v->c.iopm_pa = iopm_pa;
+	v->c.msrpm_pa = msrpm_pa;
+	v->c.asid = p->id + 1;
+	v->c.tlb_control = SVM_TLB_FLUSH_ALL;
+	v->c.vintr = SVM_VINTR_MASKING;
+	v->c.np_enable = 1;
+	v->c.n_cr3 = p->gpt.root;
+	s->gpt_gen = p->gpt_gen;
+
+	seg_set(&v->s.cs, r->cs_sel, r->cs_base, 0xffff, 0x9b);
+	seg_set(&v->s.ds, 0, 0, 0xffff, 0x93);
+	seg_set(&v->s.es, 0, 0, 0xffff, 0x93);
+	seg_set(&v->s.ss, 0, 0, 0xffff, 0x93);
+	seg_set(&v->s.fs, 0, 0, 0xffff, 0x93);
+	seg_set(&v->s.gs, 0, 0, 0xffff, 0x93);
+	seg_set(&v->s.gdtr, 0, 0, 0xffff, 0);
+	seg_set(&v->s.idtr, 0, 0, 0xffff, 0);
+	seg_set(&v->s.ldtr, 0, 0, 0xffff, 0x82);
+	seg_set(&v->s.tr, 0, 0, 0xffff, 0x8b);
+	v->s.cr0 = CR0_ET | CR0_CD | CR0_NW;
+	v->s.efer = EFER_SVME;
+	v->s.dr6 = 0xffff0ff0;
+	v->s.dr7 = 0x400;
+	v->s.g_pat = DEFAULT_PAT;
+
+	memset(&vp->regs, 0, sizeof(vp->regs));
+	vp->regs.rip = r->rip;
+	vp->regs.rflags = RFLAGS_RESERVED1;
+	struct cpuid_regs id;
+	cpuid(1, 0, &id);
+	vp->regs.gpr[REG_RDX] = id.eax; /* processor signature at reset */
+}
+
+static void decode_ioio(struct vmcb *v, struct vm_exit *e)
+{
+	u64 info = v->c.exit_info1;
+
+	e->reason = EXIT_IO;
+	e->io.in = info & SVM_IOIO_IN;
+	e->io.string = info & SVM_IOIO_STR;
+	e->io.rep = info & SVM_IOIO_REP;
+	e->io.size = (info >> SVM_IOIO_SZ_SHIFT) & 0x7; /* SZ8/SZ16/SZ32 one-hot = 1/2/4 */
+	e->io.port = (u16)(info >> SVM_IOIO_PORT_SHIFT);
+	e->insn_len = (u8)(v->c.exit_info2 - v->s.rip); /* EXITINFO2 = next RIP */
+}
+
+static void decode_exit(struct vmcb *v, struct vm_exit *e)
+{
+	u64 code = v->c.exit_code;
+
+	memset(e, 0, sizeof(*e));
+	e->raw = code;
+	e->qual = v->c.exit_info1;
+	switch (code) {
+	case SVM_EXIT_INTR:
+		e->reason = EXIT_INTR;
+		break;
+	case SVM_EXIT_CPUID:
+		e->reason = EXIT_CPUID;
+		e->insn_len = LEN_CPUID;
+		break;
+	case SVM_EXIT_HLT:
+		e->reason = EXIT_HLT;
+		e->insn_len = LEN_HLT;
+		break;
+	case SVM_EXIT_IOIO:
+		decode_ioio(v, e);
+		break;
+	case SVM_EXIT_MSR:
+		e->reason = v->c.exit_info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		e->insn_len = LEN_MSR;
+		break;
+	case SVM_EXIT_VMMCALL:
+		e->reason = EXIT_HYPERCALL;
+		e->insn_len = LEN_VMMCALL;
+		break;
+	case SVM_EXIT_NPF:
+		e->reason = EXIT_MEM_FAULT;
+		e->mem.gpa = v->c.exit_info2;
+		e->mem.access = (v->c.exit_info1 & SVM_NPF_FETCH)   ? MEM_EXEC :
+				(v->c.exit_info1 & SVM_NPF_WRITE) ? MEM_WRITE :
+								    MEM_READ;
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		e->reason = EXIT_TRIPLE_FAULT;
+		break;
+	case SVM_EXIT_INVALID:
+		e->reason = EXIT_INVALID;
+		break;
+	default:
+		e->reason = EXIT_UNHANDLED;
+		break;
+	}
+}
+
+static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
+{
+	struct svm_vp *s = vp->arch;
+	struct vmcb *v = s->vmcb;
+
+	if (s->gpt_gen != vp->part->gpt_gen) {
+		v->c.tlb_control = SVM_TLB_FLUSH_ALL;
+		s->gpt_gen = vp->part->gpt_gen;
+	}
+	v->s.rax = vp->regs.gpr[REG_RAX];
+	v->s.rsp = vp->regs.gpr[REG_RSP];
+	v->s.rip = vp->regs.rip;
+	v->s.rflags = vp->regs.rflags;
+
+	lapic_timer_arm(slice_us);
+	svm_enter(s->vmcb_pa, host_vmcb_pa, vp->regs.gpr);
+	lapic_timer_arm(0);
+
+	v->c.tlb_control = 0;
+	vp->regs.gpr[REG_RAX] = v->s.rax;
+	vp->regs.gpr[REG_RSP] = v->s.rsp;
+	vp->regs.rip = v->s.rip;
+	vp->regs.rflags = v->s.rflags;
+
+	/* An event cut short by the exit is delivered again (APM Vol.2, 15.7.2). */
+	if (v->c.exit_int_info & SVM_EVT_VALID)
+		v->c.event_inj = v->c.exit_int_info;
+	decode_exit(v, e);
+}
+
+static void seg_get(struct vp_seg *out, const struct vmcb_seg *in)
+{
+	out->sel = in->sel;
+	out->attr = (in->attr & 0xff) | ((in->attr & 0xf00) << 4);
+	out->limit = in->limit;
+	out->base = in->base;
+}
+
+static void svm_vp_get_sregs(struct vp *vp, struct vp_sregs *sr)
+{
+	struct vmcb *v = ((struct svm_vp *)vp->arch)->vmcb;
+
+	seg_get(&sr->es, &v->s.es);
+	seg_get(&sr->cs, &v->s.cs);
+	seg_get(&sr->ss, &v->s.ss);
+	seg_get(&sr->ds, &v->s.ds);
+	seg_get(&sr->fs, &v->s.fs);
+	seg_get(&sr->gs, &v->s.gs);
+	seg_get(&sr->ldtr, &v->s.ldtr);
+	seg_get(&sr->tr, &v->s.tr);
+	sr->gdt_base = v->s.gdtr.base;
+	sr->gdt_limit = v->s.gdtr.limit;
+	sr->idt_base = v->s.idtr.base;
+	sr->idt_limit = v->s.idtr.limit;
+	sr->cr0 = v->s.cr0;
+	sr->cr2 = v->s.cr2;
+	sr->cr3 = v->s.cr3;
+	sr->cr4 = v->s.cr4;
+	sr->efer = v->s.efer & ~EFER_SVME;
+}
+
+static void svm_vp_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error)
+{
+	struct vmcb *v = ((struct svm_vp *)vp->arch)->vmcb;
+
+	v->c.event_inj = vector | SVM_EVT_TYPE_EXCEPTION | SVM_EVT_VALID |
+			 (has_error ? SVM_EVT_ERR_VALID | ((u64)error << 32) : 0);
+}
+
+/* EFER exits so that SVME stays set under the guest and hidden from it. */
+static bool svm_vp_msr(struct vp *vp, u32 index, u64 *val, bool write)
+{
+	struct vmcb *v = ((struct svm_vp *)vp->arch)->vmcb;
+
+	if (index != MSR_EFER)
+		return false;
+	if (write)
+		v->s.efer = (*val & ~EFER_LMA) | (v->s.efer & EFER_LMA) | EFER_SVME;
+	else
+		*val = v->s.efer & ~EFER_SVME;
+	return true;
+}
+
+const struct vp_ops svm_ops = {
+	.name = "svm",
+	.gpt_format = &pt_format_npt,
+	.cpu_enable = svm_cpu_enable,
+	.vp_create = svm_vp_create,
+	.vp_destroy = svm_vp_destroy,
+	.vp_reset = svm_vp_reset,
+	.vp_run = svm_vp_run,
+	.vp_get_sregs = svm_vp_get_sregs,
+	.vp_inject_exception = svm_vp_inject_exception,
+	.vp_msr = svm_vp_msr,
+};

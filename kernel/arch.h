@@ -1,0 +1,26 @@
+/*
+ * What kernel/ needs from arch/ besides the VP interface (vp.h): time,
+ * interrupts, halting and power. Implemented in arch/x86_64.
+ */
+#ifndef BULKHEAD_ARCH_H
+#define BULKHEAD_ARCH_H
+
+#include "types.h"
+
+struct boot_info;
+
+/* Monotonic time since boot. */
+u64 arch_time_us(void);
+u64 arch_tsc_hz(void);
+u64 arch_rdtsc(void);
+/* The host CPU's CPUID leaf (eax, ebx, ecx, edx). */
+void arch_cpuid(u32 leaf, u32 sub, u32 out[4]);
+void arch_irq_disable(void);
+void arch_backtrace_here(void);
+__noreturn void arch_halt(void);
+/* Power the machine off (ACPI S5), or halt if that fails. */
+__noreturn void arch_poweroff(void);
+/* Called by arch_boot once the CPU is set up. */
+__noreturn void kmain(struct boot_info *bi);
+
+#endif

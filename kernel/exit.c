@@ -1,0 +1,101 @@
+/* VM exit dispatch (DESIGN.md: exit -> vm_exit -> handler in kernel/). */
+#include "exit.h"
+#include "part.h"
+
+#define EXC_GP 13 /* SDM Vol.3 6.15 */
+
+static void skip(struct vp *vp, const struct vm_exit *e)
+{
+	vp->regs.rip += e->insn_len;
+}
+
+static void handle_cpuid(struct vp *vp, const struct vm_exit *e)
+{
+	u32 out[4];
+	u64 *r = vp->regs.gpr;
+
+	cpuid_emulate((u32)r[REG_RAX], (u32)r[REG_RCX], out);
+	r[REG_RAX] = out[0];
+	r[REG_RBX] = out[1];
+	r[REG_RCX] = out[2];
+	r[REG_RDX] = out[3];
+	skip(vp, e);
+}
+
+static void handle_msr(struct vp *vp, const struct vm_exit *e)
+{
+	u64 *r = vp->regs.gpr;
+	u32 index = (u32)r[REG_RCX];
+	u64 val;
+
+	if (e->reason == EXIT_MSR_READ) {
+		if (!msr_read(vp, index, &val))
+			goto gp;
+		r[REG_RAX] = (u32)val;
+		r[REG_RDX] = val >> 32;
+	} else {
+		val = (r[REG_RDX] << 32) | (u32)r[REG_RAX];
+		if (!msr_write(vp, index, val))
+			goto gp;
+	}
+	skip(vp, e);
+	return;
+gp:
+	vp_ops->vp_inject_exception(vp, EXC_GP, true, 0);
+}
+
+static const char *access_name(unsigned a)
+{
+	if (a & MEM_EXEC)
+		return "exec";
+	return a & MEM_WRITE ? "write" : "read";
+}
+
+bool exit_handle(struct vp *vp, const struct vm_exit *e)
+{
+	struct partition *p = vp->part;
+
+	switch (e->reason) {
+	case EXIT_CPUID:
+		handle_cpuid(vp, e);
+		return false;
+	case EXIT_IO:
+		io_emulate(vp, e);
+		return p->state != PART_RUNNING;
+	case EXIT_MSR_READ:
+	case EXIT_MSR_WRITE:
+		handle_msr(vp, e);
+		return false;
+	case EXIT_HYPERCALL:
+		hypercall_dispatch(vp);
+		skip(vp, e);
+		return false;
+	case EXIT_HLT:
+		/* Nothing can wake the VP yet: it stays halted until reset. */
+		skip(vp, e);
+		p->state = PART_HALTED;
+		return true;
+	case EXIT_MEM_FAULT:
+		part_stop(p, "memory fault gpa=0x%llx access=%s", (unsigned long long)e->mem.gpa,
+			  access_name(e->mem.access));
+		return true;
+	case EXIT_TRIPLE_FAULT:
+		part_stop(p, "triple fault");
+		return true;
+	case EXIT_INVALID:
+		part_stop(p, "invalid guest state (exit 0x%llx, info 0x%llx)",
+			  (unsigned long long)e->raw, (unsigned long long)e->qual);
+		return true;
+	case EXIT_UNHANDLED:
+		part_stop(p, "unhandled exit 0x%llx (info 0x%llx) at rip=0x%llx",
+			  (unsigned long long)e->raw, (unsigned long long)e->qual,
+			  (unsigned long long)vp->regs.rip);
+		return true;
+	case EXIT_INTR:
+	case EXIT_PREEMPT:
+		return true;
+	case EXIT_NONE:
+		return false;
+	}
+	return false;
+}

@@ -1,0 +1,20 @@
+/* Console output for the hypervisor: formatted printing and panic(). */
+#ifndef BULKHEAD_LOG_H
+#define BULKHEAD_LOG_H
+
+#include "types.h"
+#include <stdarg.h>
+
+/* Print to COM1 ("\n" becomes "\r\n"). */
+void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void kvprintf(const char *fmt, va_list ap);
+/* Broken hypervisor invariant: print, backtrace, halt. */
+__noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Provided by arch: raw serial port access. */
+void serial_init(void);
+void serial_write(const char *buf, size_t len);
+int serial_getc(void); /* -1 when no byte is waiting */
+void serial_flush(void);
+
+#endif

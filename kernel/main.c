@@ -1,0 +1,120 @@
+/*
+ * kmain: from a prepared CPU to running partitions. Every failure here is a
+ * one-line "error: " on the console, and the console is always reached.
+ */
+#include "arch.h"
+#include "boot_info.h"
+#include "con.h"
+#include "config.h"
+#include "log.h"
+#include "palloc.h"
+#include "part.h"
+#include "sched.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_MANAGED_BYTES (64ull << 30)
+
+const struct vp_ops *vp_ops;
+static u8 frame_bitmap[MAX_MANAGED_BYTES / PAGE_SIZE / 8] __aligned(PAGE_SIZE);
+static struct cfg config;
+
+extern char __image_start[], __image_end[];
+
+static const struct boot_file *find_file(const struct boot_info *bi, const char *name)
+{
+	for (u32 i = 0; i < MIN(bi->nr_files, (u32)BOOT_MAX_FILES); i++)
+		if (!strncmp(bi->files[i].name, name, BOOT_NAME_MAX))
+			return &bi->files[i];
+	return NULL;
+}
+
+static void memory_init(const struct boot_info *bi)
+{
+	u32 n = MIN(bi->nr_mem, (u32)BOOT_MAX_MEM);
+	u64 need = palloc_bitmap_bytes(bi->mem, n);
+	u64 free = palloc_init(bi->mem, n, (u64)__image_start, (u64)__image_end, frame_bitmap,
+			       MIN(need, sizeof(frame_bitmap)));
+
+	kprintf("bulkhead: %llu MiB free for partitions\n", (unsigned long long)(free >> 8));
+}
+
+static const struct boot_file *config_file(const struct boot_info *bi)
+{
+	const struct boot_file *f = bi->cfg_name[0] ? find_file(bi, bi->cfg_name) : NULL;
+
+	if (!f || f->missing || !f->addr) {
+		kprintf("error: bulkhead.cfg: not found on the ESP; no partitions started\n");
+		return NULL;
+	}
+	return f;
+}
+
+static void start_partition(const struct boot_info *bi, const char *cfg_name,
+			    const struct cfg_partition *c)
+{
+	char err[CFG_ERR_MAX];
+	const struct boot_file *img;
+
+	if (c->kernel.path[0]) {
+		kprintf("error: %s:%u: kernel: Linux partitions are not supported yet; "
+			"partition %s not started\n", cfg_name, c->kernel.line, c->name);
+		return;
+	}
+	if (c->nr_vsps) {
+		kprintf("error: %s:%u: vmbus: VMBus is not supported yet; partition %s not started\n",
+			cfg_name, c->vmbus_line, c->name);
+		return;
+	}
+	img = find_file(bi, c->image.path);
+	if (!img || img->missing || !img->addr) {
+		kprintf("error: %s:%u: image: file '%s' not found on the ESP; partition %s not "
+			"started\n", cfg_name, c->image.line, c->image.path, c->name);
+		return;
+	}
+	struct partition *p = &partitions[nr_partitions];
+	if (part_create(p, c, (const void *)img->addr, img->size, err, sizeof(err))) {
+		kprintf("error: %s:%u: partition %s not started: %s\n", cfg_name, c->line, c->name,
+			err);
+		return;
+	}
+	nr_partitions++;
+	kprintf("partition %s started: %llu MiB, image %s (%llu bytes) at 0x%llx\n", p->name,
+		(unsigned long long)(p->mem_size >> 20), c->image.path,
+		(unsigned long long)img->size, (unsigned long long)c->load);
+}
+
+static void partitions_init(const struct boot_info *bi)
+{
+	const struct boot_file *f = config_file(bi);
+	char err[CFG_ERR_MAX];
+
+	if (!f)
+		return;
+	if (cfg_parse((const char *)f->addr, f->size, bi->cfg_name, &config, err, sizeof(err))) {
+		kprintf("error: %s; no partitions started\n", err);
+		return;
+	}
+	for (unsigned i = 0; i < config.nr; i++)
+		start_partition(bi, bi->cfg_name, &config.part[i]);
+}
+
+void kmain(struct boot_info *bi)
+{
+	const char *why = NULL;
+
+	memory_init(bi);
+	vp_ops = vp_probe(&why);
+	if (!vp_ops) {
+		kprintf("error: no usable virtualization: %s\n", why);
+	} else if (vp_ops->cpu_enable()) {
+		kprintf("error: cannot enable %s; no partitions started\n", vp_ops->name);
+		vp_ops = NULL;
+	} else {
+		kprintf("bulkhead: using %s\n", vp_ops->name);
+		partitions_init(bi);
+	}
+	con_init();
+	sched_loop();
+}

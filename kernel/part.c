@@ -1,0 +1,182 @@
+/* Partition life cycle: memory, image loading, reset and stop. */
+#include "part.h"
+#include "con.h"
+#include "log.h"
+#include "palloc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define HUGE_SIZE (2ull << 20)
+#define HUGE_FRAMES (HUGE_SIZE / PAGE_SIZE)
+/* The 64 KiB below 1 MiB reappear below 4 GiB, where the reset vector is (SDM 10.1.4). */
+#define BIOS_ALIAS_GPA 0xf0000ull
+#define RESET_ALIAS_GPA 0xffff0000ull
+#define BIOS_ALIAS_SIZE 0x10000ull
+#define RESET_CS_SEL 0xf000
+#define RESET_CS_BASE 0xffff0000ull
+#define RESET_IP 0xfff0
+
+struct partition partitions[PART_MAX];
+unsigned nr_partitions;
+
+const char *part_state_name(enum part_state s)
+{
+	static const char *const names[] = { "running", "paused", "stopped", "halted" };
+
+	return s < ARRAY_SIZE(names) ? names[s] : "?";
+}
+
+struct partition *part_find(const char *name)
+{
+	for (unsigned i = 0; i < nr_partitions; i++)
+		if (!strcmp(partitions[i].name, name))
+			return &partitions[i];
+	return NULL;
+}
+
+void *part_gpa_to_hva(struct partition *p, u64 gpa, u64 len)
+{
+	if (gpa >= p->mem_size || len > PAGE_SIZE - (gpa & ~PAGE_MASK))
+		return NULL;
+	return (u8 *)phys_to_virt(p->frames[gpa >> PAGE_SHIFT]) + (gpa & ~PAGE_MASK);
+}
+
+static void part_free_memory(struct partition *p)
+{
+	u64 pages = p->mem_size >> PAGE_SHIFT;
+
+	if (p->gpt.root)
+		pt_destroy(&p->gpt);
+	if (!p->frames)
+		return;
+	for (u64 i = 0; i < pages; i++)
+		if (p->frames[i])
+			palloc_free(p->frames[i]);
+	palloc_free_contig((u64)p->frames, ALIGN_UP(pages * sizeof(u64), PAGE_SIZE) >> PAGE_SHIFT);
+	p->frames = NULL;
+}
+
+/* Back guest RAM with host frames, 2 MiB at a time where the allocator can. */
+static int part_alloc_memory(struct partition *p)
+{
+	u64 pages = p->mem_size >> PAGE_SHIFT;
+	u64 array_pages = ALIGN_UP(pages * sizeof(u64), PAGE_SIZE) >> PAGE_SHIFT;
+
+	p->frames = (u64 *)palloc_alloc_contig(array_pages, PAGE_SIZE);
+	if (!p->frames)
+		return -1;
+	if (pt_init(&p->gpt, vp_ops->gpt_format))
+		return -1;
+	for (u64 gpa = 0; gpa < p->mem_size;) {
+		u64 huge = 0;
+
+		if (IS_ALIGNED(gpa, HUGE_SIZE) && p->mem_size - gpa >= HUGE_SIZE)
+			huge = palloc_alloc_contig(HUGE_FRAMES, HUGE_SIZE);
+		if (huge) {
+			for (u64 i = 0; i < HUGE_FRAMES; i++)
+				p->frames[(gpa >> PAGE_SHIFT) + i] = huge + i * PAGE_SIZE;
+			if (pt_map(&p->gpt, gpa, huge, HUGE_SIZE, PT_R | PT_W | PT_X, false))
+				return -1;
+			gpa += HUGE_SIZE;
+			continue;
+		}
+		u64 frame = palloc_alloc();
+		if (!frame)
+			return -1;
+		p->frames[gpa >> PAGE_SHIFT] = frame;
+		if (pt_map(&p->gpt, gpa, frame, PAGE_SIZE, PT_R | PT_W | PT_X, true))
+			return -1;
+		gpa += PAGE_SIZE;
+	}
+	if (p->mem_size >= BIOS_ALIAS_GPA + BIOS_ALIAS_SIZE) {
+		for (u64 off = 0; off < BIOS_ALIAS_SIZE; off += PAGE_SIZE)
+			if (pt_map(&p->gpt, RESET_ALIAS_GPA + off,
+				   p->frames[(BIOS_ALIAS_GPA + off) >> PAGE_SHIFT], PAGE_SIZE,
+				   PT_R | PT_W | PT_X, true))
+				return -1;
+	}
+	p->gpt_gen++;
+	return 0;
+}
+
+static void part_load_image(struct partition *p)
+{
+	for (u64 off = 0; off < p->image_size;) {
+		u64 gpa = p->load + off;
+		u64 chunk = MIN(PAGE_SIZE - (gpa & ~PAGE_MASK), p->image_size - off);
+
+		memcpy(part_gpa_to_hva(p, gpa, chunk), (const u8 *)p->image + off, chunk);
+		off += chunk;
+	}
+}
+
+static void part_uart_tx(void *ctx, u8 c)
+{
+	con_guest_output(ctx, c);
+}
+
+int part_reset(struct partition *p)
+{
+	for (u64 i = 0; i < p->mem_size >> PAGE_SHIFT; i++)
+		memset(phys_to_virt(p->frames[i]), 0, PAGE_SIZE);
+	part_load_image(p);
+	uart_init(&p->uart, part_uart_tx, p);
+	vp_ops->vp_reset(&p->vp, &p->reset);
+	p->stop_reason[0] = 0;
+	p->state = PART_RUNNING;
+	return 0;
+}
+
+int part_create(struct partition *p, const struct cfg_partition *c, const void *image,
+		u64 image_size, char *err, size_t errlen)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = (unsigned)(p - partitions);
+	snprintf(p->name, sizeof(p->name), "%s", c->name);
+	p->mem_size = c->memory;
+	p->image = image;
+	p->image_size = image_size;
+	p->load = c->load;
+	if (c->has_entry) {
+		p->reset = (struct vp_reset){ (u16)(c->entry >> 4), c->entry & ~0xfull, c->entry & 0xf };
+	} else {
+		p->reset = (struct vp_reset){ RESET_CS_SEL, RESET_CS_BASE, RESET_IP };
+		if (p->mem_size < BIOS_ALIAS_GPA + BIOS_ALIAS_SIZE) {
+			snprintf(err, errlen, "no `entry` and less than 1M of memory: nothing at the reset vector");
+			return -1;
+		}
+	}
+	if (image_size > p->mem_size || p->load > p->mem_size - image_size) {
+		snprintf(err, errlen, "image (%llu bytes at 0x%llx) does not fit in %llu bytes of memory",
+			 (unsigned long long)image_size, (unsigned long long)p->load,
+			 (unsigned long long)p->mem_size);
+		return -1;
+	}
+	if (part_alloc_memory(p)) {
+		part_free_memory(p);
+		snprintf(err, errlen, "out of host memory for %llu MiB",
+			 (unsigned long long)(p->mem_size >> 20));
+		return -1;
+	}
+	p->vp.part = p;
+	if (vp_ops->vp_create(&p->vp)) {
+		part_free_memory(p);
+		snprintf(err, errlen, "cannot create its virtual processor");
+		return -1;
+	}
+	return part_reset(p);
+}
+
+void part_stop(struct partition *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->stop_reason, sizeof(p->stop_reason), fmt, ap);
+	va_end(ap);
+	p->state = PART_STOPPED;
+	con_flush_guest_line(p);
+	con_printf("partition %s stopped: %s\n", p->name, p->stop_reason);
+}

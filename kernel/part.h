@@ -1,0 +1,59 @@
+/*
+ * Partitions: a name, guest-physical memory (EPT/NPT-mapped host frames,
+ * never shared), one VP, a virtual UART, and a state the scheduler obeys.
+ */
+#ifndef BULKHEAD_PART_H
+#define BULKHEAD_PART_H
+
+#include "types.h"
+#include "pt.h"
+#include "vp.h"
+#include "config.h"
+#include "uart.h"
+
+#define PART_MAX CFG_MAX_PARTITIONS
+
+enum part_state {
+	PART_RUNNING,
+	PART_PAUSED, /* by the console; resume continues it */
+	PART_STOPPED, /* by the hypervisor (fault) or killed; reset restarts it */
+	PART_HALTED, /* the VP executed HLT with nothing to wake it */
+};
+
+struct partition {
+	unsigned id;
+	char name[CFG_NAME_MAX + 1];
+	enum part_state state;
+	char stop_reason[96];
+
+	u64 mem_size;
+	u64 *frames; /* host frame of each guest page [0, mem_size) */
+	struct pt gpt; /* EPT or NPT */
+	u64 gpt_gen; /* bumped on every mapping change; VPs flush when it moves */
+
+	/* What reset needs: the image and where it goes. */
+	const void *image;
+	u64 image_size;
+	u64 load;
+	struct vp_reset reset;
+
+	struct vp vp;
+	struct uart uart;
+	u64 run_us; /* time spent running guest code */
+	u64 slices;
+};
+
+extern struct partition partitions[PART_MAX];
+extern unsigned nr_partitions;
+
+const char *part_state_name(enum part_state s);
+struct partition *part_find(const char *name);
+int part_create(struct partition *p, const struct cfg_partition *c, const void *image,
+		u64 image_size, char *err, size_t errlen);
+/* Back to the state right after creation: memory zeroed, image reloaded. */
+int part_reset(struct partition *p);
+void part_stop(struct partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Host address of guest-physical gpa (len bytes, all inside one page), or NULL. */
+void *part_gpa_to_hva(struct partition *p, u64 gpa, u64 len);
+
+#endif

@@ -1,0 +1,30 @@
+/* Virtual 16550 UART of a partition (polled; no interrupts yet). */
+#ifndef BULKHEAD_UART_H
+#define BULKHEAD_UART_H
+
+#include "types.h"
+
+#define UART_COM1_BASE 0x3f8
+#define UART_PORTS 8
+#define UART_RX_SIZE 256
+#define UART_LINE_MAX 200
+
+struct uart {
+	u8 ier, lcr, mcr, scr, dll, dlm, fcr;
+	u8 rx[UART_RX_SIZE];
+	unsigned rx_head, rx_tail; /* free-running; rx_tail - rx_head bytes queued */
+	void (*tx)(void *ctx, u8 c); /* where transmitted bytes go */
+	void *tx_ctx;
+	u64 tx_bytes;
+	/* Line assembly for the console's "[NAME] " prefix. */
+	char line[UART_LINE_MAX];
+	unsigned line_len;
+};
+
+void uart_init(struct uart *u, void (*tx)(void *ctx, u8 c), void *ctx);
+/* Port access at offset 0..7 from the base; *val in/out. */
+void uart_io(struct uart *u, unsigned offset, bool in, u8 *val);
+/* Queue a byte for the guest to read; false if the FIFO is full. */
+bool uart_rx_push(struct uart *u, u8 c);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * The vendor-neutral virtual-processor interface. arch/x86_64 implements it
+ * twice (vmx_*.c, svm_*.c); kernel/ sees only this. One implementation is
+ * picked at boot from CPUID (vp_ops).
+ */
+#ifndef BULKHEAD_VP_H
+#define BULKHEAD_VP_H
+
+#include "types.h"
+#include "pt.h"
+
+struct partition;
+
+/* General registers in x86 encoding order (so decoders index them). */
+enum vp_reg {
+	REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+	REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+	VP_NR_GPRS
+};
+
+struct vp_regs {
+	u64 gpr[VP_NR_GPRS];
+	u64 rip;
+	u64 rflags;
+};
+
+struct vp_seg {
+	u16 sel;
+	u16 attr; /* VMX access-rights layout: type[3:0] S[4] DPL[6:5] P[7] AVL[12] L[13] D[14] G[15] */
+	u32 limit;
+	u64 base;
+};
+
+struct vp_sregs {
+	struct vp_seg es, cs, ss, ds, fs, gs, ldtr, tr;
+	u64 gdt_base, idt_base;
+	u32 gdt_limit, idt_limit;
+	u64 cr0, cr2, cr3, cr4, efer;
+};
+
+enum vm_exit_reason {
+	EXIT_NONE, /* nothing to do (e.g. an injected event was delivered) */
+	EXIT_CPUID,
+	EXIT_IO,
+	EXIT_MSR_READ,
+	EXIT_MSR_WRITE,
+	EXIT_HLT,
+	EXIT_HYPERCALL,
+	EXIT_MEM_FAULT, /* EPT/NPT violation or misconfiguration */
+	EXIT_TRIPLE_FAULT,
+	EXIT_INTR, /* external interrupt (host's) */
+	EXIT_PREEMPT, /* time slice over */
+	EXIT_INVALID, /* VM entry failed / invalid guest state */
+	EXIT_UNHANDLED, /* anything else: vendor code in raw */
+};
+
+/* Access kinds of an EXIT_MEM_FAULT. */
+#define MEM_READ 1u
+#define MEM_WRITE 2u
+#define MEM_EXEC 4u
+
+struct vm_exit {
+	enum vm_exit_reason reason;
+	u64 raw; /* vendor exit code, for messages */
+	u64 qual; /* vendor qualification / exit info, for messages */
+	u8 insn_len; /* length of the exiting instruction, where known */
+	union {
+		struct {
+			u16 port;
+			u8 size; /* 1, 2 or 4 */
+			bool in;
+			bool string;
+			bool rep;
+		} io;
+		struct {
+			u32 index;
+		} msr;
+		struct {
+			u64 gpa;
+			unsigned access; /* MEM_* */
+		} mem;
+	};
+};
+
+/* Architectural reset state: real mode with CS:IP given (SDM 10.1.1). */
+struct vp_reset {
+	u16 cs_sel;
+	u64 cs_base;
+	u64 rip;
+};
+
+struct vp {
+	struct vp_regs regs; /* valid between run() calls; written back on entry */
+	struct partition *part;
+	unsigned index;
+	u64 exits; /* exits handled, for `info` */
+	void *arch; /* vendor state */
+	u64 arch_pa; /* its physical address */
+};
+
+struct vp_ops {
+	const char *name; /* "vmx" or "svm" */
+	const struct pt_format *gpt_format; /* EPT or NPT entries */
+	/* Turn virtualization on for the boot CPU. 0 or -1 with a message. */
+	int (*cpu_enable)(void);
+	int (*vp_create)(struct vp *vp);
+	void (*vp_destroy)(struct vp *vp);
+	void (*vp_reset)(struct vp *vp, const struct vp_reset *r);
+	/* Run until an exit the kernel must handle, at most slice_us. */
+	void (*vp_run)(struct vp *vp, struct vm_exit *exit, u64 slice_us);
+	void (*vp_get_sregs)(struct vp *vp, struct vp_sregs *s);
+	/* Queue a hardware exception for the next entry (SDM 6.15). */
+	void (*vp_inject_exception)(struct vp *vp, u8 vector, bool has_error, u32 error);
+	/*
+	 * Vendor-owned MSRs that exit (e.g. EFER on SVM). Returns true if the MSR
+	 * is the vendor's; then *val is read or written.
+	 */
+	bool (*vp_msr)(struct vp *vp, u32 index, u64 *val, bool write);
+};
+
+extern const struct vp_ops *vp_ops;
+extern const struct vp_ops vmx_ops;
+extern const struct vp_ops svm_ops;
+
+/* Which vendor this CPU supports: &vmx_ops, &svm_ops or NULL (with a reason). */
+const struct vp_ops *vp_probe(const char **why);
+
+#endif
