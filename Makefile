@@ -19,7 +19,7 @@ GCC_INC := $(shell $(CC) -print-file-name=include)
 
 # newlib (libc for the hypervisor): defines NEWLIB_LIBC, NEWLIB_INC and the rule
 # that builds them once per machine.
-include kernel/libc/newlib.mk
+-include kernel/libc/newlib.mk
 
 KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-ffreestanding -fno-stack-protector -mno-red-zone -mgeneral-regs-only \

@@ -18,12 +18,6 @@
 #define MSRPM_PAGES 2
 #define DEFAULT_PAT 0x0007040600070406ull /* SDM Vol.3 11.12.4 power-on value */
 
-/* Instruction lengths of the exits that need them (no NRIP save here). */
-#define LEN_CPUID 2
-#define LEN_HLT 1
-#define LEN_MSR 2
-#define LEN_VMMCALL 3
-
 struct svm_vp {
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
@@ -168,68 +162,6 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 	vp->regs.gpr[REG_RDX] = id.eax; /* processor signature at reset */
 }
 
-static void decode_ioio(struct vmcb *v, struct vm_exit *e)
-{
-	u64 info = v->c.exit_info1;
-
-	e->reason = EXIT_IO;
-	e->io.in = info & SVM_IOIO_IN;
-	e->io.string = info & SVM_IOIO_STR;
-	e->io.rep = info & SVM_IOIO_REP;
-	e->io.size = (info >> SVM_IOIO_SZ_SHIFT) & 0x7; /* SZ8/SZ16/SZ32 one-hot = 1/2/4 */
-	e->io.port = (u16)(info >> SVM_IOIO_PORT_SHIFT);
-	e->insn_len = (u8)(v->c.exit_info2 - v->s.rip); /* EXITINFO2 = next RIP */
-}
-
-static void decode_exit(struct vmcb *v, struct vm_exit *e)
-{
-	u64 code = v->c.exit_code;
-
-	memset(e, 0, sizeof(*e));
-	e->raw = code;
-	e->qual = v->c.exit_info1;
-	switch (code) {
-	case SVM_EXIT_INTR:
-		e->reason = EXIT_INTR;
-		break;
-	case SVM_EXIT_CPUID:
-		e->reason = EXIT_CPUID;
-		e->insn_len = LEN_CPUID;
-		break;
-	case SVM_EXIT_HLT:
-		e->reason = EXIT_HLT;
-		e->insn_len = LEN_HLT;
-		break;
-	case SVM_EXIT_IOIO:
-		decode_ioio(v, e);
-		break;
-	case SVM_EXIT_MSR:
-		e->reason = v->c.exit_info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
-		e->insn_len = LEN_MSR;
-		break;
-	case SVM_EXIT_VMMCALL:
-		e->reason = EXIT_HYPERCALL;
-		e->insn_len = LEN_VMMCALL;
-		break;
-	case SVM_EXIT_NPF:
-		e->reason = EXIT_MEM_FAULT;
-		e->mem.gpa = v->c.exit_info2;
-		e->mem.access = (v->c.exit_info1 & SVM_NPF_FETCH)   ? MEM_EXEC :
-				(v->c.exit_info1 & SVM_NPF_WRITE) ? MEM_WRITE :
-								    MEM_READ;
-		break;
-	case SVM_EXIT_SHUTDOWN:
-		e->reason = EXIT_TRIPLE_FAULT;
-		break;
-	case SVM_EXIT_INVALID:
-		e->reason = EXIT_INVALID;
-		break;
-	default:
-		e->reason = EXIT_UNHANDLED;
-		break;
-	}
-}
-
 static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 {
 	struct svm_vp *s = vp->arch;
@@ -257,7 +189,7 @@ static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 	/* An event cut short by the exit is delivered again (APM Vol.2, 15.7.2). */
 	if (v->c.exit_int_info & SVM_EVT_VALID)
 		v->c.event_inj = v->c.exit_int_info;
-	decode_exit(v, e);
+	svm_decode_exit(v, e);
 }
 
 static void seg_get(struct vp_seg *out, const struct vmcb_seg *in)

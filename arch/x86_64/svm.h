@@ -157,6 +157,9 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "G_PAT");
 #define SVM_FEATURE_NP (1u << 0)
 #define SVM_FEATURE_NRIP (1u << 3)
 
+struct vm_exit;
+void svm_decode_exit(const struct vmcb *v, struct vm_exit *e);
+
 /* svm_entry.S: run the guest once; regs are the GPRs except RAX/RSP. */
 void svm_enter(u64 vmcb_pa, u64 host_vmcb_pa, void *gprs);
 

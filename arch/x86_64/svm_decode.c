@@ -1,0 +1,76 @@
+/*
+ * Turning a #VMEXIT into a struct vm_exit (AMD APM Vol.2, appendix C). Kept
+ * apart from svm.c so host unit tests can feed it VMCBs.
+ */
+#include "arch/x86_64/svm.h"
+#include "kernel/vp.h"
+
+#include <string.h>
+
+/* Instruction lengths of the exits that need them: no NRIP save under QEMU. */
+#define LEN_CPUID 2 /* 0f a2 */
+#define LEN_HLT 1 /* f4 */
+#define LEN_MSR 2 /* 0f 32 / 0f 30 */
+#define LEN_VMMCALL 3 /* 0f 01 d9 */
+
+static void decode_ioio(const struct vmcb *v, struct vm_exit *e)
+{
+	u64 info = v->c.exit_info1;
+
+	e->reason = EXIT_IO;
+	e->io.in = info & SVM_IOIO_IN;
+	e->io.string = info & SVM_IOIO_STR;
+	e->io.rep = info & SVM_IOIO_REP;
+	e->io.size = (info >> SVM_IOIO_SZ_SHIFT) & 0x7; /* SZ8/SZ16/SZ32 one-hot = 1/2/4 */
+	e->io.port = (u16)(info >> SVM_IOIO_PORT_SHIFT);
+	e->insn_len = (u8)(v->c.exit_info2 - v->s.rip); /* EXITINFO2 = next RIP */
+}
+
+void svm_decode_exit(const struct vmcb *v, struct vm_exit *e)
+{
+	u64 code = v->c.exit_code;
+
+	memset(e, 0, sizeof(*e));
+	e->raw = code;
+	e->qual = v->c.exit_info1;
+	switch (code) {
+	case SVM_EXIT_INTR:
+		e->reason = EXIT_INTR;
+		break;
+	case SVM_EXIT_CPUID:
+		e->reason = EXIT_CPUID;
+		e->insn_len = LEN_CPUID;
+		break;
+	case SVM_EXIT_HLT:
+		e->reason = EXIT_HLT;
+		e->insn_len = LEN_HLT;
+		break;
+	case SVM_EXIT_IOIO:
+		decode_ioio(v, e);
+		break;
+	case SVM_EXIT_MSR:
+		e->reason = v->c.exit_info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		e->insn_len = LEN_MSR;
+		break;
+	case SVM_EXIT_VMMCALL:
+		e->reason = EXIT_HYPERCALL;
+		e->insn_len = LEN_VMMCALL;
+		break;
+	case SVM_EXIT_NPF:
+		e->reason = EXIT_MEM_FAULT;
+		e->mem.gpa = v->c.exit_info2;
+		e->mem.access = (v->c.exit_info1 & SVM_NPF_FETCH)   ? MEM_EXEC :
+				(v->c.exit_info1 & SVM_NPF_WRITE) ? MEM_WRITE :
+								    MEM_READ;
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		e->reason = EXIT_TRIPLE_FAULT;
+		break;
+	case SVM_EXIT_INVALID:
+		e->reason = EXIT_INVALID;
+		break;
+	default:
+		e->reason = EXIT_UNHANDLED;
+		break;
+	}
+}

@@ -1,0 +1,293 @@
+/* Exit decoding (SVM) and the vendor-neutral exit handlers, on the host. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "arch/x86_64/svm.h"
+#include "kernel/exit.h"
+#include "kernel/part.h"
+
+/* ---- doubles for what the handlers call outside the units under test ---- */
+static struct partition part;
+static char tx_buf[256];
+static unsigned tx_len;
+static int injected_vector = -1;
+
+void part_stop(struct partition *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->stop_reason, sizeof(p->stop_reason), fmt, ap);
+	va_end(ap);
+	p->state = PART_STOPPED;
+}
+
+void arch_cpuid(u32 leaf, u32 sub, u32 out[4])
+{
+	out[0] = out[1] = out[2] = out[3] = 0xffffffffu; /* every feature, to see the filter */
+}
+
+u64 arch_rdtsc(void)
+{
+	return 12345;
+}
+
+static void inject(struct vp *vp, u8 vector, bool has_error, u32 error)
+{
+	injected_vector = vector;
+}
+
+static bool no_vendor_msrs(struct vp *vp, u32 index, u64 *val, bool write)
+{
+	return false;
+}
+
+static const struct vp_ops test_ops = {
+	.name = "test",
+	.vp_inject_exception = inject,
+	.vp_msr = no_vendor_msrs,
+};
+const struct vp_ops *vp_ops = &test_ops;
+
+static void tx(void *ctx, u8 c)
+{
+	tx_buf[tx_len++ % sizeof(tx_buf)] = (char)c;
+}
+
+static int setup(void **state)
+{
+	memset(&part, 0, sizeof(part));
+	snprintf(part.name, sizeof(part.name), "t");
+	part.vp.part = &part;
+	uart_init(&part.uart, tx, NULL);
+	tx_len = 0;
+	injected_vector = -1;
+	return 0;
+}
+
+/* ---- SVM decode ---- */
+
+static void test_svm_decode_ioio(void **state)
+{
+	struct vmcb v = { 0 };
+	struct vm_exit e;
+
+	v.c.exit_code = SVM_EXIT_IOIO;
+	/* OUT DX, AL to 0x3f8: type 0 (out), SZ8 (bit 4), port in 31:16. */
+	v.c.exit_info1 = (0x3f8ull << 16) | (1u << 4);
+	v.s.rip = 0x1000;
+	v.c.exit_info2 = 0x1001;
+	svm_decode_exit(&v, &e);
+	assert_int_equal(e.reason, EXIT_IO);
+	assert_int_equal(e.io.port, 0x3f8);
+	assert_int_equal(e.io.size, 1);
+	assert_false(e.io.in);
+	assert_false(e.io.string);
+	assert_int_equal(e.insn_len, 1);
+
+	/* REP INSW from 0x1f0 with a 2-byte instruction (prefix). */
+	v.c.exit_info1 = (0x1f0ull << 16) | (1u << 5) | SVM_IOIO_IN | SVM_IOIO_STR | SVM_IOIO_REP;
+	v.c.exit_info2 = 0x1002;
+	svm_decode_exit(&v, &e);
+	assert_int_equal(e.io.size, 2);
+	assert_true(e.io.in && e.io.string && e.io.rep);
+	assert_int_equal(e.insn_len, 2);
+}
+
+static void test_svm_decode_npf_and_others(void **state)
+{
+	struct vmcb v = { 0 };
+	struct vm_exit e;
+
+	v.c.exit_code = SVM_EXIT_NPF;
+	v.c.exit_info1 = SVM_NPF_WRITE | 1;
+	v.c.exit_info2 = 0xe0000000;
+	svm_decode_exit(&v, &e);
+	assert_int_equal(e.reason, EXIT_MEM_FAULT);
+	assert_int_equal(e.mem.gpa, 0xe0000000);
+	assert_int_equal(e.mem.access, MEM_WRITE);
+	v.c.exit_info1 = SVM_NPF_FETCH;
+	svm_decode_exit(&v, &e);
+	assert_int_equal(e.mem.access, MEM_EXEC);
+	v.c.exit_info1 = 0;
+	svm_decode_exit(&v, &e);
+	assert_int_equal(e.mem.access, MEM_READ);
+
+	struct {
+		u64 code, info1;
+		enum vm_exit_reason reason;
+		u8 len;
+	} cases[] = {
+		{ SVM_EXIT_CPUID, 0, EXIT_CPUID, 2 },
+		{ SVM_EXIT_HLT, 0, EXIT_HLT, 1 },
+		{ SVM_EXIT_MSR, 0, EXIT_MSR_READ, 2 },
+		{ SVM_EXIT_MSR, 1, EXIT_MSR_WRITE, 2 },
+		{ SVM_EXIT_VMMCALL, 0, EXIT_HYPERCALL, 3 },
+		{ SVM_EXIT_SHUTDOWN, 0, EXIT_TRIPLE_FAULT, 0 },
+		{ SVM_EXIT_INTR, 0, EXIT_INTR, 0 },
+		{ SVM_EXIT_INVALID, 0, EXIT_INVALID, 0 },
+		{ 0x8f, 0, EXIT_UNHANDLED, 0 },
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&v, 0, sizeof(v));
+		v.c.exit_code = cases[i].code;
+		v.c.exit_info1 = cases[i].info1;
+		svm_decode_exit(&v, &e);
+		assert_int_equal(e.reason, cases[i].reason);
+		assert_int_equal(e.insn_len, cases[i].len);
+		assert_int_equal(e.raw, cases[i].code);
+	}
+}
+
+/* ---- handlers ---- */
+
+static struct vm_exit io_exit(u16 port, u8 size, bool in)
+{
+	struct vm_exit e = { .reason = EXIT_IO, .insn_len = 1 };
+
+	e.io.port = port;
+	e.io.size = size;
+	e.io.in = in;
+	return e;
+}
+
+static void test_io_uart_and_unknown_ports(void **state)
+{
+	struct vp *vp = &part.vp;
+	struct vm_exit e = io_exit(0x3f8, 1, false);
+
+	vp->regs.gpr[REG_RAX] = 'A';
+	vp->regs.rip = 0x100;
+	assert_false(exit_handle(vp, &e));
+	assert_int_equal(tx_len, 1);
+	assert_int_equal(tx_buf[0], 'A');
+	assert_int_equal(vp->regs.rip, 0x101);
+
+	e = io_exit(0x3fd, 1, true); /* LSR: transmitter empty */
+	vp->regs.gpr[REG_RAX] = 0x1234567812345678ull;
+	exit_handle(vp, &e);
+	assert_int_equal(vp->regs.gpr[REG_RAX], 0x1234567812345660ull);
+
+	e = io_exit(0x80, 2, true); /* nothing there: all ones, upper bits kept */
+	vp->regs.gpr[REG_RAX] = 0xaaaa0000aaaa0000ull;
+	exit_handle(vp, &e);
+	assert_int_equal(vp->regs.gpr[REG_RAX], 0xaaaa0000aaaaffffull);
+
+	e = io_exit(0x80, 4, true); /* 32-bit results zero-extend */
+	exit_handle(vp, &e);
+	assert_int_equal(vp->regs.gpr[REG_RAX], 0xffffffffull);
+	assert_int_equal(part.state, PART_RUNNING);
+}
+
+static void test_io_debug_exit_and_string_io_stop(void **state)
+{
+	struct vm_exit e = io_exit(0xf4, 1, false);
+
+	part.vp.regs.gpr[REG_RAX] = 3;
+	assert_true(exit_handle(&part.vp, &e));
+	assert_int_equal(part.state, PART_STOPPED);
+	assert_string_equal(part.stop_reason, "guest exit code=3");
+
+	setup(NULL);
+	e = io_exit(0x3f8, 1, false);
+	e.io.string = true;
+	assert_true(exit_handle(&part.vp, &e));
+	assert_int_equal(part.state, PART_STOPPED);
+	assert_non_null(strstr(part.stop_reason, "string I/O"));
+}
+
+static void test_hypercalls(void **state)
+{
+	struct vm_exit e = { .reason = EXIT_HYPERCALL, .insn_len = 3 };
+	u64 *r = part.vp.regs.gpr;
+
+	r[REG_RCX] = 0x0fff;
+	r[REG_RDX] = 0x123456789abcdef0ull;
+	exit_handle(&part.vp, &e);
+	assert_int_equal(r[REG_RAX], 0);
+	assert_int_equal(r[REG_RDX], ~0x123456789abcdef0ull);
+	assert_int_equal(part.vp.regs.rip, 3);
+
+	r[REG_RCX] = 0x0ffe;
+	exit_handle(&part.vp, &e);
+	assert_int_equal(r[REG_RAX], 2); /* HV_STATUS_INVALID_HYPERCALL_CODE */
+}
+
+static void test_msr_allow_list(void **state)
+{
+	struct vm_exit rd = { .reason = EXIT_MSR_READ, .insn_len = 2 };
+	struct vm_exit wr = { .reason = EXIT_MSR_WRITE, .insn_len = 2 };
+	u64 *r = part.vp.regs.gpr;
+
+	r[REG_RCX] = 0x10; /* IA32_TSC */
+	exit_handle(&part.vp, &rd);
+	assert_int_equal(r[REG_RAX], 12345);
+	assert_int_equal(part.vp.regs.rip, 2);
+	assert_int_equal(injected_vector, -1);
+
+	r[REG_RCX] = 0x12345678;
+	exit_handle(&part.vp, &rd);
+	assert_int_equal(injected_vector, 13);
+	assert_int_equal(part.vp.regs.rip, 2); /* faulting instruction not skipped */
+
+	injected_vector = -1;
+	exit_handle(&part.vp, &wr);
+	assert_int_equal(injected_vector, 13);
+}
+
+static void test_cpuid_filter(void **state)
+{
+	u32 out[4];
+
+	cpuid_emulate(1, 0, out);
+	assert_true(out[2] & (1u << 31)); /* hypervisor present */
+	assert_false(out[2] & (1u << 5)); /* no VMX */
+	assert_false(out[2] & (1u << 26)); /* no XSAVE */
+	cpuid_emulate(0x80000001, 0, out);
+	assert_false(out[2] & (1u << 2)); /* no SVM */
+	cpuid_emulate(0x40000000, 0, out);
+	assert_int_equal(out[0], 0x40000000);
+	assert_memory_equal(&out[1], "Bulk", 4);
+	cpuid_emulate(0x40000001, 0, out);
+	assert_int_equal(out[0] | out[1] | out[2] | out[3], 0);
+}
+
+static void test_faults_and_halt(void **state)
+{
+	struct vm_exit e = { .reason = EXIT_MEM_FAULT };
+
+	e.mem.gpa = 0xe0000000;
+	e.mem.access = MEM_WRITE;
+	assert_true(exit_handle(&part.vp, &e));
+	assert_string_equal(part.stop_reason, "memory fault gpa=0xe0000000 access=write");
+
+	setup(NULL);
+	e = (struct vm_exit){ .reason = EXIT_TRIPLE_FAULT };
+	assert_true(exit_handle(&part.vp, &e));
+	assert_string_equal(part.stop_reason, "triple fault");
+
+	setup(NULL);
+	e = (struct vm_exit){ .reason = EXIT_HLT, .insn_len = 1 };
+	assert_true(exit_handle(&part.vp, &e));
+	assert_int_equal(part.state, PART_HALTED);
+	assert_int_equal(part.vp.regs.rip, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_svm_decode_ioio, setup),
+		cmocka_unit_test_setup(test_svm_decode_npf_and_others, setup),
+		cmocka_unit_test_setup(test_io_uart_and_unknown_ports, setup),
+		cmocka_unit_test_setup(test_io_debug_exit_and_string_io_stop, setup),
+		cmocka_unit_test_setup(test_hypercalls, setup),
+		cmocka_unit_test_setup(test_msr_allow_list, setup),
+		cmocka_unit_test_setup(test_cpuid_filter, setup),
+		cmocka_unit_test_setup(test_faults_and_halt, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
