@@ -16,6 +16,10 @@ u64 arch_rdtsc(void);
 /* The host CPU's CPUID leaf (eax, ebx, ecx, edx). */
 void arch_cpuid(u32 leaf, u32 sub, u32 out[4]);
 void arch_irq_disable(void);
+/* Guest x87/SSE state: partitions never see each other's registers. */
+void arch_fpu_init(void *area);
+void arch_fpu_save(void *area);
+void arch_fpu_restore(const void *area);
 void arch_backtrace_here(void);
 __noreturn void arch_halt(void);
 /* Power the machine off (ACPI S5), or halt if that fails. */

@@ -1,5 +1,6 @@
 /* Partition life cycle: memory, image loading, reset and stop. */
 #include "part.h"
+#include "arch.h"
 #include "con.h"
 #include "log.h"
 #include "palloc.h"
@@ -124,6 +125,7 @@ int part_reset(struct partition *p)
 	part_load_image(p);
 	uart_init(&p->uart, part_uart_tx, p);
 	vp_ops->vp_reset(&p->vp, &p->reset);
+	arch_fpu_init(p->vp.fpu);
 	p->stop_reason[0] = 0;
 	p->state = PART_RUNNING;
 	return 0;

@@ -9,12 +9,25 @@
 #include "exit.h"
 #include "part.h"
 
+static struct partition *fpu_owner; /* whose x87/SSE state is in the CPU */
+
+static void fpu_switch(struct partition *p)
+{
+	if (fpu_owner == p)
+		return;
+	if (fpu_owner)
+		arch_fpu_save(fpu_owner->vp.fpu);
+	arch_fpu_restore(p->vp.fpu);
+	fpu_owner = p;
+}
+
 static void run_slice(struct partition *p)
 {
 	u64 start = arch_time_us(), now = start;
 	struct vm_exit exit;
 
 	p->slices++;
+	fpu_switch(p);
 	while (p->state == PART_RUNNING && now - start < SCHED_SLICE_US) {
 		vp_ops->vp_run(&p->vp, &exit, SCHED_SLICE_US - (now - start));
 		p->vp.exits++;

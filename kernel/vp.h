@@ -89,11 +89,14 @@ struct vp_reset {
 	u64 rip;
 };
 
+#define VP_FPU_SIZE 512 /* FXSAVE image (SDM Vol.1 10.5.1) */
+
 struct vp {
 	struct vp_regs regs; /* valid between run() calls; written back on entry */
 	struct partition *part;
 	unsigned index;
 	u64 exits; /* exits handled, for `info` */
+	u8 fpu[VP_FPU_SIZE] __aligned(16); /* x87/SSE state while another VP runs */
 	void *arch; /* vendor state */
 	u64 arch_pa; /* its physical address */
 };

@@ -6,10 +6,13 @@
 #include "kernel/arch.h"
 #include "kernel/boot_info.h"
 #include "kernel/log.h"
+#include "kernel/vp.h"
 
 #include <string.h>
 
 extern char __bss_start[], __bss_end[];
+
+static void fpu_setup(void);
 
 static u64 highest_address(const struct boot_info *bi)
 {
@@ -28,12 +31,51 @@ void arch_boot(struct boot_info *bi)
 	if (!bi || bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION)
 		panic("boot_info from the loader has a bad magic or version");
 	desc_init();
+	fpu_setup();
 	paging_init(highest_address(bi));
 	lapic_init();
 	time_calibrate();
 	power_init(bi->rsdp);
 	kprintf("bulkhead: cpu ready, tsc %llu MHz\n", (unsigned long long)(arch_tsc_hz() / 1000000));
 	kmain(bi);
+}
+
+/*
+ * Partitions get x87 and SSE only (CPUID hides XSAVE/AVX), switched with
+ * FXSAVE/FXRSTOR. XCR0 is cut to x87|SSE so a guest that ignores CPUID
+ * cannot reach AVX state that is not switched (SDM Vol.1 13.3).
+ */
+static void fpu_setup(void)
+{
+	write_cr0((read_cr0() & ~(CR0_EM | CR0_TS)) | CR0_MP | CR0_NE);
+	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);
+	if (read_cr4() & CR4_OSXSAVE)
+		asm volatile("xsetbv" ::"c"(0), "a"(XCR0_X87 | XCR0_SSE), "d"(0));
+}
+
+void arch_fpu_init(void *area)
+{
+	struct fxsave_hdr {
+		u16 fcw, fsw;
+		u8 ftw, reserved;
+		u16 fop;
+		u64 fip, fdp;
+		u32 mxcsr, mxcsr_mask;
+	} __packed *fx = area;
+
+	memset(area, 0, VP_FPU_SIZE);
+	fx->fcw = 0x37f; /* FNINIT state (SDM Vol.1 8.1.5) */
+	fx->mxcsr = 0x1f80; /* power-on MXCSR (SDM Vol.1 10.2.3) */
+}
+
+void arch_fpu_save(void *area)
+{
+	asm volatile("fxsave64 %0" : "=m"(*(u8(*)[VP_FPU_SIZE])area));
+}
+
+void arch_fpu_restore(const void *area)
+{
+	asm volatile("fxrstor64 %0" ::"m"(*(const u8(*)[VP_FPU_SIZE])area));
 }
 
 void arch_irq_disable(void)

@@ -9,13 +9,20 @@
 #define CR0_MP (1ull << 1)
 #define CR0_ET (1ull << 4)
 #define CR0_NE (1ull << 5)
+#define CR0_EM (1ull << 2)
+#define CR0_TS (1ull << 3)
 #define CR0_WP (1ull << 16)
 #define CR0_NW (1ull << 29)
 #define CR0_CD (1ull << 30)
 #define CR0_PG (1ull << 31)
 #define CR4_PAE (1ull << 5)
 #define CR4_PGE (1ull << 7)
+#define CR4_OSFXSR (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
 #define CR4_VMXE (1ull << 13)
+#define CR4_OSXSAVE (1ull << 18)
+#define XCR0_X87 1u
+#define XCR0_SSE 2u
 
 /* MSRs (SDM Vol.4, APM Vol.2 appendix A). */
 #define MSR_IA32_TSC 0x10

@@ -128,7 +128,7 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 			       SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN;
 	v->c.intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
 			       SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
-			       SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT;
+			       SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
 	v->c.iopm_pa = iopm_pa;
 	v->c.msrpm_pa = msrpm_pa;
 	v->c.asid = p->id + 1;
