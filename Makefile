@@ -65,7 +65,7 @@ $(BUILD)/efi/%.o: %.c
 	$(Q)$(CC) $(EFI_CFLAGS) -c $< -o $@
 
 $(BUILD)/bootx64.so: $(BOOT_OBJS)
-	$(Q)ld -nostdlib -znocombreloc -shared -Bsymbolic -T $(EFI_LDS) $(EFI_CRT0) \
+	$(Q)ld -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined -T $(EFI_LDS) $(EFI_CRT0) \
 		$(BOOT_OBJS) -o $@ -L/usr/lib -lefi -lgnuefi
 
 $(BUILD)/BOOTX64.EFI: $(BUILD)/bootx64.so
