@@ -12,6 +12,13 @@
 #define SLP_EN (1u << 13) /* PM1 control register (ACPI 6.4, 4.8.3.2.1) */
 #define SLP_TYP_SHIFT 10
 #define BOCHS_SHUTDOWN_PORT 0x8900 /* Bochs's own power-off port */
+/*
+ * Without ACPI tables (OVMF under Bochs builds none) fall back to the PIIX4
+ * PM block where OVMF places it, 0xb000: PM1a_CNT at +4, S5 type 0 on the
+ * i440fx machines (measured under Bochs 2.7 + OVMF 2022.11).
+ */
+#define PIIX4_PM1A_CNT 0xb004
+#define PIIX4_SLP_TYP_S5 0
 #define AML_PACKAGE_OP 0x12
 #define AML_BYTE_PREFIX 0x0a
 
@@ -99,6 +106,8 @@ void arch_poweroff(void)
 	irq_disable();
 	if (pm1a_cnt && slp_typ >= 0)
 		outw(pm1a_cnt, (u16)((slp_typ << SLP_TYP_SHIFT) | SLP_EN));
+	else
+		outw(PIIX4_PM1A_CNT, (PIIX4_SLP_TYP_S5 << SLP_TYP_SHIFT) | SLP_EN);
 	for (const char *s = "Shutdown"; *s; s++)
 		outb(BOCHS_SHUTDOWN_PORT, (u8)*s);
 	kprintf("bulkhead: power-off failed; halted\n");
