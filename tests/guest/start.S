@@ -1,0 +1,205 @@
+/*
+ * Test guest entry: 16-bit real mode -> 32-bit protected mode -> 64-bit long
+ * mode, then guest_main() in testguest.c. Also the GDT and the exception
+ * stubs. Linked at 0x8000 (testguest.ld) and entered there as CS=0x0800,
+ * IP=0, either by the hypervisor (`entry = 0x8000`) or by the ROM's reset
+ * stub (rom.S), which copies this very image to 0x8000 first.
+ *
+ * Mode-switch facts: Intel SDM Vol.3A 10.9.1 "Switching to Protected Mode"
+ * and 10.8.5 "Initializing IA-32e Mode"; AMD APM Vol.2 14.6 "Enabling and
+ * Activating Long Mode".
+ */
+
+#define SEL_CODE32 0x08
+#define SEL_CODE64 0x10 /* system tests expect the long-mode CS to be 0x10 */
+#define SEL_DATA 0x18
+
+#define CR0_PE (1 << 0)
+#define CR0_NW (1 << 29)
+#define CR0_CD (1 << 30)
+#define CR0_PG (1 << 31)
+#define CR4_PAE (1 << 5)
+#define MSR_EFER 0xc0000080
+#define EFER_LME (1 << 8)
+
+#define PTE_P 0x001
+#define PTE_W 0x002
+#define PTE_PS 0x080 /* 2 MiB page in a PD entry */
+#define PT_PAGES 6 /* PML4, PDPT, 4 PDs: 4 GiB with 2 MiB pages */
+#define PD_ENTRIES (4 * 512)
+
+	.section .text.start, "ax"
+	.code16
+	.globl _start
+_start:
+	cli
+	cld
+	/* CS=0x0800, IP=0: make CS zero so link addresses are offsets. */
+	ljmp $0, $real16
+real16:
+	xorw %ax, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movw $_start, %sp /* a few bytes of real-mode stack below the image */
+	lgdtl gdt_ptr
+	/* PE on; CD/NW off (the reset value of CR0 has caching disabled). */
+	movl %cr0, %eax
+	andl $~(CR0_CD | CR0_NW), %eax
+	orl $CR0_PE, %eax
+	movl %eax, %cr0
+	/* Right after setting PE, a far jump loads CS from the GDT (10.9.1 step 4). */
+	ljmpl $SEL_CODE32, $prot32
+
+	.code32
+prot32:
+	movw $SEL_DATA, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movw %ax, %fs
+	movw %ax, %gs
+	movl $__stack_top, %esp
+
+	/* Zero .bss: RAM may hold an earlier run's data after a reset. */
+	movl $__bss_start, %edi
+	movl $__bss_end, %ecx
+	subl %edi, %ecx
+	xorl %eax, %eax
+	rep stosb
+
+	/* Identity map 0..4 GiB with 2 MiB pages. */
+	movl $__pt_base, %edi
+	movl $(PT_PAGES * 4096 / 4), %ecx
+	rep stosl
+	movl $__pt_base, %edi
+	leal 0x1000 + PTE_P + PTE_W(%edi), %eax
+	movl %eax, (%edi) /* PML4[0] -> PDPT */
+	xorl %ecx, %ecx
+1:	leal 0x2000 + PTE_P + PTE_W(%edi), %eax /* PDPT[i] -> PD i */
+	movl %ecx, %edx
+	shll $12, %edx
+	addl %edx, %eax
+	movl %eax, 0x1000(%edi, %ecx, 8)
+	incl %ecx
+	cmpl $4, %ecx
+	jb 1b
+	xorl %ecx, %ecx
+1:	movl %ecx, %eax /* PD entry i maps i * 2 MiB; bits 32+ stay zero */
+	shll $21, %eax
+	orl $(PTE_P | PTE_W | PTE_PS), %eax
+	movl %eax, 0x2000(%edi, %ecx, 8)
+	incl %ecx
+	cmpl $PD_ENTRIES, %ecx
+	jb 1b
+
+	/* PAE, CR3, EFER.LME, then PG activates long mode (IA32_EFER.LMA=1). */
+	movl %cr4, %eax
+	orl $CR4_PAE, %eax
+	movl %eax, %cr4
+	movl %edi, %cr3
+	movl $MSR_EFER, %ecx
+	rdmsr
+	orl $EFER_LME, %eax
+	wrmsr
+	movl %cr0, %eax
+	orl $CR0_PG, %eax
+	movl %eax, %cr0
+	/* Compatibility mode until CS is a code segment with L=1. */
+	ljmpl $SEL_CODE64, $long64
+
+	.code64
+long64:
+	movw $SEL_DATA, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw %ax, %ss
+	movw %ax, %fs
+	movw %ax, %gs
+	movq $__stack_top, %rsp
+	call guest_main
+1:	cli
+	hlt
+	jmp 1b
+
+/*
+ * Exception stubs: vector 0..31. Each pushes a zero error code where the CPU
+ * pushes none (SDM Vol.3A 7.15 "Exception and Interrupt Reference"), then the
+ * vector, so trap() always sees the same struct trap_frame.
+ */
+#define HAS_ERROR(v) ((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || \
+		      (v) == 29 || (v) == 30)
+
+	.macro stub v
+	.align 16
+	.if !HAS_ERROR(\v)
+	pushq $0
+	.endif
+	pushq $\v
+	jmp trap_common
+	.endm
+
+	.text
+	.align 16
+	.globl trap_stubs
+trap_stubs: /* 16 bytes apart: vector v's stub is at trap_stubs + 16 * v */
+	.irp v, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, \
+		16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+	stub \v
+	.endr
+
+/*
+ * 64-bit delivery aligns RSP to 16 (SDM Vol.3A 7.14.2 "64-Bit Mode Stack
+ * Frame"); the CPU's 5 pushes, the stub's 2 and these 15 keep it aligned.
+ */
+trap_common:
+	pushq %rax
+	pushq %rbx
+	pushq %rcx
+	pushq %rdx
+	pushq %rsi
+	pushq %rdi
+	pushq %rbp
+	pushq %r8
+	pushq %r9
+	pushq %r10
+	pushq %r11
+	pushq %r12
+	pushq %r13
+	pushq %r14
+	pushq %r15
+	movq %rsp, %rdi
+	call trap
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rbp
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rbx
+	popq %rax
+	addq $16, %rsp /* vector, error code */
+	iretq
+
+/* Flat segments (SDM Vol.3A 3.4.5 "Segment Descriptors"; L=1 marks 64-bit code). */
+	.section .rodata.gdt, "a"
+	.align 16
+gdt:
+	.quad 0
+	.quad 0x00cf9b000000ffff /* 0x08: 32-bit code, base 0, limit 4G */
+	.quad 0x00af9b000000ffff /* 0x10: 64-bit code (L=1, D=0) */
+	.quad 0x00cf93000000ffff /* 0x18: data, base 0, limit 4G */
+gdt_end:
+	.align 8
+gdt_ptr:
+	.word gdt_end - gdt - 1
+	.long gdt
+
+	.section .note.GNU-stack, "", @progbits
