@@ -1,0 +1,2 @@
+UNIT_TESTS += test_palloc
+test_palloc_SRCS := kernel/palloc.c tests/unit/fake_phys.c
