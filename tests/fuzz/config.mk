@@ -1,0 +1,2 @@
+FUZZERS += fuzz_config
+fuzz_config_SRCS := kernel/config.c

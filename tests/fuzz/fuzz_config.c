@@ -1,0 +1,81 @@
+/* libFuzzer: the bulkhead.cfg parser (kernel/config.c) on arbitrary bytes. */
+#include <stdint.h>
+#include <string.h>
+
+#include "kernel/config.h"
+
+#define FUZZ_FILE "fuzz.cfg"
+
+static void check(bool ok)
+{
+	if (!ok)
+		__builtin_trap();
+}
+
+static bool is_terminated(const char *s, size_t size)
+{
+	return memchr(s, 0, size) != NULL;
+}
+
+static bool valid_name(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	if (!len || len > max)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		      s[i] == '-'))
+			return false;
+	return true;
+}
+
+static void check_path(const struct cfg_path *p)
+{
+	check(is_terminated(p->path, sizeof(p->path)));
+	check(!p->path[0] || p->line);
+	check(!strchr(p->path, ' ') && p->path[0] != '/' && !strstr(p->path, "//"));
+}
+
+static void check_partition(const struct cfg *c, unsigned i)
+{
+	const struct cfg_partition *p = &c->part[i];
+
+	check(is_terminated(p->name, sizeof(p->name)) && valid_name(p->name, CFG_NAME_MAX));
+	for (unsigned j = 0; j < i; j++)
+		check(strcmp(c->part[j].name, p->name) != 0);
+	check(p->line > 0);
+	check(p->memory && p->memory % 4096 == 0);
+	check_path(&p->image);
+	check_path(&p->kernel);
+	check_path(&p->initrd);
+	check(!p->image.path[0] != !p->kernel.path[0]); /* exactly one of them */
+	check(p->kernel.path[0] || (!p->initrd.path[0] && !p->cmdline[0]));
+	check(p->image.path[0] || (!p->load && !p->has_entry));
+	check(!p->has_entry || p->entry <= 0xfffff);
+	check(is_terminated(p->cmdline, sizeof(p->cmdline)));
+	check(p->nr_vsps <= CFG_MAX_VSPS);
+	for (unsigned v = 0; v < p->nr_vsps; v++) {
+		check(is_terminated(p->vsps[v], sizeof(p->vsps[v])));
+		check(valid_name(p->vsps[v], CFG_VSP_NAME_MAX));
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct cfg cfg;
+	char err[CFG_ERR_MAX];
+
+	memset(err, 'E', sizeof(err));
+	if (cfg_parse((const char *)data, size, FUZZ_FILE, &cfg, err, sizeof(err))) {
+		check(is_terminated(err, sizeof(err)));
+		check(err[0] && !strchr(err, '\n') && !strncmp(err, FUZZ_FILE ":", 9));
+		for (const char *s = err; *s; s++)
+			check((unsigned char)*s >= ' ' && (unsigned char)*s < 0x7f);
+		return 0;
+	}
+	check(cfg.nr >= 1 && cfg.nr <= CFG_MAX_PARTITIONS);
+	for (unsigned i = 0; i < cfg.nr; i++)
+		check_partition(&cfg, i);
+	return 0;
+}
