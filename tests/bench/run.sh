@@ -2,4 +2,4 @@
 # make bench: see bench.py.
 set -euo pipefail
 cd "$(dirname "$0")"
-exec python3 bench.py "$@"
+exec /usr/bin/python3 bench.py "$@"

@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export BACKENDS="${BACKENDS:-qemu,bochs}"
-exec python3 -m pytest -v -rA -p no:cacheprovider --durations=0 "$@" .
+# Debian's python3 has pytest and pexpect (PyPI is not reachable); a pyenv one on PATH does not.
+exec /usr/bin/python3 -m pytest -v -rA -p no:cacheprovider --durations=0 "$@" .
