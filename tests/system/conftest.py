@@ -80,6 +80,18 @@ class Machine:
             raise AssertionError(f"did not see {pattern!r} within {timeout}s; console tail:\n{tail}") from e
         return self.con.match
 
+    def expect_all(self, patterns, timeout=60):
+        """Wait until every pattern has been seen, in any order (partitions race)."""
+        pending = list(patterns)
+        deadline = time.time() + timeout
+        while pending:
+            i = self.con.expect(pending + [pexpect.TIMEOUT, pexpect.EOF],
+                                timeout=max(0.1, deadline - time.time()))
+            if i >= len(pending):
+                raise AssertionError(f"did not see {pending!r} within {timeout}s; "
+                                     f"console tail:\n{self.tail()}")
+            pending.pop(i)
+
     def boot(self):
         self.expect("console ready", timeout=BOOT_TIMEOUT[self.backend])
 
