@@ -33,6 +33,10 @@ KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/libc/*.c) \
 KERNEL_ASMS := $(wildcard arch/x86_64/*.S)
 KERNEL_OBJS := $(patsubst %.c,$(BUILD)/k/%.o,$(KERNEL_SRCS)) \
 	$(patsubst %.S,$(BUILD)/k/%.o,$(KERNEL_ASMS))
+# Generated parts of the image (e.g. compiled ACPI tables): fragments add
+# objects to KERNEL_GEN_OBJS with their own rules.
+KERNEL_GEN_OBJS :=
+include $(wildcard kernel/*.mk)
 
 # GNU-EFI loader (../shared/notes/platforms.md, "GNU-EFI 3.0.15").
 EFI_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -fpic -fshort-wchar -ffreestanding \
@@ -55,9 +59,9 @@ $(BUILD)/k/%.o: %.S
 	@echo "  AS      $<"
 	$(Q)$(CC) $(KERNEL_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
-$(BUILD)/bulkhead.elf: $(KERNEL_OBJS) linker.ld $(NEWLIB_LIBC)
+$(BUILD)/bulkhead.elf: $(KERNEL_OBJS) $(KERNEL_GEN_OBJS) linker.ld $(NEWLIB_LIBC)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS) $(NEWLIB_LIBC) -lgcc
+	$(Q)$(CC) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS) $(KERNEL_GEN_OBJS) $(NEWLIB_LIBC) -lgcc
 
 $(BUILD)/efi/%.o: %.c
 	@mkdir -p $(dir $@)
