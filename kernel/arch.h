@@ -16,6 +16,8 @@ u64 arch_rdtsc(void);
 /* The host CPU's CPUID leaf (eax, ebx, ecx, edx). */
 void arch_cpuid(u32 leaf, u32 sub, u32 out[4]);
 void arch_irq_disable(void);
+/* Wait (halted) until a host interrupt or at most us microseconds have passed. */
+void arch_idle(u64 us);
 /* Guest x87/SSE state: partitions never see each other's registers. */
 void arch_fpu_init(void *area);
 void arch_fpu_save(void *area);

@@ -71,8 +71,12 @@ bool exit_handle(struct vp *vp, const struct vm_exit *e)
 		skip(vp, e);
 		return false;
 	case EXIT_HLT:
-		/* Nothing can wake the VP yet: it stays halted until reset. */
 		skip(vp, e);
+		if (vp->regs.rflags & VP_RFLAGS_IF) {
+			p->idle = true; /* until an interrupt (irq_tick) */
+			return true;
+		}
+		/* Interrupts off: nothing can wake the VP; it stays halted until reset. */
 		p->state = PART_HALTED;
 		return true;
 	case EXIT_MEM_FAULT:
@@ -95,6 +99,7 @@ bool exit_handle(struct vp *vp, const struct vm_exit *e)
 	case EXIT_PREEMPT:
 		return true;
 	case EXIT_NONE:
+	case EXIT_IRQ_WINDOW: /* the scheduler injects before the next entry */
 		return false;
 	}
 	return false;

@@ -5,27 +5,34 @@
  */
 #include "exit.h"
 #include "arch.h"
+#include "part.h"
 
 /* SDM Vol.4, table 2-2 (architectural MSRs). */
 #define MSR_IA32_TSC 0x10
 #define MSR_IA32_APIC_BASE 0x1b
 #define MSR_IA32_MTRRCAP 0xfe
 #define MSR_IA32_MISC_ENABLE 0x1a0
-#define APIC_BASE_DEFAULT 0xfee00000ull
-#define APIC_BASE_BSP (1ull << 8)
-#define APIC_BASE_ENABLE (1ull << 11)
 #define MISC_ENABLE_FAST_STRINGS 1ull
+/* The VP's LAPIC is in x2APIC mode from reset, and stays there. */
+#define APIC_BASE_VALUE (VLAPIC_BASE_ADDR | VLAPIC_BASE_BSP | VLAPIC_BASE_EN | VLAPIC_BASE_EXTD)
+
+static bool is_x2apic(u32 index)
+{
+	return index >= VLAPIC_MSR_FIRST && index <= VLAPIC_MSR_LAST;
+}
 
 bool msr_read(struct vp *vp, u32 index, u64 *val)
 {
 	if (vp_ops->vp_msr(vp, index, val, false))
 		return true;
+	if (is_x2apic(index))
+		return vlapic_msr_read(&vp->part->lapic, index, arch_rdtsc(), val);
 	switch (index) {
 	case MSR_IA32_TSC:
 		*val = arch_rdtsc();
 		return true;
 	case MSR_IA32_APIC_BASE:
-		*val = APIC_BASE_DEFAULT | APIC_BASE_BSP | APIC_BASE_ENABLE;
+		*val = APIC_BASE_VALUE;
 		return true;
 	case MSR_IA32_MTRRCAP:
 		*val = 0; /* no MTRRs: CPUID hides them too */
@@ -41,10 +48,12 @@ bool msr_write(struct vp *vp, u32 index, u64 val)
 {
 	if (vp_ops->vp_msr(vp, index, &val, true))
 		return true;
+	if (is_x2apic(index))
+		return vlapic_msr_write(&vp->part->lapic, index, arch_rdtsc(), val);
 	switch (index) {
 	case MSR_IA32_APIC_BASE:
 		/* Only the value we report may be written back. */
-		return val == (APIC_BASE_DEFAULT | APIC_BASE_BSP | APIC_BASE_ENABLE);
+		return val == APIC_BASE_VALUE;
 	case MSR_IA32_MISC_ENABLE:
 		return val == MISC_ENABLE_FAST_STRINGS;
 	}

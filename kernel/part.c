@@ -2,6 +2,7 @@
 #include "part.h"
 #include "arch.h"
 #include "con.h"
+#include "irq.h"
 #include "log.h"
 #include "palloc.h"
 
@@ -118,13 +119,20 @@ static void part_uart_tx(void *ctx, u8 c)
 	con_guest_output(ctx, c);
 }
 
+static void part_uart_irq(void *ctx, bool level)
+{
+	irq_set_line(ctx, IRQ_COM1, level);
+}
+
 int part_reset(struct partition *p)
 {
 	for (u64 i = 0; i < p->mem_size >> PAGE_SHIFT; i++)
 		memset(phys_to_virt(p->frames[i]), 0, PAGE_SIZE);
 	part_load_image(p);
-	uart_init(&p->uart, part_uart_tx, p);
 	vp_ops->vp_reset(&p->vp, &p->reset);
+	irq_init(p);
+	p->idle = false;
+	uart_init(&p->uart, part_uart_tx, part_uart_irq, p);
 	arch_fpu_init(p->vp.fpu);
 	p->stop_reason[0] = 0;
 	p->state = PART_RUNNING;

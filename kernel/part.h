@@ -10,6 +10,8 @@
 #include "vp.h"
 #include "config.h"
 #include "uart.h"
+#include "vioapic.h"
+#include "vlapic.h"
 
 #define PART_MAX CFG_MAX_PARTITIONS
 
@@ -38,6 +40,9 @@ struct partition {
 	struct vp_reset reset;
 
 	struct vp vp;
+	bool idle; /* HLT with interrupts on: waits for one (not a state the console shows) */
+	struct vlapic lapic;
+	struct vioapic ioapic;
 	struct uart uart;
 	u64 run_us; /* time spent running guest code */
 	u64 slices;

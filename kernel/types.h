@@ -22,8 +22,13 @@ typedef int64_t s64;
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* newlib's sys/cdefs.h defines the same two, identically, when included first. */
+#ifndef __packed
 #define __packed __attribute__((packed))
+#endif
 #define __noreturn __attribute__((noreturn))
+#ifndef __aligned
 #define __aligned(n) __attribute__((aligned(n)))
+#endif
 
 #endif

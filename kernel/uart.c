@@ -4,30 +4,36 @@
 #include <string.h>
 
 #define REG_DATA 0 /* RBR/THR, DLL when DLAB */
-#define REG_IER 1 /* DLM when DLAB */
-#define REG_IIR 2 /* FCR on write */
-#define REG_LCR 3
-#define REG_MCR 4
-#define REG_LSR 5
-#define REG_MSR 6
-#define REG_SCR 7
+#define REG_IER	 1 /* DLM when DLAB */
+#define REG_IIR	 2 /* FCR on write */
+#define REG_LCR	 3
+#define REG_MCR	 4
+#define REG_LSR	 5
+#define REG_MSR	 6
+#define REG_SCR	 7
 
-#define LCR_DLAB 0x80
-#define LSR_DR 0x01
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-#define IIR_NONE 0x01
-#define IIR_FIFO 0xc0
+#define LCR_DLAB   0x80
+#define LSR_DR	   0x01
+#define LSR_THRE   0x20
+#define LSR_TEMT   0x40
+#define IIR_NONE   0x01
+#define IIR_THRE   0x02
+#define IIR_RDA	   0x04
+#define IIR_FIFO   0xc0
+#define IER_RDI	   0x01
+#define IER_THRI   0x02
 #define FCR_ENABLE 0x01
-#define MSR_CTS 0x10
-#define MSR_DSR 0x20
-#define MSR_DCD 0x80
-#define MCR_LOOP 0x10
+#define MSR_CTS	   0x10
+#define MSR_DSR	   0x20
+#define MSR_DCD	   0x80
+#define MCR_LOOP   0x10
 
-void uart_init(struct uart *u, void (*tx)(void *ctx, u8 c), void *ctx)
+void uart_init(struct uart *u, void (*tx)(void *ctx, u8 c), void (*irq)(void *ctx, bool level),
+	       void *ctx)
 {
 	memset(u, 0, sizeof(*u));
 	u->tx = tx;
+	u->irq = irq;
 	u->tx_ctx = ctx;
 	u->dll = 1; /* 115200 baud */
 }
@@ -37,12 +43,44 @@ static bool rx_empty(const struct uart *u)
 	return u->rx_tail == u->rx_head;
 }
 
+/*
+ * The interrupt output (data sheet table 3, "Interrupt Control Functions"):
+ * received data and THR empty, each when enabled in the IER. Like most
+ * emulated 16550s it is not gated by MCR.OUT2.
+ */
+static void update_irq(struct uart *u)
+{
+	bool level =
+	    ((u->ier & IER_RDI) && !rx_empty(u)) || ((u->ier & IER_THRI) && u->thr_ipending);
+
+	if (level == u->irq_level)
+		return;
+	u->irq_level = level;
+	if (u->irq)
+		u->irq(u->tx_ctx, level);
+}
+
 bool uart_rx_push(struct uart *u, u8 c)
 {
 	if (u->rx_tail - u->rx_head >= UART_RX_SIZE)
 		return false;
 	u->rx[u->rx_tail++ % UART_RX_SIZE] = c;
+	update_irq(u);
 	return true;
+}
+
+/* IIR: the highest-priority pending interrupt; reading it acknowledges THR empty. */
+static u8 read_iir(struct uart *u)
+{
+	u8 fifo = (u->fcr & FCR_ENABLE) ? IIR_FIFO : 0;
+
+	if ((u->ier & IER_RDI) && !rx_empty(u))
+		return IIR_RDA | fifo;
+	if ((u->ier & IER_THRI) && u->thr_ipending) {
+		u->thr_ipending = false;
+		return IIR_THRE | fifo;
+	}
+	return IIR_NONE | fifo;
 }
 
 static u8 uart_read(struct uart *u, unsigned reg)
@@ -57,7 +95,7 @@ static u8 uart_read(struct uart *u, unsigned reg)
 	case REG_IER:
 		return dlab ? u->dlm : u->ier;
 	case REG_IIR:
-		return IIR_NONE | ((u->fcr & FCR_ENABLE) ? IIR_FIFO : 0);
+		return read_iir(u);
 	case REG_LCR:
 		return u->lcr;
 	case REG_MCR:
@@ -85,12 +123,23 @@ static void uart_write(struct uart *u, unsigned reg, u8 v)
 			u->tx_bytes++;
 			u->tx(u->tx_ctx, v);
 		}
+		/* Sent at once: the THR is empty again, which is a new interrupt. */
+		if (!dlab) {
+			u->thr_ipending = false;
+			update_irq(u);
+			u->thr_ipending = true;
+		}
 		break;
 	case REG_IER:
-		if (dlab)
+		if (dlab) {
 			u->dlm = v;
-		else
-			u->ier = v & 0x0f;
+			break;
+		}
+		/* Enabling the THR-empty interrupt with the THR empty raises it (as a 16550 does).
+		 */
+		if ((v & IER_THRI) && !(u->ier & IER_THRI))
+			u->thr_ipending = true;
+		u->ier = v & 0x0f;
 		break;
 	case REG_IIR:
 		u->fcr = v;
@@ -117,4 +166,5 @@ void uart_io(struct uart *u, unsigned offset, bool in, u8 *val)
 		*val = uart_read(u, offset);
 	else
 		uart_write(u, offset, *val);
+	update_irq(u);
 }

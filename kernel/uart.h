@@ -1,4 +1,4 @@
-/* Virtual 16550 UART of a partition (polled; no interrupts yet). */
+/* Virtual 16550 UART of a partition, with its interrupt line (RX data and THR empty). */
 #ifndef BULKHEAD_UART_H
 #define BULKHEAD_UART_H
 
@@ -15,13 +15,18 @@ struct uart {
 	unsigned rx_head, rx_tail; /* free-running; rx_tail - rx_head bytes queued */
 	void (*tx)(void *ctx, u8 c); /* where transmitted bytes go */
 	void *tx_ctx;
+	void (*irq)(void *ctx, bool level); /* the interrupt line, on every change */
+	bool thr_ipending; /* THR-empty interrupt pending (cleared by reading IIR or writing THR) */
+	bool irq_level;
 	u64 tx_bytes;
 	/* Line assembly for the console's "[NAME] " prefix. */
 	char line[UART_LINE_MAX];
 	unsigned line_len;
 };
 
-void uart_init(struct uart *u, void (*tx)(void *ctx, u8 c), void *ctx);
+/* tx and irq (which may be NULL) get ctx. */
+void uart_init(struct uart *u, void (*tx)(void *ctx, u8 c), void (*irq)(void *ctx, bool level),
+	       void *ctx);
 /* Port access at offset 0..7 from the base; *val in/out. */
 void uart_io(struct uart *u, unsigned offset, bool in, u8 *val);
 /* Queue a byte for the guest to read; false if the FIFO is full. */

@@ -18,6 +18,8 @@ enum vp_reg {
 	VP_NR_GPRS
 };
 
+#define VP_RFLAGS_IF (1ull << 9) /* SDM Vol.1 3.4.3 */
+
 struct vp_regs {
 	u64 gpr[VP_NR_GPRS];
 	u64 rip;
@@ -50,6 +52,7 @@ enum vm_exit_reason {
 	EXIT_TRIPLE_FAULT,
 	EXIT_INTR, /* external interrupt (host's) */
 	EXIT_PREEMPT, /* time slice over */
+	EXIT_IRQ_WINDOW, /* the guest can take an interrupt now (asked for by vp_irq_window) */
 	EXIT_INVALID, /* VM entry failed / invalid guest state */
 	EXIT_UNHANDLED, /* anything else: vendor code in raw */
 };
@@ -112,6 +115,8 @@ struct vp_ops {
 	/* Run until an exit the kernel must handle, at most slice_us. */
 	void (*vp_run)(struct vp *vp, struct vm_exit *exit, u64 slice_us);
 	void (*vp_get_sregs)(struct vp *vp, struct vp_sregs *s);
+	/* Load every segment, descriptor table, control register and EFER (e.g. a PVH entry). */
+	void (*vp_set_sregs)(struct vp *vp, const struct vp_sregs *s);
 	/* Queue a hardware exception for the next entry (SDM 6.15). */
 	void (*vp_inject_exception)(struct vp *vp, u8 vector, bool has_error, u32 error);
 	/*
@@ -119,6 +124,15 @@ struct vp_ops {
 	 * is the vendor's; then *val is read or written.
 	 */
 	bool (*vp_msr)(struct vp *vp, u32 index, u64 *val, bool write);
+	/*
+	 * External interrupts from the partition's interrupt controller. ready:
+	 * RFLAGS.IF is set, no STI/MOV SS shadow and no event already queued, so
+	 * an interrupt injected now is taken at the next entry (SDM Vol.3 6.8.3).
+	 * window: exit with EXIT_IRQ_WINDOW as soon as that becomes true.
+	 */
+	bool (*vp_irq_ready)(struct vp *vp);
+	void (*vp_inject_irq)(struct vp *vp, u8 vector);
+	void (*vp_irq_window)(struct vp *vp, bool on);
 };
 
 extern const struct vp_ops *vp_ops;

@@ -83,6 +83,14 @@ void arch_irq_disable(void)
 	irq_disable();
 }
 
+/* STI's shadow covers HLT, so a timer that fires before the HLT still wakes it (SDM Vol.2, STI). */
+void arch_idle(u64 us)
+{
+	lapic_timer_arm(MAX(us, 1));
+	asm volatile("sti; hlt; cli" ::: "memory");
+	lapic_timer_arm(0);
+}
+
 void arch_halt(void)
 {
 	cpu_halt_forever();

@@ -22,6 +22,7 @@ struct svm_vp {
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
 	u64 gpt_gen; /* partition's gpt_gen at the last TLB flush */
+	u64 exit_rip; /* guest RIP at the last exit: if the kernel moved it, the STI shadow is over */
 };
 
 static u64 iopm_pa, msrpm_pa, hsave_pa, host_vmcb_pa;
@@ -156,6 +157,7 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 
 	memset(&vp->regs, 0, sizeof(vp->regs));
 	vp->regs.rip = r->rip;
+	s->exit_rip = r->rip;
 	vp->regs.rflags = RFLAGS_RESERVED1;
 	struct cpuid_regs id;
 	cpuid(1, 0, &id);
@@ -171,6 +173,8 @@ static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 		v->c.tlb_control = SVM_TLB_FLUSH_ALL;
 		s->gpt_gen = vp->part->gpt_gen;
 	}
+	if (vp->regs.rip != s->exit_rip)
+		v->c.int_shadow &= ~SVM_INT_SHADOW; /* the kernel completed the exiting instruction */
 	v->s.rax = vp->regs.gpr[REG_RAX];
 	v->s.rsp = vp->regs.gpr[REG_RSP];
 	v->s.rip = vp->regs.rip;
@@ -185,6 +189,7 @@ static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 	vp->regs.gpr[REG_RSP] = v->s.rsp;
 	vp->regs.rip = v->s.rip;
 	vp->regs.rflags = v->s.rflags;
+	s->exit_rip = v->s.rip;
 
 	/* An event cut short by the exit is delivered again (APM Vol.2, 15.7.2). */
 	if (v->c.exit_int_info & SVM_EVT_VALID)
@@ -192,12 +197,18 @@ static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 	svm_decode_exit(v, e);
 }
 
+/* The VMCB keeps access rights compressed: bits 7:0 as they are, 15:12 in 11:8 (APM 15.5.1). */
 static void seg_get(struct vp_seg *out, const struct vmcb_seg *in)
 {
 	out->sel = in->sel;
 	out->attr = (in->attr & 0xff) | ((in->attr & 0xf00) << 4);
 	out->limit = in->limit;
 	out->base = in->base;
+}
+
+static void seg_put(struct vmcb_seg *out, const struct vp_seg *in)
+{
+	seg_set(out, in->sel, in->base, in->limit, (in->attr & 0xff) | ((in->attr >> 4) & 0xf00));
 }
 
 static void svm_vp_get_sregs(struct vp *vp, struct vp_sregs *sr)
@@ -221,6 +232,67 @@ static void svm_vp_get_sregs(struct vp *vp, struct vp_sregs *sr)
 	sr->cr3 = v->s.cr3;
 	sr->cr4 = v->s.cr4;
 	sr->efer = v->s.efer & ~EFER_SVME;
+}
+
+#define SEG_DPL(attr) (((attr) >> 5) & 3)
+
+static void svm_vp_set_sregs(struct vp *vp, const struct vp_sregs *sr)
+{
+	struct svm_vp *s = vp->arch;
+	struct vmcb *v = s->vmcb;
+
+	seg_put(&v->s.es, &sr->es);
+	seg_put(&v->s.cs, &sr->cs);
+	seg_put(&v->s.ss, &sr->ss);
+	seg_put(&v->s.ds, &sr->ds);
+	seg_put(&v->s.fs, &sr->fs);
+	seg_put(&v->s.gs, &sr->gs);
+	seg_put(&v->s.ldtr, &sr->ldtr);
+	seg_put(&v->s.tr, &sr->tr);
+	seg_set(&v->s.gdtr, 0, sr->gdt_base, sr->gdt_limit, 0);
+	seg_set(&v->s.idtr, 0, sr->idt_base, sr->idt_limit, 0);
+	v->s.cpl = SEG_DPL(sr->ss.attr); /* CPL is SS.DPL (APM 15.5.1) */
+	v->s.cr0 = sr->cr0;
+	v->s.cr2 = sr->cr2;
+	v->s.cr3 = sr->cr3;
+	v->s.cr4 = sr->cr4;
+	v->s.efer = sr->efer | EFER_SVME;
+	v->c.tlb_control = SVM_TLB_FLUSH_ALL;
+}
+
+static bool svm_vp_irq_ready(struct vp *vp)
+{
+	struct svm_vp *s = vp->arch;
+	struct vmcb *v = s->vmcb;
+	bool shadow = (v->c.int_shadow & SVM_INT_SHADOW) && vp->regs.rip == s->exit_rip;
+
+	return (vp->regs.rflags & RFLAGS_IF) && !shadow && !(v->c.event_inj & SVM_EVT_VALID);
+}
+
+static void svm_vp_inject_irq(struct vp *vp, u8 vector)
+{
+	struct vmcb *v = ((struct svm_vp *)vp->arch)->vmcb;
+
+	v->c.event_inj = vector | SVM_EVT_TYPE_INTR | SVM_EVT_VALID;
+}
+
+/*
+ * An interrupt window is a virtual interrupt (V_IRQ, highest priority, TPR
+ * ignored) with VINTR intercepted: the CPU exits when it would take it
+ * (APM 15.21.4), i.e. when the guest can take ours.
+ */
+static void svm_vp_irq_window(struct vp *vp, bool on)
+{
+	struct vmcb *v = ((struct svm_vp *)vp->arch)->vmcb;
+	u64 bits = SVM_VINTR_IRQ | SVM_VINTR_IGN_TPR | (0xfull << SVM_VINTR_PRIO_SHIFT);
+
+	if (on) {
+		v->c.vintr |= bits;
+		v->c.intercept_misc1 |= SVM_INTERCEPT_VINTR;
+	} else {
+		v->c.vintr &= ~bits;
+		v->c.intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+	}
 }
 
 static void svm_vp_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error)
@@ -254,6 +326,10 @@ const struct vp_ops svm_ops = {
 	.vp_reset = svm_vp_reset,
 	.vp_run = svm_vp_run,
 	.vp_get_sregs = svm_vp_get_sregs,
+	.vp_set_sregs = svm_vp_set_sregs,
 	.vp_inject_exception = svm_vp_inject_exception,
 	.vp_msr = svm_vp_msr,
+	.vp_irq_ready = svm_vp_irq_ready,
+	.vp_inject_irq = svm_vp_inject_irq,
+	.vp_irq_window = svm_vp_irq_window,
 };

@@ -101,6 +101,7 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "G_PAT");
 /* intercept_misc1 (vector 3) and misc2 (vector 4) bits (APM Vol.2, B-1). */
 #define SVM_INTERCEPT_INTR (1u << 0)
 #define SVM_INTERCEPT_NMI (1u << 1)
+#define SVM_INTERCEPT_VINTR (1u << 4)
 #define SVM_INTERCEPT_SMI (1u << 2)
 #define SVM_INTERCEPT_INIT (1u << 3)
 #define SVM_INTERCEPT_CPUID (1u << 18)
@@ -123,6 +124,7 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "G_PAT");
 #define SVM_EXIT_EXCP_BASE 0x40
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61
+#define SVM_EXIT_VINTR 0x64
 #define SVM_EXIT_CPUID 0x72
 #define SVM_EXIT_HLT 0x78
 #define SVM_EXIT_IOIO 0x7b
@@ -136,6 +138,7 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "G_PAT");
 /* EVENTINJ / EXITINTINFO (APM Vol.2, 15.20). */
 #define SVM_EVT_VALID (1u << 31)
 #define SVM_EVT_ERR_VALID (1u << 11)
+#define SVM_EVT_TYPE_INTR (0u << 8)
 #define SVM_EVT_TYPE_EXCEPTION (3u << 8)
 
 /* IOIO exit information (APM Vol.2, 15.10.2). */
@@ -149,7 +152,12 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "G_PAT");
 #define SVM_NPF_WRITE (1u << 1)
 #define SVM_NPF_FETCH (1u << 4)
 
+/* VMCB V_INTR fields (APM Vol.2, table B-1 offset 0x60) and the interrupt shadow (0x68). */
 #define SVM_VINTR_MASKING (1ull << 24)
+#define SVM_VINTR_IRQ (1ull << 8)
+#define SVM_VINTR_PRIO_SHIFT 16
+#define SVM_VINTR_IGN_TPR (1ull << 20)
+#define SVM_INT_SHADOW 1ull
 #define SVM_TLB_FLUSH_ALL 1
 #define SVM_VM_CR_SVMDIS (1ull << 4)
 

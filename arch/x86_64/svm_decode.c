@@ -37,6 +37,9 @@ void svm_decode_exit(const struct vmcb *v, struct vm_exit *e)
 	case SVM_EXIT_INTR:
 		e->reason = EXIT_INTR;
 		break;
+	case SVM_EXIT_VINTR:
+		e->reason = EXIT_IRQ_WINDOW;
+		break;
 	case SVM_EXIT_CPUID:
 		e->reason = EXIT_CPUID;
 		e->insn_len = LEN_CPUID;

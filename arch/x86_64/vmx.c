@@ -161,6 +161,9 @@ static int controls_init(bool true_ctls)
 
 	vmx.pin = settle(pin, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING | PIN_PREEMPT_TIMER);
 	/* CR8 exits keep TPR per VP; MONITOR/MWAIT are hidden by CPUID, so #UD them. */
+	ok &= offers(proc >> 32, PROC_INTR_WINDOW_EXITING, "interrupt-window exiting");
+	if (!ok)
+		return -1;
 	vmx.proc = settle(proc, PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING | PROC_USE_MSR_BITMAPS |
 					PROC_SECONDARY | PROC_CR8_LOAD_EXITING |
 					PROC_CR8_STORE_EXITING | PROC_MONITOR_EXITING |
@@ -801,6 +804,76 @@ static void vmx_vp_get_sregs(struct vp *vp, struct vp_sregs *sr)
 	sr->efer = vmread(VMCS_GUEST_EFER);
 }
 
+static void seg_write_vp(unsigned seg, const struct vp_seg *v)
+{
+	/* attr 0 is how vp_seg says "unusable" (seg_read), e.g. a null LDTR. */
+	seg_write(seg, v->sel, v->base, v->limit, v->attr ? v->attr : VMX_AR_UNUSABLE);
+}
+
+static void vmx_vp_set_sregs(struct vp *vp, const struct vp_sregs *sr)
+{
+	struct vmx_vp *s = vp->arch;
+
+	vmcs_load(s);
+	seg_write_vp(VMX_SEG_ES, &sr->es);
+	seg_write_vp(VMX_SEG_CS, &sr->cs);
+	seg_write_vp(VMX_SEG_SS, &sr->ss);
+	seg_write_vp(VMX_SEG_DS, &sr->ds);
+	seg_write_vp(VMX_SEG_FS, &sr->fs);
+	seg_write_vp(VMX_SEG_GS, &sr->gs);
+	seg_write_vp(VMX_SEG_LDTR, &sr->ldtr);
+	seg_write_vp(VMX_SEG_TR, &sr->tr);
+	vmw(VMCS_GUEST_GDTR_BASE, sr->gdt_base);
+	vmw(VMCS_GUEST_GDTR_LIMIT, sr->gdt_limit);
+	vmw(VMCS_GUEST_IDTR_BASE, sr->idt_base);
+	vmw(VMCS_GUEST_IDTR_LIMIT, sr->idt_limit);
+	/* As vmx_cr.c keeps them: the real registers carry the fixed bits, the shadows what the guest wrote. */
+	vmw(VMCS_GUEST_CR0, ((sr->cr0 | CR0_ET) | (vmx_cr0_fixed0 & ~(CR0_PE | CR0_PG))) &
+				    vmx_cr0_fixed1);
+	vmw(VMCS_CR0_SHADOW, sr->cr0 | CR0_ET);
+	vmw(VMCS_GUEST_CR3, sr->cr3);
+	vmw(VMCS_GUEST_CR4, (sr->cr4 & ~vmx_cr4_mask) | vmx_cr4_fixed0);
+	vmw(VMCS_CR4_SHADOW, sr->cr4 & ~vmx_cr4_mask);
+	vmx_set_efer(sr->efer);
+	if (state_owner == s)
+		write_cr2(sr->cr2);
+	else
+		s->cr2 = sr->cr2;
+	s->flush = true;
+}
+
+static bool vmx_vp_irq_ready(struct vp *vp)
+{
+	struct vmx_vp *s = vp->arch;
+	bool shadow;
+
+	vmcs_load(s);
+	/* The STI/MOV SS shadow only lasts if the kernel did not complete the instruction. */
+	shadow = (vmread(VMCS_GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)) &&
+		 vp->regs.rip == s->exit_rip;
+	return (vp->regs.rflags & RFLAGS_IF) && !shadow &&
+	       !(vmread(VMCS_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+}
+
+static void vmx_vp_inject_irq(struct vp *vp, u8 vector)
+{
+	vmcs_load(vp->arch);
+	vmw(VMCS_ENTRY_INTR_INFO, vector | INTR_TYPE_EXT_INTR | INTR_INFO_VALID);
+}
+
+static void vmx_vp_irq_window(struct vp *vp, bool on)
+{
+	u64 proc;
+
+	vmcs_load(vp->arch);
+	proc = vmread(VMCS_PROC_CTLS);
+	if (on)
+		proc |= PROC_INTR_WINDOW_EXITING;
+	else
+		proc &= ~(u64)PROC_INTR_WINDOW_EXITING;
+	vmw(VMCS_PROC_CTLS, proc);
+}
+
 /* Every MSR that exits is the kernel's: VT-x state is in the VMCS or passed through. */
 static bool vmx_vp_msr(struct vp *vp, u32 index, u64 *val, bool write)
 {
@@ -816,6 +889,10 @@ const struct vp_ops vmx_ops = {
 	.vp_reset = vmx_vp_reset,
 	.vp_run = vmx_vp_run,
 	.vp_get_sregs = vmx_vp_get_sregs,
+	.vp_set_sregs = vmx_vp_set_sregs,
 	.vp_inject_exception = vmx_vp_inject_exception,
 	.vp_msr = vmx_vp_msr,
+	.vp_irq_ready = vmx_vp_irq_ready,
+	.vp_inject_irq = vmx_vp_inject_irq,
+	.vp_irq_window = vmx_vp_irq_window,
 };

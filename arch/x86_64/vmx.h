@@ -56,6 +56,7 @@
 #define PIN_PREEMPT_TIMER (1u << 6)
 
 /* Primary processor-based VM-execution controls (25.6.2). */
+#define PROC_INTR_WINDOW_EXITING (1u << 2)
 #define PROC_HLT_EXITING (1u << 7)
 #define PROC_MWAIT_EXITING (1u << 10)
 #define PROC_CR3_LOAD_EXITING (1u << 15)
@@ -242,6 +243,7 @@
 #define EXIT_REASON_EXCEPTION_NMI 0
 #define EXIT_REASON_EXT_INTR 1
 #define EXIT_REASON_TRIPLE_FAULT 2
+#define EXIT_REASON_INTR_WINDOW 7
 #define EXIT_REASON_CPUID 10
 #define EXIT_REASON_HLT 12
 #define EXIT_REASON_INVD 13

@@ -49,6 +49,9 @@ void vmx_decode_exit(const struct vmx_exit_info *x, struct vm_exit *e)
 	case EXIT_REASON_TRIPLE_FAULT:
 		e->reason = EXIT_TRIPLE_FAULT;
 		break;
+	case EXIT_REASON_INTR_WINDOW:
+		e->reason = EXIT_IRQ_WINDOW;
+		break;
 	case EXIT_REASON_CPUID:
 		e->reason = EXIT_CPUID;
 		break;

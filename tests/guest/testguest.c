@@ -2,7 +2,7 @@
  * Test guest, long-mode part: COM1 output, an IDT that reports exceptions
  * (or skips ones a check expects), the boot self-checks, and the tick loop
  * that obeys one-byte commands from COM1. start.S gets here in 64-bit mode
- * with interrupts off; nothing here ever enables them.
+ * with interrupts off; only the 'i' command turns them on, for its test.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -63,6 +63,26 @@ typedef uint64_t u64;
 #define RDMSR_LEN     2 /* 0f 32 */
 #define WRMSR_LEN     2 /* 0f 30 */
 #define HYPERCALL_LEN 3 /* 0f 01 c1 / 0f 01 d9 */
+
+#define NR_VECTORS	   34 /* exceptions, then the 'i' test's timer vector */
+#define VEC_TIMER	   32
+
+/* x2APIC (SDM Vol.3A 11.12, table 11-6 "x2APIC MSRs"; figure 11-8 LVT; 11.5.4 timer). */
+#define MSR_IA32_APIC_BASE   0x1b
+#define APIC_BASE_EXTD	     (1u << 10)
+#define APIC_BASE_EN	     (1u << 11)
+#define X2APIC_EOI	     0x80b
+#define X2APIC_SVR	     0x80f
+#define X2APIC_LVT_TIMER     0x832
+#define X2APIC_TIMER_INITIAL 0x838
+#define X2APIC_TIMER_CURRENT 0x839
+#define X2APIC_TIMER_DIVIDE  0x83e
+#define SVR_ENABLE_SPURIOUS  0x1ff /* enabled, spurious vector 0xff */
+#define LVT_PERIODIC	     (1u << 17)
+#define LVT_MASKED	     (1u << 16)
+#define DIVIDE_BY_1	     0xb
+#define IRQ_TEST_COUNT	     20
+#define IRQ_TEST_PERIOD	     1000000 /* timer ticks between interrupts */
 
 #define SEL_CODE64	   0x10 /* start.S's GDT */
 #define IDT_INTERRUPT_GATE 0x8e /* present, DPL 0, 64-bit interrupt gate */
@@ -278,7 +298,29 @@ struct desc_ptr {
 } __packed;
 
 extern const u8 trap_stubs[]; /* start.S: one 16-byte stub per vector */
-static struct idt_gate idt[NR_EXC] __attribute__((aligned(16)));
+static struct idt_gate idt[NR_VECTORS] __attribute__((aligned(16)));
+static volatile u32 timer_irqs;
+
+static inline void wrmsr(u32 index, u64 val)
+{
+	asm volatile("wrmsr" : : "c"(index), "a"((u32)val), "d"((u32)(val >> 32)) : "memory");
+}
+
+static inline u64 rdtsc(void)
+{
+	u32 lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (u64)hi << 32 | lo;
+}
+
+static inline u64 rdmsr(u32 index)
+{
+	u32 lo, hi;
+
+	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(index) : "memory");
+	return (u64)hi << 32 | lo;
+}
 
 /* A check arms this to survive one fault: the handler skips the instruction. */
 static volatile u32 fault_expected = NO_FAULT;
@@ -302,6 +344,11 @@ static u32 fault_disarm(void)
 void trap(struct trap_frame *f);
 void trap(struct trap_frame *f)
 {
+	if (f->vector == VEC_TIMER) {
+		timer_irqs++;
+		wrmsr(X2APIC_EOI, 0);
+		return;
+	}
 	if (f->vector == fault_expected) {
 		fault_expected = NO_FAULT;
 		fault_seen = (u32)f->vector;
@@ -324,7 +371,7 @@ static void idt_init(void)
 {
 	struct desc_ptr p = {sizeof(idt) - 1, (u64)idt};
 
-	for (unsigned v = 0; v < NR_EXC; v++) {
+	for (unsigned v = 0; v < NR_VECTORS; v++) {
 		u64 a = (u64)&trap_stubs[16 * v];
 
 		idt[v] = (struct idt_gate){.offset_lo = (u16)a,
@@ -552,6 +599,37 @@ static __noreturn void debug_exit(void)
 	halt_forever();
 }
 
+/*
+ * Interrupts: the x2APIC timer in periodic mode, taken while halted. Proves
+ * that HLT with IF=1 waits for the interrupt instead of stopping the VP and
+ * that delivery, the handler's EOI and re-arming work.
+ */
+static void irq_test(void)
+{
+	u64 base = rdmsr(MSR_IA32_APIC_BASE), t0, t1;
+	u32 current;
+
+	print("cmd: irq test\n");
+	if ((base & (APIC_BASE_EN | APIC_BASE_EXTD)) != (APIC_BASE_EN | APIC_BASE_EXTD)) {
+		print("irq: x2APIC not enabled (IA32_APIC_BASE=0x%lx)\n", base);
+		return;
+	}
+	timer_irqs = 0;
+	wrmsr(X2APIC_SVR, SVR_ENABLE_SPURIOUS);
+	wrmsr(X2APIC_TIMER_DIVIDE, DIVIDE_BY_1);
+	wrmsr(X2APIC_LVT_TIMER, LVT_PERIODIC | VEC_TIMER);
+	t0 = rdtsc();
+	wrmsr(X2APIC_TIMER_INITIAL, IRQ_TEST_PERIOD);
+	current = (u32)rdmsr(X2APIC_TIMER_CURRENT);
+	while (timer_irqs < IRQ_TEST_COUNT)
+		asm volatile("sti; hlt; cli" ::: "memory");
+	t1 = rdtsc();
+	wrmsr(X2APIC_TIMER_INITIAL, 0);
+	wrmsr(X2APIC_LVT_TIMER, LVT_MASKED | VEC_TIMER);
+	print("irq: %u timer interrupts, %lu TSC cycles each, count read %u of %u\n", timer_irqs,
+	      (t1 - t0) / IRQ_TEST_COUNT, current, IRQ_TEST_PERIOD);
+}
+
 static void command(u8 c)
 {
 	switch (c) {
@@ -587,6 +665,9 @@ static void command(u8 c)
 		break;
 	case 'l':
 		bench_loop();
+		break;
+	case 'i':
+		irq_test();
 		break;
 	default:
 		print("cmd: unknown 0x%02x\n", c);

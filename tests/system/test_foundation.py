@@ -82,6 +82,20 @@ def test_spinning_guest_does_not_starve_the_other(machine_factory, backend):
     assert m.list_states()["alpha"] == "running"
 
 
+@ALL_BACKENDS
+@pytest.mark.timeout(600)
+def test_timer_interrupts_wake_a_halted_guest(machine_factory, backend):
+    """The guest halts with interrupts on and its x2APIC timer wakes it 20 times;
+    the other partition keeps running meanwhile, and so does it afterwards."""
+    m = boot_two(machine_factory, backend)
+    m.expect(r"\[alpha\] tick 1", timeout=120)
+    attach_and_send(m, "alpha", "i",
+                    then=r"irq: 20 timer interrupts, \d+ TSC cycles each, count read \d+ of 1000000")
+    text = m.read_for(8 if backend == "qemu" else 30)
+    assert ticks(text, "alpha") and ticks(text, "beta"), text[-2000:]
+    assert m.list_states() == {"alpha": "running", "beta": "running"}
+
+
 @QEMU_ONLY
 @pytest.mark.timeout(300)
 def test_console_commands(machine_factory, backend):

@@ -63,7 +63,7 @@ static int setup(void **state)
 	memset(&part, 0, sizeof(part));
 	snprintf(part.name, sizeof(part.name), "t");
 	part.vp.part = &part;
-	uart_init(&part.uart, tx, NULL);
+	uart_init(&part.uart, tx, NULL, NULL);
 	tx_len = 0;
 	injected_vector = -1;
 	return 0;
