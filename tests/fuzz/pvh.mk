@@ -1,0 +1,2 @@
+FUZZERS += fuzz_pvh
+fuzz_pvh_SRCS := kernel/pvh.c

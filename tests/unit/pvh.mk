@@ -1,0 +1,2 @@
+UNIT_TESTS += test_pvh
+test_pvh_SRCS := kernel/pvh.c
