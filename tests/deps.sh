@@ -15,7 +15,7 @@ PACKAGES=(
 	libcmocka-dev python3 python3-pytest python3-pytest-timeout python3-pexpect
 	clang libclang-rt-14-dev
 	# test guests: ACPI tables, Linux initramfs, unshare for private ports
-	acpica-tools kmod cpio busybox-static util-linux
+	acpica-tools kmod cpio busybox-static util-linux xz-utils
 )
 
 # One dpkg-query for all: a package is present when its status is "ii".
