@@ -26,6 +26,14 @@ void arch_backtrace_here(void);
 __noreturn void arch_halt(void);
 /* Power the machine off (ACPI S5), or halt if that fails. */
 __noreturn void arch_poweroff(void);
+/*
+ * Emulate the instruction of vp that faulted on MMIO address gpa: fn performs
+ * the access (*val in for writes, out for reads); the VP's registers and RIP
+ * are updated. 0, or -1 with a one-line reason in why.
+ */
+struct vp;
+typedef void (*arch_mmio_fn)(void *ctx, u64 gpa, unsigned size, bool write, u64 *val);
+int arch_mmio_emulate(struct vp *vp, u64 gpa, arch_mmio_fn fn, void *ctx, char *why, size_t whylen);
 /* Called by arch_boot once the CPU is set up. */
 __noreturn void kmain(struct boot_info *bi);
 

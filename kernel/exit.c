@@ -1,5 +1,6 @@
 /* VM exit dispatch (DESIGN.md: exit -> vm_exit -> handler in kernel/). */
 #include "exit.h"
+#include "arch.h"
 #include "part.h"
 
 #define EXC_GP 13 /* SDM Vol.3 6.15 */
@@ -44,6 +45,36 @@ gp:
 	vp_ops->vp_inject_exception(vp, EXC_GP, true, 0);
 }
 
+/* The I/O APIC's registers are 32 bits wide; other sizes read 0 and write nothing. */
+static void ioapic_access(void *ctx, u64 gpa, unsigned size, bool write, u64 *val)
+{
+	struct partition *p = ctx;
+	u32 v = (u32)*val;
+
+	if (size != sizeof(u32)) {
+		if (!write)
+			*val = 0;
+		return;
+	}
+	vioapic_mmio(&p->ioapic, gpa - VIOAPIC_BASE, write, &v);
+	if (!write)
+		*val = v;
+}
+
+/* A fault on a device page is an access to emulate. Returns true if it was one. */
+static bool handle_mmio(struct vp *vp, const struct vm_exit *e)
+{
+	struct partition *p = vp->part;
+	char why[128];
+
+	if (e->mem.gpa < VIOAPIC_BASE || e->mem.gpa >= VIOAPIC_BASE + VIOAPIC_SIZE)
+		return false;
+	if (arch_mmio_emulate(vp, e->mem.gpa, ioapic_access, p, why, sizeof(why)))
+		part_stop(p, "MMIO at gpa=0x%llx not emulated: %s", (unsigned long long)e->mem.gpa,
+			  why);
+	return true;
+}
+
 static const char *access_name(unsigned a)
 {
 	if (a & MEM_EXEC)
@@ -80,6 +111,8 @@ bool exit_handle(struct vp *vp, const struct vm_exit *e)
 		p->state = PART_HALTED;
 		return true;
 	case EXIT_MEM_FAULT:
+		if (handle_mmio(vp, e))
+			return p->state != PART_RUNNING;
 		part_stop(p, "memory fault gpa=0x%llx access=%s", (unsigned long long)e->mem.gpa,
 			  access_name(e->mem.access));
 		return true;

@@ -1,9 +1,13 @@
-/* Port I/O of a partition: its UART, the debug-exit port, and nothing else. */
+/* Port I/O of a partition: its UART, the debug-exit port, ACPI PM1a, CMOS, nothing else. */
 #include "exit.h"
 #include "part.h"
 
 /* Like QEMU's isa-debug-exit: a guest writes here to end itself. */
 #define DEBUG_EXIT_PORT 0xf4
+/* The CMOS RTC index/data pair: absent (the FADT says so), but reads give 0, not all ones,
+ * so a driver polling its update-in-progress bit does not spin. */
+#define CMOS_INDEX_PORT 0x70
+#define CMOS_DATA_PORT	0x71
 
 static void io_result(struct vp *vp, u8 size, u32 v)
 {
@@ -38,6 +42,16 @@ void io_emulate(struct vp *vp, const struct vm_exit *e)
 	}
 	if (port == DEBUG_EXIT_PORT && !e->io.in) {
 		part_stop(p, "guest exit code=%u", out & 0xff);
+		return;
+	}
+	if (part_pm_io(p, port, e->io.in, &out)) {
+		if (e->io.in)
+			io_result(vp, e->io.size, out);
+		return;
+	}
+	if (port == CMOS_INDEX_PORT || port == CMOS_DATA_PORT) {
+		if (e->io.in)
+			io_result(vp, e->io.size, 0);
 		return;
 	}
 	/* Nothing decodes this port: reads float high, writes vanish (as on a PC bus). */

@@ -22,6 +22,7 @@ void irq_set_line(struct partition *p, unsigned gsi, bool level)
 
 void irq_tick(struct partition *p, u64 now)
 {
+	hv_tick(p, now);
 	vlapic_tick(&p->lapic, now);
 	if (p->idle && vlapic_pending(&p->lapic) >= 0)
 		p->idle = false;
@@ -29,7 +30,7 @@ void irq_tick(struct partition *p, u64 now)
 
 u64 irq_next_deadline(const struct partition *p)
 {
-	return vlapic_deadline(&p->lapic);
+	return MIN(vlapic_deadline(&p->lapic), hv_next_deadline(p));
 }
 
 void irq_deliver(struct partition *p)
@@ -46,6 +47,8 @@ void irq_deliver(struct partition *p)
 		return;
 	}
 	vlapic_accept(&p->lapic, (u8)vector);
+	if (synic_auto_eoi(&p->hv.synic, (u8)vector))
+		vlapic_auto_eoi(&p->lapic, (u8)vector);
 	vp_ops->vp_inject_irq(vp, (u8)vector);
 	vp_ops->vp_irq_window(vp, false);
 }

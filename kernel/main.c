@@ -51,38 +51,62 @@ static const struct boot_file *config_file(const struct boot_info *bi)
 	return f;
 }
 
+/* The loaded file a config key names, or NULL after saying which is missing. */
+static const struct boot_file *named_file(const struct boot_info *bi, const char *cfg_name,
+					  const struct cfg_partition *c,
+					  const struct cfg_path *path, const char *key)
+{
+	const struct boot_file *f = find_file(bi, path->path);
+
+	if (!f || f->missing || !f->addr) {
+		kprintf("error: %s:%u: %s: file '%s' not found on the ESP; partition %s not "
+			"started\n",
+			cfg_name, path->line, key, path->path, c->name);
+		return NULL;
+	}
+	return f;
+}
+
 static void start_partition(const struct boot_info *bi, const char *cfg_name,
 			    const struct cfg_partition *c)
 {
 	char err[CFG_ERR_MAX];
-	const struct boot_file *img;
+	const struct boot_file *img, *initrd = NULL;
+	bool is_linux = c->kernel.path[0];
 
-	if (c->kernel.path[0]) {
-		kprintf("error: %s:%u: kernel: Linux partitions are not supported yet; "
-			"partition %s not started\n", cfg_name, c->kernel.line, c->name);
-		return;
-	}
 	if (c->nr_vsps) {
-		kprintf("error: %s:%u: vmbus: VMBus is not supported yet; partition %s not started\n",
-			cfg_name, c->vmbus_line, c->name);
+		kprintf(
+		    "error: %s:%u: vmbus: VMBus is not supported yet; partition %s not started\n",
+		    cfg_name, c->vmbus_line, c->name);
 		return;
 	}
-	img = find_file(bi, c->image.path);
-	if (!img || img->missing || !img->addr) {
-		kprintf("error: %s:%u: image: file '%s' not found on the ESP; partition %s not "
-			"started\n", cfg_name, c->image.line, c->image.path, c->name);
+	img = is_linux ? named_file(bi, cfg_name, c, &c->kernel, "kernel")
+		       : named_file(bi, cfg_name, c, &c->image, "image");
+	if (!img)
 		return;
+	if (is_linux && c->initrd.path[0]) {
+		initrd = named_file(bi, cfg_name, c, &c->initrd, "initrd");
+		if (!initrd)
+			return;
 	}
 	struct partition *p = &partitions[nr_partitions];
-	if (part_create(p, c, (const void *)img->addr, img->size, err, sizeof(err))) {
+	if (part_create(p, c, (const void *)img->addr, img->size,
+			initrd ? (const void *)initrd->addr : NULL, initrd ? initrd->size : 0, err,
+			sizeof(err))) {
 		kprintf("error: %s:%u: partition %s not started: %s\n", cfg_name, c->line, c->name,
 			err);
 		return;
 	}
 	nr_partitions++;
-	kprintf("partition %s started: %llu MiB, image %s (%llu bytes) at 0x%llx\n", p->name,
-		(unsigned long long)(p->mem_size >> 20), c->image.path,
-		(unsigned long long)img->size, (unsigned long long)c->load);
+	if (is_linux)
+		kprintf(
+		    "partition %s started: %llu MiB, Linux %s (%llu bytes), initrd %llu bytes\n",
+		    p->name, (unsigned long long)(p->mem_size >> 20), c->kernel.path,
+		    (unsigned long long)img->size, (unsigned long long)p->initrd_size);
+	else
+		kprintf("partition %s started: %llu MiB, image %s (%llu bytes) at 0x%llx\n",
+			p->name, (unsigned long long)(p->mem_size >> 20), c->image.path,
+			(unsigned long long)img->size, (unsigned long long)c->load);
 }
 
 static void partitions_init(const struct boot_info *bi)

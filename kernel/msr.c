@@ -8,10 +8,12 @@
 #include "part.h"
 
 /* SDM Vol.4, table 2-2 (architectural MSRs). */
-#define MSR_IA32_TSC 0x10
-#define MSR_IA32_APIC_BASE 0x1b
-#define MSR_IA32_MTRRCAP 0xfe
+#define MSR_IA32_TSC	     0x10
+#define MSR_IA32_APIC_BASE   0x1b
+#define MSR_IA32_MTRRCAP     0xfe
 #define MSR_IA32_MISC_ENABLE 0x1a0
+#define MSR_AMD_INT_PENDING                                                                        \
+	0xc0010055 /* Linux's AMD E400 idle reads it (APM: "Interrupt Pending") */
 #define MISC_ENABLE_FAST_STRINGS 1ull
 /* The VP's LAPIC is in x2APIC mode from reset, and stays there. */
 #define APIC_BASE_VALUE (VLAPIC_BASE_ADDR | VLAPIC_BASE_BSP | VLAPIC_BASE_EN | VLAPIC_BASE_EXTD)
@@ -23,8 +25,12 @@ static bool is_x2apic(u32 index)
 
 bool msr_read(struct vp *vp, u32 index, u64 *val)
 {
+	bool ok;
+
 	if (vp_ops->vp_msr(vp, index, val, false))
 		return true;
+	if (hv_msr_read(vp, index, val, &ok))
+		return ok;
 	if (is_x2apic(index))
 		return vlapic_msr_read(&vp->part->lapic, index, arch_rdtsc(), val);
 	switch (index) {
@@ -40,14 +46,21 @@ bool msr_read(struct vp *vp, u32 index, u64 *val)
 	case MSR_IA32_MISC_ENABLE:
 		*val = MISC_ENABLE_FAST_STRINGS;
 		return true;
+	case MSR_AMD_INT_PENDING:
+		*val = 0; /* no C1E: nothing to report */
+		return true;
 	}
 	return false;
 }
 
 bool msr_write(struct vp *vp, u32 index, u64 val)
 {
+	bool ok;
+
 	if (vp_ops->vp_msr(vp, index, &val, true))
 		return true;
+	if (hv_msr_write(vp, index, val, &ok))
+		return ok;
 	if (is_x2apic(index))
 		return vlapic_msr_write(&vp->part->lapic, index, arch_rdtsc(), val);
 	switch (index) {

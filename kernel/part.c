@@ -10,22 +10,22 @@
 #include <stdio.h>
 #include <string.h>
 
-#define HUGE_SIZE (2ull << 20)
+#define HUGE_SIZE   (2ull << 20)
 #define HUGE_FRAMES (HUGE_SIZE / PAGE_SIZE)
 /* The 64 KiB below 1 MiB reappear below 4 GiB, where the reset vector is (SDM 10.1.4). */
-#define BIOS_ALIAS_GPA 0xf0000ull
+#define BIOS_ALIAS_GPA	0xf0000ull
 #define RESET_ALIAS_GPA 0xffff0000ull
 #define BIOS_ALIAS_SIZE 0x10000ull
-#define RESET_CS_SEL 0xf000
-#define RESET_CS_BASE 0xffff0000ull
-#define RESET_IP 0xfff0
+#define RESET_CS_SEL	0xf000
+#define RESET_CS_BASE	0xffff0000ull
+#define RESET_IP	0xfff0
 
 struct partition partitions[PART_MAX];
 unsigned nr_partitions;
 
 const char *part_state_name(enum part_state s)
 {
-	static const char *const names[] = { "running", "paused", "stopped", "halted" };
+	static const char *const names[] = {"running", "paused", "stopped", "halted"};
 
 	return s < ARRAY_SIZE(names) ? names[s] : "?";
 }
@@ -124,13 +124,26 @@ static void part_uart_irq(void *ctx, bool level)
 	irq_set_line(ctx, IRQ_COM1, level);
 }
 
-int part_reset(struct partition *p)
+/* Memory cleared, images loaded, the VP at its first instruction. */
+static int part_boot(struct partition *p, char *err, size_t errlen)
 {
 	for (u64 i = 0; i < p->mem_size >> PAGE_SHIFT; i++)
 		memset(phys_to_virt(p->frames[i]), 0, PAGE_SIZE);
-	part_load_image(p);
 	vp_ops->vp_reset(&p->vp, &p->reset);
+	p->pm1_cnt = p->pm1_en = 0;
+	if (p->is_linux)
+		return part_linux_boot(p, err, errlen);
+	part_load_image(p);
+	return 0;
+}
+
+/* Boot the images and bring the devices to their reset state. */
+static int part_start(struct partition *p, char *err, size_t errlen)
+{
+	if (part_boot(p, err, errlen))
+		return -1;
 	irq_init(p);
+	hv_init(p, arch_rdtsc());
 	p->idle = false;
 	uart_init(&p->uart, part_uart_tx, part_uart_irq, p);
 	arch_fpu_init(p->vp.fpu);
@@ -139,8 +152,20 @@ int part_reset(struct partition *p)
 	return 0;
 }
 
+int part_reset(struct partition *p)
+{
+	char err[CFG_ERR_MAX];
+
+	/* The same images booted at creation, so only a bug makes this fail. */
+	if (part_start(p, err, sizeof(err))) {
+		part_stop(p, "reset failed: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 int part_create(struct partition *p, const struct cfg_partition *c, const void *image,
-		u64 image_size, char *err, size_t errlen)
+		u64 image_size, const void *initrd, u64 initrd_size, char *err, size_t errlen)
 {
 	memset(p, 0, sizeof(*p));
 	p->id = (unsigned)(p - partitions);
@@ -149,17 +174,27 @@ int part_create(struct partition *p, const struct cfg_partition *c, const void *
 	p->image = image;
 	p->image_size = image_size;
 	p->load = c->load;
-	if (c->has_entry) {
-		p->reset = (struct vp_reset){ (u16)(c->entry >> 4), c->entry & ~0xfull, c->entry & 0xf };
+	p->is_linux = c->kernel.path[0] != 0;
+	p->initrd = initrd;
+	p->initrd_size = initrd ? initrd_size : 0;
+	snprintf(p->cmdline, sizeof(p->cmdline), "%s", c->cmdline);
+	if (p->is_linux) {
+		p->reset = (struct vp_reset){RESET_CS_SEL, RESET_CS_BASE, RESET_IP};
+	} else if (c->has_entry) {
+		p->reset =
+		    (struct vp_reset){(u16)(c->entry >> 4), c->entry & ~0xfull, c->entry & 0xf};
 	} else {
-		p->reset = (struct vp_reset){ RESET_CS_SEL, RESET_CS_BASE, RESET_IP };
+		p->reset = (struct vp_reset){RESET_CS_SEL, RESET_CS_BASE, RESET_IP};
 		if (p->mem_size < BIOS_ALIAS_GPA + BIOS_ALIAS_SIZE) {
-			snprintf(err, errlen, "no `entry` and less than 1M of memory: nothing at the reset vector");
+			snprintf(
+			    err, errlen,
+			    "no `entry` and less than 1M of memory: nothing at the reset vector");
 			return -1;
 		}
 	}
-	if (image_size > p->mem_size || p->load > p->mem_size - image_size) {
-		snprintf(err, errlen, "image (%llu bytes at 0x%llx) does not fit in %llu bytes of memory",
+	if (!p->is_linux && (image_size > p->mem_size || p->load > p->mem_size - image_size)) {
+		snprintf(err, errlen,
+			 "image (%llu bytes at 0x%llx) does not fit in %llu bytes of memory",
 			 (unsigned long long)image_size, (unsigned long long)p->load,
 			 (unsigned long long)p->mem_size);
 		return -1;
@@ -176,7 +211,12 @@ int part_create(struct partition *p, const struct cfg_partition *c, const void *
 		snprintf(err, errlen, "cannot create its virtual processor");
 		return -1;
 	}
-	return part_reset(p);
+	if (part_start(p, err, errlen)) {
+		vp_ops->vp_destroy(&p->vp);
+		part_free_memory(p);
+		return -1;
+	}
+	return 0;
 }
 
 void part_stop(struct partition *p, const char *fmt, ...)

@@ -9,6 +9,7 @@
 #include "pt.h"
 #include "vp.h"
 #include "config.h"
+#include "hv.h"
 #include "uart.h"
 #include "vioapic.h"
 #include "vlapic.h"
@@ -17,9 +18,9 @@
 
 enum part_state {
 	PART_RUNNING,
-	PART_PAUSED, /* by the console; resume continues it */
+	PART_PAUSED,  /* by the console; resume continues it */
 	PART_STOPPED, /* by the hypervisor (fault) or killed; reset restarts it */
-	PART_HALTED, /* the VP executed HLT with nothing to wake it */
+	PART_HALTED,  /* the VP executed HLT with nothing to wake it */
 };
 
 struct partition {
@@ -29,20 +30,27 @@ struct partition {
 	char stop_reason[96];
 
 	u64 mem_size;
-	u64 *frames; /* host frame of each guest page [0, mem_size) */
+	u64 *frames;   /* host frame of each guest page [0, mem_size) */
 	struct pt gpt; /* EPT or NPT */
-	u64 gpt_gen; /* bumped on every mapping change; VPs flush when it moves */
+	u64 gpt_gen;   /* bumped on every mapping change; VPs flush when it moves */
 
 	/* What reset needs: the image and where it goes. */
-	const void *image;
+	const void *image; /* flat binary, or vmlinux */
 	u64 image_size;
 	u64 load;
 	struct vp_reset reset;
+	/* Linux partitions (`kernel =`): PVH boot with ACPI tables (part_linux.c). */
+	bool is_linux;
+	const void *initrd;
+	u64 initrd_size;
+	char cmdline[CFG_CMDLINE_MAX + 1];
+	u16 pm1_cnt, pm1_en;
 
 	struct vp vp;
 	bool idle; /* HLT with interrupts on: waits for one (not a state the console shows) */
 	struct vlapic lapic;
 	struct vioapic ioapic;
+	struct hv hv;
 	struct uart uart;
 	u64 run_us; /* time spent running guest code */
 	u64 slices;
@@ -53,11 +61,16 @@ extern unsigned nr_partitions;
 
 const char *part_state_name(enum part_state s);
 struct partition *part_find(const char *name);
+/* image: the flat image or the vmlinux; initrd may be NULL. */
 int part_create(struct partition *p, const struct cfg_partition *c, const void *image,
-		u64 image_size, char *err, size_t errlen);
+		u64 image_size, const void *initrd, u64 initrd_size, char *err, size_t errlen);
 /* Back to the state right after creation: memory zeroed, image reloaded. */
 int part_reset(struct partition *p);
 void part_stop(struct partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* part_linux.c: load vmlinux, initrd, ACPI tables and the PVH start state. */
+int part_linux_boot(struct partition *p, char *err, size_t errlen);
+/* The ACPI PM1a ports of a Linux partition; false if port is not one. */
+bool part_pm_io(struct partition *p, u16 port, bool in, u32 *val);
 /* Host address of guest-physical gpa (len bytes, all inside one page), or NULL. */
 void *part_gpa_to_hva(struct partition *p, u64 gpa, u64 len);
 

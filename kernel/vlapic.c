@@ -124,6 +124,11 @@ void vlapic_accept(struct vlapic *l, u8 vector)
 	bit_set(l->isr, vector);
 }
 
+void vlapic_auto_eoi(struct vlapic *l, u8 vector)
+{
+	bit_clear(l->isr, vector);
+}
+
 void vlapic_set_irq(struct vlapic *l, u8 vector, bool level)
 {
 	if (vector < FIRST_VALID_VECTOR)

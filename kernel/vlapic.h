@@ -62,6 +62,8 @@ void vlapic_set_irq(struct vlapic *l, u8 vector, bool level);
 int vlapic_pending(const struct vlapic *l);
 /* The VP took vector: IRR -> ISR. */
 void vlapic_accept(struct vlapic *l, u8 vector);
+/* The delivery of vector needs no EOI (SynIC auto-EOI, TLFS 11.11): out of service again. */
+void vlapic_auto_eoi(struct vlapic *l, u8 vector);
 /* Fire the timer if it expired by now. */
 void vlapic_tick(struct vlapic *l, u64 now);
 /* TSC of the next timer expiry, or ~0. */

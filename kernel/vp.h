@@ -13,8 +13,22 @@ struct partition;
 
 /* General registers in x86 encoding order (so decoders index them). */
 enum vp_reg {
-	REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
-	REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+	REG_RAX,
+	REG_RCX,
+	REG_RDX,
+	REG_RBX,
+	REG_RSP,
+	REG_RBP,
+	REG_RSI,
+	REG_RDI,
+	REG_R8,
+	REG_R9,
+	REG_R10,
+	REG_R11,
+	REG_R12,
+	REG_R13,
+	REG_R14,
+	REG_R15,
 	VP_NR_GPRS
 };
 
@@ -28,7 +42,8 @@ struct vp_regs {
 
 struct vp_seg {
 	u16 sel;
-	u16 attr; /* VMX access-rights layout: type[3:0] S[4] DPL[6:5] P[7] AVL[12] L[13] D[14] G[15] */
+	u16 attr; /* VMX access-rights layout: type[3:0] S[4] DPL[6:5] P[7] AVL[12] L[13] D[14]
+		     G[15] */
 	u32 limit;
 	u64 base;
 };
@@ -50,22 +65,22 @@ enum vm_exit_reason {
 	EXIT_HYPERCALL,
 	EXIT_MEM_FAULT, /* EPT/NPT violation or misconfiguration */
 	EXIT_TRIPLE_FAULT,
-	EXIT_INTR, /* external interrupt (host's) */
-	EXIT_PREEMPT, /* time slice over */
+	EXIT_INTR,	 /* external interrupt (host's) */
+	EXIT_PREEMPT,	 /* time slice over */
 	EXIT_IRQ_WINDOW, /* the guest can take an interrupt now (asked for by vp_irq_window) */
-	EXIT_INVALID, /* VM entry failed / invalid guest state */
-	EXIT_UNHANDLED, /* anything else: vendor code in raw */
+	EXIT_INVALID,	 /* VM entry failed / invalid guest state */
+	EXIT_UNHANDLED,	 /* anything else: vendor code in raw */
 };
 
 /* Access kinds of an EXIT_MEM_FAULT. */
-#define MEM_READ 1u
+#define MEM_READ  1u
 #define MEM_WRITE 2u
-#define MEM_EXEC 4u
+#define MEM_EXEC  4u
 
 struct vm_exit {
 	enum vm_exit_reason reason;
-	u64 raw; /* vendor exit code, for messages */
-	u64 qual; /* vendor qualification / exit info, for messages */
+	u64 raw;     /* vendor exit code, for messages */
+	u64 qual;    /* vendor qualification / exit info, for messages */
 	u8 insn_len; /* length of the exiting instruction, where known */
 	union {
 		struct {
@@ -98,15 +113,16 @@ struct vp {
 	struct vp_regs regs; /* valid between run() calls; written back on entry */
 	struct partition *part;
 	unsigned index;
-	u64 exits; /* exits handled, for `info` */
+	u64 exits;			   /* exits handled, for `info` */
 	u8 fpu[VP_FPU_SIZE] __aligned(16); /* x87/SSE state while another VP runs */
-	void *arch; /* vendor state */
-	u64 arch_pa; /* its physical address */
+	void *arch;			   /* vendor state */
+	u64 arch_pa;			   /* its physical address */
 };
 
 struct vp_ops {
-	const char *name; /* "vmx" or "svm" */
+	const char *name;		    /* "vmx" or "svm" */
 	const struct pt_format *gpt_format; /* EPT or NPT entries */
+	const u8 *hypercall_insn; /* VMCALL or VMMCALL, 3 bytes: what the hypercall page holds */
 	/* Turn virtualization on for the boot CPU. 0 or -1 with a message. */
 	int (*cpu_enable)(void);
 	int (*vp_create)(struct vp *vp);

@@ -14,24 +14,33 @@
 
 #include <string.h>
 
-#define IOPM_PAGES 3
+#define IOPM_PAGES  3
 #define MSRPM_PAGES 2
 #define DEFAULT_PAT 0x0007040600070406ull /* SDM Vol.3 11.12.4 power-on value */
 
 struct svm_vp {
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
-	u64 gpt_gen; /* partition's gpt_gen at the last TLB flush */
-	u64 exit_rip; /* guest RIP at the last exit: if the kernel moved it, the STI shadow is over */
+	u64 gpt_gen;  /* partition's gpt_gen at the last TLB flush */
+	u64 exit_rip; /* guest RIP at the last exit: if the kernel moved it, the STI shadow is over
+		       */
 };
 
 static u64 iopm_pa, msrpm_pa, hsave_pa, host_vmcb_pa;
 
 /* MSRs the guest reaches directly; their state is in the VMCB (VMLOAD/VMSAVE). */
 static const u32 passthrough_msrs[] = {
-	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
-	MSR_SFMASK, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-	MSR_IA32_PAT,
+    MSR_FS_BASE,
+    MSR_GS_BASE,
+    MSR_KERNEL_GS_BASE,
+    MSR_STAR,
+    MSR_LSTAR,
+    MSR_CSTAR,
+    MSR_SFMASK,
+    MSR_IA32_SYSENTER_CS,
+    MSR_IA32_SYSENTER_ESP,
+    MSR_IA32_SYSENTER_EIP,
+    MSR_IA32_PAT,
 };
 
 /* MSR permission map: 2 bits per MSR in three 2K-byte ranges (APM Vol.2, 15.11). */
@@ -112,7 +121,7 @@ static void svm_vp_destroy(struct vp *vp)
 
 static void seg_set(struct vmcb_seg *seg, u16 sel, u64 base, u32 limit, u16 attr)
 {
-	*seg = (struct vmcb_seg){ .sel = sel, .attr = attr, .limit = limit, .base = base };
+	*seg = (struct vmcb_seg){.sel = sel, .attr = attr, .limit = limit, .base = base};
 }
 
 /* Real-mode reset state (SDM Vol.3 10.1.1 table 10-1; APM Vol.2 14.1.3). */
@@ -127,9 +136,9 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 			       SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_INVD |
 			       SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO |
 			       SVM_INTERCEPT_MSR | SVM_INTERCEPT_SHUTDOWN;
-	v->c.intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
-			       SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
-			       SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
+	v->c.intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
+			       SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
+			       SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
 	v->c.iopm_pa = iopm_pa;
 	v->c.msrpm_pa = msrpm_pa;
 	v->c.asid = p->id + 1;
@@ -174,7 +183,8 @@ static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 		s->gpt_gen = vp->part->gpt_gen;
 	}
 	if (vp->regs.rip != s->exit_rip)
-		v->c.int_shadow &= ~SVM_INT_SHADOW; /* the kernel completed the exiting instruction */
+		v->c.int_shadow &=
+		    ~SVM_INT_SHADOW; /* the kernel completed the exiting instruction */
 	v->s.rax = vp->regs.gpr[REG_RAX];
 	v->s.rsp = vp->regs.gpr[REG_RSP];
 	v->s.rip = vp->regs.rip;
@@ -317,19 +327,22 @@ static bool svm_vp_msr(struct vp *vp, u32 index, u64 *val, bool write)
 	return true;
 }
 
+static const u8 vmmcall[3] = {0x0f, 0x01, 0xd9}; /* APM Vol.3, VMMCALL */
+
 const struct vp_ops svm_ops = {
-	.name = "svm",
-	.gpt_format = &pt_format_npt,
-	.cpu_enable = svm_cpu_enable,
-	.vp_create = svm_vp_create,
-	.vp_destroy = svm_vp_destroy,
-	.vp_reset = svm_vp_reset,
-	.vp_run = svm_vp_run,
-	.vp_get_sregs = svm_vp_get_sregs,
-	.vp_set_sregs = svm_vp_set_sregs,
-	.vp_inject_exception = svm_vp_inject_exception,
-	.vp_msr = svm_vp_msr,
-	.vp_irq_ready = svm_vp_irq_ready,
-	.vp_inject_irq = svm_vp_inject_irq,
-	.vp_irq_window = svm_vp_irq_window,
+    .name = "svm",
+    .hypercall_insn = vmmcall,
+    .gpt_format = &pt_format_npt,
+    .cpu_enable = svm_cpu_enable,
+    .vp_create = svm_vp_create,
+    .vp_destroy = svm_vp_destroy,
+    .vp_reset = svm_vp_reset,
+    .vp_run = svm_vp_run,
+    .vp_get_sregs = svm_vp_get_sregs,
+    .vp_set_sregs = svm_vp_set_sregs,
+    .vp_inject_exception = svm_vp_inject_exception,
+    .vp_msr = svm_vp_msr,
+    .vp_irq_ready = svm_vp_irq_ready,
+    .vp_inject_irq = svm_vp_inject_irq,
+    .vp_irq_window = svm_vp_irq_window,
 };

@@ -20,36 +20,36 @@
 
 #include <string.h>
 
-#define CPUID_1_ECX_VMX (1u << 5)
+#define CPUID_1_ECX_VMX	    (1u << 5)
 #define CPUID_X1_EDX_RDTSCP (1u << 27) /* leaf 0x80000001 (SDM Vol.2A, CPUID) */
-#define CPUID_EXT_MAX 0x80000000u
-#define CPUID_EXT_FEATURES 0x80000001u
+#define CPUID_EXT_MAX	    0x80000000u
+#define CPUID_EXT_FEATURES  0x80000001u
 
-#define DEFAULT_PAT 0x0007040600070406ull /* SDM Vol.3A 13.12.4 power-up value */
-#define RESET_DR6 0xffff0ff0ull /* SDM Vol.3A 10.1.1, table 10-1 */
-#define RESET_DR7 0x400ull
+#define DEFAULT_PAT	0x0007040600070406ull /* SDM Vol.3A 13.12.4 power-up value */
+#define RESET_DR6	0xffff0ff0ull	      /* SDM Vol.3A 10.1.1, table 10-1 */
+#define RESET_DR7	0x400ull
 #define REAL_MODE_LIMIT 0xffff
 /* Access rights at reset (25.4.1 layout): code, data, LDT, busy 32-bit TSS. */
-#define AR_CODE 0x9b
-#define AR_DATA 0x93
-#define AR_LDT 0x82
-#define AR_TSS_BUSY 0x8b
+#define AR_CODE	       0x9b
+#define AR_DATA	       0x93
+#define AR_LDT	       0x82
+#define AR_TSS_BUSY    0x8b
 #define VMCS_LINK_NONE (~0ull) /* 27.3.1.5: no shadow VMCS */
-#define VPID_FIRST 1 /* VPID 0 is the host's (29.1) */
+#define VPID_FIRST     1       /* VPID 0 is the host's (29.1) */
 /* Vectors that push an error code in protected mode (SDM Vol.3A 7.3; 27.2.1.3). */
-#define EXC_WITH_ERROR ((1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | \
-			(1u << 14) | (1u << 17))
-#define US_PER_S 1000000ull
-#define PREEMPT_TIMER_MAX 0xffffffffull
-#define TSS_DESC_BASE_LO(d) (((d) >> 16) & 0xffffffull) /* SDM Vol.3A 9.2.3 */
+#define EXC_WITH_ERROR                                                                             \
+	((1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) | (1u << 13) | (1u << 14) | (1u << 17))
+#define US_PER_S	     1000000ull
+#define PREEMPT_TIMER_MAX    0xffffffffull
+#define TSS_DESC_BASE_LO(d)  (((d) >> 16) & 0xffffffull) /* SDM Vol.3A 9.2.3 */
 #define TSS_DESC_BASE_MID(d) (((d) >> 56) & 0xffull)
 
 /* VM-instruction error numbers (31.4) worth a name in a message. */
-#define VMERR_LAUNCH_NOT_CLEAR 4
+#define VMERR_LAUNCH_NOT_CLEAR	  4
 #define VMERR_RESUME_NOT_LAUNCHED 5
-#define VMERR_INVALID_CONTROLS 7
-#define VMERR_INVALID_HOST_STATE 8
-#define VMERR_MOV_SS_BLOCKING 26
+#define VMERR_INVALID_CONTROLS	  7
+#define VMERR_INVALID_HOST_STATE  8
+#define VMERR_MOV_SS_BLOCKING	  26
 
 struct desc_ptr {
 	u16 limit;
@@ -64,7 +64,7 @@ static struct {
 	u32 revision;
 	u32 pin, proc, proc2, exit, entry;
 	unsigned preempt_shift; /* the timer ticks every 2^shift TSC cycles (26.5.1) */
-	bool lma_saved; /* exits update "IA-32e mode guest" themselves (A.6 bit 5) */
+	bool lma_saved;		/* exits update "IA-32e mode guest" themselves (A.6 bit 5) */
 	bool invept_single;
 	bool tsc_aux; /* the CPU has TSC_AUX: guests reach it through RDTSCP */
 	u64 msr_bitmap_pa;
@@ -74,13 +74,22 @@ static struct {
 u64 vmx_cr0_mask, vmx_cr4_mask, vmx_cr0_fixed0, vmx_cr0_fixed1, vmx_cr4_fixed0;
 
 static struct vmx_vp *vmcs_current; /* whose VMCS VMPTRLD made current */
-static struct vmx_vp *state_owner; /* whose pass-through registers are in the CPU */
+static struct vmx_vp *state_owner;  /* whose pass-through registers are in the CPU */
 
 /* MSRs the guest reaches without exits: VMCS fields or switched lazily. */
 static const u32 passthrough_msrs[] = {
-	MSR_FS_BASE,	MSR_GS_BASE,	      MSR_KERNEL_GS_BASE,    MSR_STAR,
-	MSR_LSTAR,	MSR_CSTAR,	      MSR_SFMASK,	     MSR_IA32_SYSENTER_CS,
-	MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_IA32_PAT, MSR_EFER,
+    MSR_FS_BASE,
+    MSR_GS_BASE,
+    MSR_KERNEL_GS_BASE,
+    MSR_STAR,
+    MSR_LSTAR,
+    MSR_CSTAR,
+    MSR_SFMASK,
+    MSR_IA32_SYSENTER_CS,
+    MSR_IA32_SYSENTER_ESP,
+    MSR_IA32_SYSENTER_EIP,
+    MSR_IA32_PAT,
+    MSR_EFER,
 };
 
 /* A VMWRITE that fails is a bug here: say which field. */
@@ -131,8 +140,8 @@ static u32 settle(u64 cap, u32 want)
 static int controls_init(bool true_ctls)
 {
 	u64 pin = rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS);
-	u64 proc = rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
-				     MSR_IA32_VMX_PROCBASED_CTLS);
+	u64 proc =
+	    rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS);
 	u64 exit = rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS);
 	u64 entry = rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS);
 	u64 proc2 = 0;
@@ -141,8 +150,7 @@ static int controls_init(bool true_ctls)
 	ok = offers(pin >> 32, PIN_EXT_INTR_EXITING | PIN_NMI_EXITING,
 		    "external-interrupt and NMI exiting");
 	ok &= offers(pin >> 32, PIN_PREEMPT_TIMER, "the VMX-preemption timer");
-	ok &= offers(proc >> 32, PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING,
-		     "HLT and I/O exiting");
+	ok &= offers(proc >> 32, PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING, "HLT and I/O exiting");
 	ok &= offers(proc >> 32, PROC_USE_MSR_BITMAPS, "MSR bitmaps");
 	ok &= offers(proc >> 32, PROC_SECONDARY, "secondary controls (EPT)");
 	if (!ok)
@@ -152,7 +160,8 @@ static int controls_init(bool true_ctls)
 	ok &= offers(proc2 >> 32, PROC2_ENABLE_VPID, "VPID");
 	ok &= offers(proc2 >> 32, PROC2_UNRESTRICTED_GUEST, "unrestricted guest");
 	ok &= offers(exit >> 32, EXIT_HOST_64, "a 64-bit host");
-	ok &= offers(exit >> 32, EXIT_SAVE_EFER | EXIT_LOAD_EFER, "saving and loading EFER on exit");
+	ok &=
+	    offers(exit >> 32, EXIT_SAVE_EFER | EXIT_LOAD_EFER, "saving and loading EFER on exit");
 	ok &= offers(entry >> 32, ENTRY_LOAD_EFER, "loading EFER on entry");
 	ok &= offers(exit >> 32, EXIT_SAVE_PAT | EXIT_LOAD_PAT, "saving and loading PAT on exit");
 	ok &= offers(entry >> 32, ENTRY_LOAD_PAT, "loading PAT on entry");
@@ -164,17 +173,17 @@ static int controls_init(bool true_ctls)
 	ok &= offers(proc >> 32, PROC_INTR_WINDOW_EXITING, "interrupt-window exiting");
 	if (!ok)
 		return -1;
-	vmx.proc = settle(proc, PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING | PROC_USE_MSR_BITMAPS |
-					PROC_SECONDARY | PROC_CR8_LOAD_EXITING |
-					PROC_CR8_STORE_EXITING | PROC_MONITOR_EXITING |
-					PROC_MWAIT_EXITING);
+	vmx.proc =
+	    settle(proc, PROC_HLT_EXITING | PROC_UNCOND_IO_EXITING | PROC_USE_MSR_BITMAPS |
+			     PROC_SECONDARY | PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING |
+			     PROC_MONITOR_EXITING | PROC_MWAIT_EXITING);
 	/* Without these two, RDTSCP and INVPCID would #UD although CPUID lists them. */
 	vmx.proc2 = settle(proc2, PROC2_ENABLE_EPT | PROC2_ENABLE_VPID | PROC2_UNRESTRICTED_GUEST |
-					  PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID);
+				      PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID);
 	vmx.exit = settle(exit, EXIT_HOST_64 | EXIT_SAVE_EFER | EXIT_LOAD_EFER | EXIT_SAVE_PAT |
-					EXIT_LOAD_PAT | EXIT_SAVE_DEBUG);
-	vmx.entry = settle(entry, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG) &
-		    ~ENTRY_IA32E_GUEST;
+				    EXIT_LOAD_PAT | EXIT_SAVE_DEBUG);
+	vmx.entry =
+	    settle(entry, ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG) & ~ENTRY_IA32E_GUEST;
 	return 0;
 }
 
@@ -191,7 +200,8 @@ static int ept_check(void)
 		return -1;
 	}
 	if (!(cap & EPT_CAP_INVEPT) || !(cap & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
-		kprintf("error: VT-x EPT without INVEPT (single or all context) is not supported\n");
+		kprintf(
+		    "error: VT-x EPT without INVEPT (single or all context) is not supported\n");
 		return -1;
 	}
 	vmx.invept_single = cap & EPT_CAP_INVEPT_SINGLE;
@@ -289,7 +299,8 @@ static int vmx_cpu_enable(void)
 	vmx.host_fs_base = rdmsr(MSR_FS_BASE);
 	vmx.host_gs_base = rdmsr(MSR_GS_BASE);
 	kprintf("vmx: VMCS revision 0x%x, EPT, VPID, unrestricted guest, preemption timer "
-		"rate 2^%u\n", vmx.revision, vmx.preempt_shift);
+		"rate 2^%u\n",
+		vmx.revision, vmx.preempt_shift);
 	return 0;
 }
 
@@ -304,16 +315,16 @@ static void vmcs_load(struct vmx_vp *s)
 	vmcs_current = s;
 }
 
-#define DEFINE_DR(n)                                                                              \
-	static inline u64 read_dr##n(void)                                                        \
-	{                                                                                         \
-		u64 v;                                                                            \
-		asm volatile("mov %%dr" #n ", %0" : "=r"(v));                                     \
-		return v;                                                                         \
-	}                                                                                         \
-	static inline void write_dr##n(u64 v)                                                     \
-	{                                                                                         \
-		asm volatile("mov %0, %%dr" #n ::"r"(v));                                         \
+#define DEFINE_DR(n)                                                                               \
+	static inline u64 read_dr##n(void)                                                         \
+	{                                                                                          \
+		u64 v;                                                                             \
+		asm volatile("mov %%dr" #n ", %0" : "=r"(v));                                      \
+		return v;                                                                          \
+	}                                                                                          \
+	static inline void write_dr##n(u64 v)                                                      \
+	{                                                                                          \
+		asm volatile("mov %0, %%dr" #n ::"r"(v));                                          \
 	}
 DEFINE_DR(0)
 DEFINE_DR(1)
@@ -485,8 +496,8 @@ static void vmcs_write_controls(struct vmx_vp *s, const struct partition *p)
  */
 static void vmcs_write_guest_reset(const struct vp_reset *r)
 {
-	static const unsigned data_segs[] = { VMX_SEG_ES, VMX_SEG_SS, VMX_SEG_DS, VMX_SEG_FS,
-					      VMX_SEG_GS };
+	static const unsigned data_segs[] = {VMX_SEG_ES, VMX_SEG_SS, VMX_SEG_DS, VMX_SEG_FS,
+					     VMX_SEG_GS};
 	u64 cr0 = CR0_ET | CR0_CD | CR0_NW;
 
 	seg_write(VMX_SEG_CS, r->cs_sel, r->cs_base, REAL_MODE_LIMIT, AR_CODE);
@@ -690,10 +701,10 @@ static void entry_failed(struct vp *vp, struct vmx_vp *s, struct vm_exit *e, int
 static void entry_failed_late(struct vp *vp, const struct vmx_exit_info *x)
 {
 	u32 basic = x->reason & EXIT_REASON_BASIC_MASK;
-	const char *what = basic == EXIT_REASON_INVALID_GUEST_STATE ? "invalid guest state" :
-			   basic == EXIT_REASON_MSR_LOADING	      ? "MSR loading" :
-			   basic == EXIT_REASON_MACHINE_CHECK	      ? "machine check" :
-									"?";
+	const char *what = basic == EXIT_REASON_INVALID_GUEST_STATE ? "invalid guest state"
+			   : basic == EXIT_REASON_MSR_LOADING	    ? "MSR loading"
+			   : basic == EXIT_REASON_MACHINE_CHECK	    ? "machine check"
+								    : "?";
 
 	kprintf("vmx: VM entry failed for %s: %s (exit reason %u, qualification %llu)\n",
 		vp->part->name, what, basic, (unsigned long long)x->qual);
@@ -703,7 +714,7 @@ static void vmx_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 {
 	struct vmx_vp *s = vp->arch;
 	u64 start = rdtsc(), budget = us_to_tsc(slice_us);
-	struct vmx_exit_info x = { 0 };
+	struct vmx_exit_info x = {0};
 
 	vmcs_load(s);
 	state_switch(s);
@@ -723,7 +734,8 @@ static void vmx_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 		vmw(VMCS_GUEST_RIP, vp->regs.rip);
 		vmw(VMCS_GUEST_RFLAGS, vp->regs.rflags);
 		vmw(VMCS_PREEMPT_TIMER,
-		    MIN((used < budget ? budget - used : 0) >> vmx.preempt_shift, PREEMPT_TIMER_MAX));
+		    MIN((used < budget ? budget - used : 0) >> vmx.preempt_shift,
+			PREEMPT_TIMER_MAX));
 
 		rc = vmx_enter(vp->regs.gpr, s->launched);
 		if (rc != VMX_ENTER_EXITED) {
@@ -827,9 +839,10 @@ static void vmx_vp_set_sregs(struct vp *vp, const struct vp_sregs *sr)
 	vmw(VMCS_GUEST_GDTR_LIMIT, sr->gdt_limit);
 	vmw(VMCS_GUEST_IDTR_BASE, sr->idt_base);
 	vmw(VMCS_GUEST_IDTR_LIMIT, sr->idt_limit);
-	/* As vmx_cr.c keeps them: the real registers carry the fixed bits, the shadows what the guest wrote. */
-	vmw(VMCS_GUEST_CR0, ((sr->cr0 | CR0_ET) | (vmx_cr0_fixed0 & ~(CR0_PE | CR0_PG))) &
-				    vmx_cr0_fixed1);
+	/* As vmx_cr.c keeps them: the real registers carry the fixed bits, the shadows what the
+	 * guest wrote. */
+	vmw(VMCS_GUEST_CR0,
+	    ((sr->cr0 | CR0_ET) | (vmx_cr0_fixed0 & ~(CR0_PE | CR0_PG))) & vmx_cr0_fixed1);
 	vmw(VMCS_CR0_SHADOW, sr->cr0 | CR0_ET);
 	vmw(VMCS_GUEST_CR3, sr->cr3);
 	vmw(VMCS_GUEST_CR4, (sr->cr4 & ~vmx_cr4_mask) | vmx_cr4_fixed0);
@@ -880,19 +893,22 @@ static bool vmx_vp_msr(struct vp *vp, u32 index, u64 *val, bool write)
 	return false;
 }
 
+static const u8 vmcall[3] = {0x0f, 0x01, 0xc1}; /* SDM Vol.2, VMCALL */
+
 const struct vp_ops vmx_ops = {
-	.name = "vmx",
-	.gpt_format = &pt_format_ept,
-	.cpu_enable = vmx_cpu_enable,
-	.vp_create = vmx_vp_create,
-	.vp_destroy = vmx_vp_destroy,
-	.vp_reset = vmx_vp_reset,
-	.vp_run = vmx_vp_run,
-	.vp_get_sregs = vmx_vp_get_sregs,
-	.vp_set_sregs = vmx_vp_set_sregs,
-	.vp_inject_exception = vmx_vp_inject_exception,
-	.vp_msr = vmx_vp_msr,
-	.vp_irq_ready = vmx_vp_irq_ready,
-	.vp_inject_irq = vmx_vp_inject_irq,
-	.vp_irq_window = vmx_vp_irq_window,
+    .name = "vmx",
+    .hypercall_insn = vmcall,
+    .gpt_format = &pt_format_ept,
+    .cpu_enable = vmx_cpu_enable,
+    .vp_create = vmx_vp_create,
+    .vp_destroy = vmx_vp_destroy,
+    .vp_reset = vmx_vp_reset,
+    .vp_run = vmx_vp_run,
+    .vp_get_sregs = vmx_vp_get_sregs,
+    .vp_set_sregs = vmx_vp_set_sregs,
+    .vp_inject_exception = vmx_vp_inject_exception,
+    .vp_msr = vmx_vp_msr,
+    .vp_irq_ready = vmx_vp_irq_ready,
+    .vp_inject_irq = vmx_vp_inject_irq,
+    .vp_irq_window = vmx_vp_irq_window,
 };

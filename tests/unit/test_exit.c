@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "arch/x86_64/svm.h"
+#include "kernel/arch.h"
 #include "kernel/exit.h"
 #include "kernel/part.h"
 
@@ -36,6 +37,40 @@ u64 arch_rdtsc(void)
 	return 12345;
 }
 
+u64 arch_tsc_hz(void)
+{
+	return 1000000000;
+}
+
+/* Guest memory: one page at GPA 0x1000, nothing else. */
+static u8 guest_page[4096] __attribute__((aligned(4096)));
+
+void *part_gpa_to_hva(struct partition *p, u64 gpa, u64 len)
+{
+	if (gpa < 0x1000 || gpa + len > 0x2000)
+		return NULL;
+	return guest_page + (gpa - 0x1000);
+}
+
+void con_printf(const char *fmt, ...)
+{
+}
+
+void con_flush_guest_line(struct partition *p)
+{
+}
+
+bool part_pm_io(struct partition *p, u16 port, bool in, u32 *val)
+{
+	return false;
+}
+
+int arch_mmio_emulate(struct vp *vp, u64 gpa, arch_mmio_fn fn, void *ctx, char *why, size_t whylen)
+{
+	snprintf(why, whylen, "not in this test");
+	return -1;
+}
+
 static void inject(struct vp *vp, u8 vector, bool has_error, u32 error)
 {
 	injected_vector = vector;
@@ -47,9 +82,9 @@ static bool no_vendor_msrs(struct vp *vp, u32 index, u64 *val, bool write)
 }
 
 static const struct vp_ops test_ops = {
-	.name = "test",
-	.vp_inject_exception = inject,
-	.vp_msr = no_vendor_msrs,
+    .name = "test",
+    .vp_inject_exception = inject,
+    .vp_msr = no_vendor_msrs,
 };
 const struct vp_ops *vp_ops = &test_ops;
 
@@ -61,8 +96,12 @@ static void tx(void *ctx, u8 c)
 static int setup(void **state)
 {
 	memset(&part, 0, sizeof(part));
+	memset(guest_page, 0, sizeof(guest_page));
 	snprintf(part.name, sizeof(part.name), "t");
 	part.vp.part = &part;
+	part.mem_size = 0x2000;
+	vlapic_init(&part.lapic, 0, arch_tsc_hz(), NULL, NULL);
+	hv_init(&part, 0);
 	uart_init(&part.uart, tx, NULL, NULL);
 	tx_len = 0;
 	injected_vector = -1;
@@ -73,7 +112,7 @@ static int setup(void **state)
 
 static void test_svm_decode_ioio(void **state)
 {
-	struct vmcb v = { 0 };
+	struct vmcb v = {0};
 	struct vm_exit e;
 
 	v.c.exit_code = SVM_EXIT_IOIO;
@@ -100,7 +139,7 @@ static void test_svm_decode_ioio(void **state)
 
 static void test_svm_decode_npf_and_others(void **state)
 {
-	struct vmcb v = { 0 };
+	struct vmcb v = {0};
 	struct vm_exit e;
 
 	v.c.exit_code = SVM_EXIT_NPF;
@@ -122,15 +161,15 @@ static void test_svm_decode_npf_and_others(void **state)
 		enum vm_exit_reason reason;
 		u8 len;
 	} cases[] = {
-		{ SVM_EXIT_CPUID, 0, EXIT_CPUID, 2 },
-		{ SVM_EXIT_HLT, 0, EXIT_HLT, 1 },
-		{ SVM_EXIT_MSR, 0, EXIT_MSR_READ, 2 },
-		{ SVM_EXIT_MSR, 1, EXIT_MSR_WRITE, 2 },
-		{ SVM_EXIT_VMMCALL, 0, EXIT_HYPERCALL, 3 },
-		{ SVM_EXIT_SHUTDOWN, 0, EXIT_TRIPLE_FAULT, 0 },
-		{ SVM_EXIT_INTR, 0, EXIT_INTR, 0 },
-		{ SVM_EXIT_INVALID, 0, EXIT_INVALID, 0 },
-		{ 0x8f, 0, EXIT_UNHANDLED, 0 },
+	    {SVM_EXIT_CPUID, 0, EXIT_CPUID, 2},
+	    {SVM_EXIT_HLT, 0, EXIT_HLT, 1},
+	    {SVM_EXIT_MSR, 0, EXIT_MSR_READ, 2},
+	    {SVM_EXIT_MSR, 1, EXIT_MSR_WRITE, 2},
+	    {SVM_EXIT_VMMCALL, 0, EXIT_HYPERCALL, 3},
+	    {SVM_EXIT_SHUTDOWN, 0, EXIT_TRIPLE_FAULT, 0},
+	    {SVM_EXIT_INTR, 0, EXIT_INTR, 0},
+	    {SVM_EXIT_INVALID, 0, EXIT_INVALID, 0},
+	    {0x8f, 0, EXIT_UNHANDLED, 0},
 	};
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(&v, 0, sizeof(v));
@@ -147,7 +186,7 @@ static void test_svm_decode_npf_and_others(void **state)
 
 static struct vm_exit io_exit(u16 port, u8 size, bool in)
 {
-	struct vm_exit e = { .reason = EXIT_IO, .insn_len = 1 };
+	struct vm_exit e = {.reason = EXIT_IO, .insn_len = 1};
 
 	e.io.port = port;
 	e.io.size = size;
@@ -202,7 +241,7 @@ static void test_io_debug_exit_and_string_io_stop(void **state)
 
 static void test_hypercalls(void **state)
 {
-	struct vm_exit e = { .reason = EXIT_HYPERCALL, .insn_len = 3 };
+	struct vm_exit e = {.reason = EXIT_HYPERCALL, .insn_len = 3};
 	u64 *r = part.vp.regs.gpr;
 
 	r[REG_RCX] = 0x0fff;
@@ -219,8 +258,8 @@ static void test_hypercalls(void **state)
 
 static void test_msr_allow_list(void **state)
 {
-	struct vm_exit rd = { .reason = EXIT_MSR_READ, .insn_len = 2 };
-	struct vm_exit wr = { .reason = EXIT_MSR_WRITE, .insn_len = 2 };
+	struct vm_exit rd = {.reason = EXIT_MSR_READ, .insn_len = 2};
+	struct vm_exit wr = {.reason = EXIT_MSR_WRITE, .insn_len = 2};
 	u64 *r = part.vp.regs.gpr;
 
 	r[REG_RCX] = 0x10; /* IA32_TSC */
@@ -244,21 +283,26 @@ static void test_cpuid_filter(void **state)
 	u32 out[4];
 
 	cpuid_emulate(1, 0, out);
-	assert_true(out[2] & (1u << 31)); /* hypervisor present */
-	assert_false(out[2] & (1u << 5)); /* no VMX */
+	assert_true(out[2] & (1u << 31));  /* hypervisor present */
+	assert_false(out[2] & (1u << 5));  /* no VMX */
 	assert_false(out[2] & (1u << 26)); /* no XSAVE */
 	cpuid_emulate(0x80000001, 0, out);
 	assert_false(out[2] & (1u << 2)); /* no SVM */
 	cpuid_emulate(0x40000000, 0, out);
-	assert_int_equal(out[0], 0x40000000);
-	assert_memory_equal(&out[1], "Bulk", 4);
+	assert_int_equal(out[0], 0x4000000a);
+	assert_memory_equal(&out[1], "Microsoft Hv", 12);
 	cpuid_emulate(0x40000001, 0, out);
+	assert_int_equal(out[0], 0x31237648); /* "Hv#1" */
+	cpuid_emulate(0x40000003, 0, out);
+	assert_int_equal(out[0] & 0x60, 0x60); /* hypercall MSRs and VP index: Linux needs both */
+	assert_false(out[1] & (1u << 12));     /* never CpuManagement: not the root partition */
+	cpuid_emulate(0x400000ff, 0, out);
 	assert_int_equal(out[0] | out[1] | out[2] | out[3], 0);
 }
 
 static void test_faults_and_halt(void **state)
 {
-	struct vm_exit e = { .reason = EXIT_MEM_FAULT };
+	struct vm_exit e = {.reason = EXIT_MEM_FAULT};
 
 	e.mem.gpa = 0xe0000000;
 	e.mem.access = MEM_WRITE;
@@ -266,12 +310,12 @@ static void test_faults_and_halt(void **state)
 	assert_string_equal(part.stop_reason, "memory fault gpa=0xe0000000 access=write");
 
 	setup(NULL);
-	e = (struct vm_exit){ .reason = EXIT_TRIPLE_FAULT };
+	e = (struct vm_exit){.reason = EXIT_TRIPLE_FAULT};
 	assert_true(exit_handle(&part.vp, &e));
 	assert_string_equal(part.stop_reason, "triple fault");
 
 	setup(NULL);
-	e = (struct vm_exit){ .reason = EXIT_HLT, .insn_len = 1 };
+	e = (struct vm_exit){.reason = EXIT_HLT, .insn_len = 1};
 	assert_true(exit_handle(&part.vp, &e));
 	assert_int_equal(part.state, PART_HALTED);
 	assert_int_equal(part.vp.regs.rip, 1);
@@ -280,14 +324,14 @@ static void test_faults_and_halt(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_svm_decode_ioio, setup),
-		cmocka_unit_test_setup(test_svm_decode_npf_and_others, setup),
-		cmocka_unit_test_setup(test_io_uart_and_unknown_ports, setup),
-		cmocka_unit_test_setup(test_io_debug_exit_and_string_io_stop, setup),
-		cmocka_unit_test_setup(test_hypercalls, setup),
-		cmocka_unit_test_setup(test_msr_allow_list, setup),
-		cmocka_unit_test_setup(test_cpuid_filter, setup),
-		cmocka_unit_test_setup(test_faults_and_halt, setup),
+	    cmocka_unit_test_setup(test_svm_decode_ioio, setup),
+	    cmocka_unit_test_setup(test_svm_decode_npf_and_others, setup),
+	    cmocka_unit_test_setup(test_io_uart_and_unknown_ports, setup),
+	    cmocka_unit_test_setup(test_io_debug_exit_and_string_io_stop, setup),
+	    cmocka_unit_test_setup(test_hypercalls, setup),
+	    cmocka_unit_test_setup(test_msr_allow_list, setup),
+	    cmocka_unit_test_setup(test_cpuid_filter, setup),
+	    cmocka_unit_test_setup(test_faults_and_halt, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

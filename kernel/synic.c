@@ -1,0 +1,307 @@
+/*
+ * SynIC and synthetic timers (synic.h). TLFS 11.4 (SIMP/SIEFP), 11.8
+ * (message slots, MessagePending and EOM), 11.9 (event flags), 12.2-12.4
+ * (timer registers, periodic and one-shot, direct mode, expiration message).
+ */
+#include "synic.h"
+
+#include <string.h>
+
+#define MSG_HEADER_SIZE 16
+
+static bool enabled(u64 msr)
+{
+	return msr & HV_MSR_ENABLE;
+}
+
+void synic_init(struct synic *s, const struct synic_env *env)
+{
+	memset(s, 0, sizeof(*s));
+	s->env = *env;
+	for (unsigned i = 0; i < HV_SINT_COUNT; i++)
+		s->sint[i] = HV_SINT_MASKED; /* TLFS 11.11: SINTs are masked at reset */
+}
+
+/* Host address of an enabled overlay page (SIMP/SIEFP), or NULL. */
+static u8 *overlay(const struct synic *s, u64 msr)
+{
+	if (!enabled(s->scontrol) || !enabled(msr))
+		return NULL;
+	return s->env.page(s->env.ctx, msr & HV_MSR_GPA_MASK);
+}
+
+static void raise_sint(struct synic *s, unsigned sint)
+{
+	u64 v = s->sint[sint];
+
+	if (enabled(s->scontrol) && !(v & HV_SINT_MASKED))
+		s->env.raise(s->env.ctx, v & HV_SINT_VECTOR_MASK);
+}
+
+static struct hv_message *slot(const struct synic *s, unsigned sint)
+{
+	u8 *simp = overlay(s, s->simp);
+
+	if (!simp || (s->sint[sint] & HV_SINT_MASKED))
+		return NULL;
+	return (struct hv_message *)(simp + sint * HV_MESSAGE_SIZE);
+}
+
+/*
+ * Into the slot if it is free, with MessagePending if more wait (the guest
+ * then writes EOM when it has freed the slot). A busy slot gets
+ * MessagePending set instead, so that the guest's EOM comes.
+ */
+static bool deliver(struct synic *s, unsigned sint, const struct hv_message *m, bool more)
+{
+	struct hv_message *dst = slot(s, sint);
+
+	if (!dst)
+		return false;
+	if (dst->type != HV_MESSAGE_NONE) {
+		dst->flags |= HV_MESSAGE_FLAG_PENDING;
+		return false;
+	}
+	memcpy((u8 *)dst + sizeof(dst->type), (const u8 *)m + sizeof(m->type),
+	       MSG_HEADER_SIZE - sizeof(m->type) + m->payload_size);
+	dst->flags = more ? HV_MESSAGE_FLAG_PENDING : 0;
+	dst->type = m->type; /* last: the type makes the slot the guest's */
+	s->posted++;
+	raise_sint(s, sint);
+	return true;
+}
+
+static void flush_queue(struct synic *s, unsigned sint)
+{
+	struct synic_queue *q = &s->queue[sint];
+
+	while (q->count && deliver(s, sint, &q->msg[q->head], q->count > 1)) {
+		q->head = (q->head + 1) % SYNIC_QUEUE_LEN;
+		q->count--;
+	}
+}
+
+int synic_post(struct synic *s, unsigned sint, const struct hv_message *m)
+{
+	struct synic_queue *q;
+
+	if (sint >= HV_SINT_COUNT || m->payload_size > HV_MESSAGE_PAYLOAD_MAX)
+		return HV_STATUS_INVALID_PARAMETER;
+	q = &s->queue[sint];
+	if (!q->count && deliver(s, sint, m, false))
+		return HV_STATUS_SUCCESS;
+	if (q->count == SYNIC_QUEUE_LEN)
+		return HV_STATUS_INSUFFICIENT_BUFFERS;
+	q->msg[(q->head + q->count++) % SYNIC_QUEUE_LEN] = *m;
+	return HV_STATUS_SUCCESS;
+}
+
+int synic_signal(struct synic *s, unsigned sint, unsigned flag)
+{
+	u8 *sief, *byte;
+
+	if (sint >= HV_SINT_COUNT || flag >= HV_EVENT_FLAGS_COUNT)
+		return HV_STATUS_INVALID_PARAMETER;
+	sief = overlay(s, s->siefp);
+	if (!sief)
+		return HV_STATUS_SUCCESS; /* no event page: the event is lost, as on Hyper-V */
+	byte = sief + sint * HV_EVENT_FLAGS_BYTES + flag / 8;
+	if (*byte & (1u << (flag % 8)))
+		return HV_STATUS_SUCCESS; /* already signalled: one interrupt covers both */
+	*byte |= (u8)(1u << (flag % 8));
+	raise_sint(s, sint);
+	return HV_STATUS_SUCCESS;
+}
+
+bool synic_auto_eoi(const struct synic *s, u8 vector)
+{
+	for (unsigned i = 0; i < HV_SINT_COUNT; i++)
+		if (!(s->sint[i] & HV_SINT_MASKED) && (s->sint[i] & HV_SINT_AUTO_EOI) &&
+		    (s->sint[i] & HV_SINT_VECTOR_MASK) == vector)
+			return true;
+	return false;
+}
+
+/* ---- synthetic timers ---- */
+
+static unsigned timer_sint(const struct stimer *t)
+{
+	return (t->config >> HV_STIMER_SINT_SHIFT) & HV_STIMER_SINT_MASK;
+}
+
+/* Post the expiration message of a timer that is due; it waits while the slot is busy. */
+static void timer_message(struct synic *s, unsigned index, u64 now)
+{
+	struct stimer *t = &s->timer[index];
+	struct hv_message m = {.type = HV_MESSAGE_TIMER_EXPIRED,
+			       .payload_size = sizeof(struct hv_timer_message)};
+	struct hv_timer_message tm = {
+	    .timer_index = index, .expiration_time = t->due_time, .delivery_time = now};
+
+	if (!t->message_due || s->queue[timer_sint(t)].count)
+		return;
+	memcpy(m.payload, &tm, sizeof(tm));
+	if (deliver(s, timer_sint(t), &m, false))
+		t->message_due = false;
+}
+
+/* (Re)compute whether a timer runs and when it expires (TLFS 12.4). */
+static void timer_arm(struct stimer *t, u64 now)
+{
+	t->armed = false;
+	if (!(t->config & HV_STIMER_ENABLE))
+		return;
+	if (!t->count) {
+		t->config &= ~HV_STIMER_ENABLE; /* a zero count disables the timer */
+		return;
+	}
+	t->armed = true;
+	t->deadline = t->config & HV_STIMER_PERIODIC ? now + t->count : t->count;
+}
+
+static void timer_expire(struct synic *s, unsigned index, u64 now)
+{
+	struct stimer *t = &s->timer[index];
+
+	t->expirations++;
+	if (t->config & HV_STIMER_DIRECT) {
+		s->env.raise(s->env.ctx,
+			     (t->config >> HV_STIMER_VECTOR_SHIFT) & HV_STIMER_VECTOR_MASK);
+	} else {
+		t->message_due = true;
+		t->due_time = t->deadline;
+		timer_message(s, index, now);
+	}
+	if (!(t->config & HV_STIMER_PERIODIC)) {
+		t->armed = false;
+		t->config &= ~HV_STIMER_ENABLE;
+		return;
+	}
+	/* Periods missed while the VP was not scheduled merge into this expiration. */
+	t->deadline += t->count;
+	if (t->deadline <= now)
+		t->deadline = now + t->count - (now - t->deadline) % t->count;
+}
+
+void synic_tick(struct synic *s, u64 now)
+{
+	for (unsigned i = 0; i < HV_STIMER_COUNT; i++)
+		if (s->timer[i].armed && now >= s->timer[i].deadline)
+			timer_expire(s, i, now);
+}
+
+u64 synic_next_deadline(const struct synic *s)
+{
+	u64 next = ~0ull;
+
+	for (unsigned i = 0; i < HV_STIMER_COUNT; i++)
+		if (s->timer[i].armed)
+			next = MIN(next, s->timer[i].deadline);
+	return next;
+}
+
+static bool timer_write(struct synic *s, unsigned index, bool is_count, u64 now, u64 val)
+{
+	struct stimer *t = &s->timer[index];
+
+	if (is_count) {
+		t->count = val;
+		if (!val)
+			t->config &= ~HV_STIMER_ENABLE;
+		else if (t->config & HV_STIMER_AUTO_ENABLE)
+			t->config |= HV_STIMER_ENABLE;
+	} else {
+		if (val & ~HV_STIMER_BITS)
+			return false;
+		t->config = val;
+		if (!(val & HV_STIMER_ENABLE))
+			t->message_due = false;
+	}
+	timer_arm(t, now);
+	return true;
+}
+
+/* ---- MSRs ---- */
+
+static bool page_ok(const struct synic *s, u64 val)
+{
+	return !enabled(val) || s->env.page(s->env.ctx, val & HV_MSR_GPA_MASK);
+}
+
+static void retry_all(struct synic *s, u64 now)
+{
+	for (unsigned i = 0; i < HV_SINT_COUNT; i++)
+		flush_queue(s, i);
+	for (unsigned i = 0; i < HV_STIMER_COUNT; i++)
+		timer_message(s, i, now);
+}
+
+bool synic_msr_read(struct synic *s, u32 msr, u64 now, u64 *val)
+{
+	switch (msr) {
+	case HV_MSR_SCONTROL:
+		*val = s->scontrol;
+		return true;
+	case HV_MSR_SVERSION:
+		*val = HV_SVERSION;
+		return true;
+	case HV_MSR_SIEFP:
+		*val = s->siefp;
+		return true;
+	case HV_MSR_SIMP:
+		*val = s->simp;
+		return true;
+	case HV_MSR_EOM:
+		*val = 0;
+		return true;
+	}
+	if (msr >= HV_MSR_SINT0 && msr <= HV_MSR_SINT15) {
+		*val = s->sint[msr - HV_MSR_SINT0];
+		return true;
+	}
+	if (msr >= HV_MSR_STIMER0_CONFIG && msr <= HV_MSR_STIMER3_COUNT) {
+		const struct stimer *t = &s->timer[(msr - HV_MSR_STIMER0_CONFIG) / 2];
+
+		*val = (msr - HV_MSR_STIMER0_CONFIG) % 2 ? t->count : t->config;
+		return true;
+	}
+	return false;
+}
+
+bool synic_msr_write(struct synic *s, u32 msr, u64 now, u64 val)
+{
+	switch (msr) {
+	case HV_MSR_SCONTROL:
+		s->scontrol = val & HV_MSR_ENABLE;
+		retry_all(s, now);
+		return true;
+	case HV_MSR_SVERSION:
+		return false;
+	case HV_MSR_SIEFP:
+	case HV_MSR_SIMP:
+		/* Only guest RAM can hold the page: anything else is refused with #GP. */
+		if (!page_ok(s, val) || (val & ~(HV_MSR_GPA_MASK | HV_MSR_ENABLE)))
+			return false;
+		*(msr == HV_MSR_SIMP ? &s->simp : &s->siefp) = val;
+		retry_all(s, now);
+		return true;
+	case HV_MSR_EOM:
+		s->eoms++;
+		retry_all(s, now);
+		return true;
+	}
+	if (msr >= HV_MSR_SINT0 && msr <= HV_MSR_SINT15) {
+		u64 vector = val & HV_SINT_VECTOR_MASK;
+
+		/* Vectors 0-15 are not interrupts (TLFS 11.11: #GP). */
+		if ((val & ~HV_SINT_BITS) || (!(val & HV_SINT_MASKED) && vector < 16))
+			return false;
+		s->sint[msr - HV_MSR_SINT0] = val;
+		retry_all(s, now);
+		return true;
+	}
+	if (msr >= HV_MSR_STIMER0_CONFIG && msr <= HV_MSR_STIMER3_COUNT)
+		return timer_write(s, (msr - HV_MSR_STIMER0_CONFIG) / 2,
+				   (msr - HV_MSR_STIMER0_CONFIG) % 2, now, val);
+	return false;
+}
