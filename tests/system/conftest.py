@@ -30,8 +30,9 @@ def backends():
 
 
 class Machine:
-    def __init__(self, backend, config_text, extra_files=None, workdir=None):
+    def __init__(self, backend, config_text, extra_files=None, workdir=None, mem=None):
         self.backend = backend
+        self.mem = mem  # emulator RAM, e.g. "1G" (tests/run.sh's MEM); None: its default
         self.dir = workdir or tempfile.mkdtemp(prefix="bulkhead-test-")
         cfg_dir = os.path.join(self.dir, "cfg")
         os.makedirs(cfg_dir, exist_ok=True)
@@ -51,9 +52,12 @@ class Machine:
 
     def start(self):
         run = os.path.join(ROOT, "tests", "run.sh")
+        env = dict(os.environ)
+        if self.mem:
+            env["MEM"] = self.mem
         if self.backend == "qemu":
             self.con = pexpect.spawn(run, ["qemu", self.esp], cwd=ROOT, encoding="latin-1",
-                                     timeout=30, codec_errors="replace")
+                                     timeout=30, codec_errors="replace", env=env)
             self.con.logfile_read = self.log
             return
         # Bochs: COM1 is a pty we hold; Bochs itself talks to a log file.
@@ -61,7 +65,7 @@ class Machine:
         slave_name = os.ttyname(slave)
         import tty
         tty.setraw(slave)
-        env = dict(os.environ, BOCHS_COM1=slave_name)
+        env["BOCHS_COM1"] = slave_name
         self.emu_log = open(os.path.join(self.dir, "bochs.out"), "w")
         self.proc = subprocess.Popen([run, "bochs", self.esp], cwd=ROOT, env=env,
                                      stdin=subprocess.DEVNULL, stdout=self.emu_log,
@@ -162,6 +166,15 @@ def machine_factory():
     yield make
     for m in made:
         m.close()
+
+
+LINUX_CMDLINE = "console=ttyS0 tsc=reliable no_timer_check nokaslr mitigations=off panic=-1"
+
+
+def linux_partition(name="linux", memory="256M", cmdline=LINUX_CMDLINE):
+    """Debian's kernel and the busybox initramfs (tests/guest/linux/), booted through PVH."""
+    return (f"[partition {name}]\nmemory = {memory}\nkernel = linux/vmlinux\n"
+            f"initrd = linux/initrd.cpio.gz\ncmdline = {cmdline}\n\n")
 
 
 def guest_partition(name, memory="16M", image="testguest.bin", rom=False):
