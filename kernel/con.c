@@ -5,6 +5,7 @@
  */
 #include "con.h"
 #include "arch.h"
+#include "ext.h"
 #include "log.h"
 #include "part.h"
 #include "sched.h"
@@ -14,12 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CON_LINE_MAX 128
-#define CON_MAX_ARGS 4
-#define KEY_ESCAPE 0x1d /* Ctrl-] leaves `console P` */
+#define CON_LINE_MAX  128
+#define CON_MAX_ARGS  4
+#define KEY_ESCAPE    0x1d /* Ctrl-] leaves `console P` */
 #define KEY_BACKSPACE 0x08
-#define KEY_DELETE 0x7f
-#define PROMPT "bulkhead> "
+#define KEY_DELETE    0x7f
+#define PROMPT	      "bulkhead> "
 
 static char line[CON_LINE_MAX];
 static unsigned line_len;
@@ -81,7 +82,7 @@ void con_guest_output(struct partition *p, u8 c)
 
 /* ---- commands ---- */
 
-static struct partition *arg_partition(int argc, char **argv, const char *usage)
+struct partition *con_arg_partition(int argc, char **argv, const char *usage)
 {
 	struct partition *p;
 
@@ -104,15 +105,16 @@ static void cmd_list(int argc, char **argv)
 	for (unsigned i = 0; i < nr_partitions; i++) {
 		struct partition *p = &partitions[i];
 
-		con_printf("partition id=%u name=%s state=%s memory=%lluK vps=1 exits=%llu\n", p->id,
-			   p->name, part_state_name(p->state),
-			   (unsigned long long)(p->mem_size >> 10), (unsigned long long)p->vp.exits);
+		con_printf("partition id=%u name=%s state=%s memory=%lluK vps=1 exits=%llu\n",
+			   p->id, p->name, part_state_name(p->state),
+			   (unsigned long long)(p->mem_size >> 10),
+			   (unsigned long long)p->vp.exits);
 	}
 }
 
 static void cmd_info(int argc, char **argv)
 {
-	struct partition *p = arg_partition(argc, argv, "info PARTITION");
+	struct partition *p = con_arg_partition(argc, argv, "info PARTITION");
 
 	if (!p)
 		return;
@@ -135,10 +137,10 @@ static void print_seg(const char *name, const struct vp_seg *s)
 
 static void cmd_regs(int argc, char **argv)
 {
-	static const char *const names[VP_NR_GPRS] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp",
-							"rsi", "rdi", "r8",  "r9",  "r10", "r11",
-							"r12", "r13", "r14", "r15" };
-	struct partition *p = arg_partition(argc, argv, "regs PARTITION");
+	static const char *const names[VP_NR_GPRS] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp",
+						      "rsi", "rdi", "r8",  "r9",  "r10", "r11",
+						      "r12", "r13", "r14", "r15"};
+	struct partition *p = con_arg_partition(argc, argv, "regs PARTITION");
 	struct vp_sregs s;
 
 	if (!p)
@@ -169,7 +171,7 @@ static void cmd_regs(int argc, char **argv)
 
 static void cmd_pause(int argc, char **argv)
 {
-	struct partition *p = arg_partition(argc, argv, "pause PARTITION");
+	struct partition *p = con_arg_partition(argc, argv, "pause PARTITION");
 
 	if (!p)
 		return;
@@ -184,7 +186,7 @@ static void cmd_pause(int argc, char **argv)
 
 static void cmd_resume(int argc, char **argv)
 {
-	struct partition *p = arg_partition(argc, argv, "resume PARTITION");
+	struct partition *p = con_arg_partition(argc, argv, "resume PARTITION");
 
 	if (!p)
 		return;
@@ -200,7 +202,7 @@ static void cmd_resume(int argc, char **argv)
 
 static void cmd_reset(int argc, char **argv)
 {
-	struct partition *p = arg_partition(argc, argv, "reset PARTITION");
+	struct partition *p = con_arg_partition(argc, argv, "reset PARTITION");
 
 	if (!p)
 		return;
@@ -211,7 +213,7 @@ static void cmd_reset(int argc, char **argv)
 
 static void cmd_kill(int argc, char **argv)
 {
-	struct partition *p = arg_partition(argc, argv, "kill PARTITION");
+	struct partition *p = con_arg_partition(argc, argv, "kill PARTITION");
 
 	if (!p)
 		return;
@@ -224,7 +226,7 @@ static void cmd_kill(int argc, char **argv)
 
 static void cmd_console(int argc, char **argv)
 {
-	struct partition *p = arg_partition(argc, argv, "console PARTITION");
+	struct partition *p = con_arg_partition(argc, argv, "console PARTITION");
 
 	if (!p)
 		return;
@@ -243,27 +245,34 @@ static void cmd_halt(int argc, char **argv)
 	arch_poweroff();
 }
 
-static const struct command {
-	const char *name;
-	void (*fn)(int argc, char **argv);
-	const char *help;
-} commands[] = {
-	{ "help", cmd_help, "help                 this list" },
-	{ "list", cmd_list, "list                 partitions, one line each" },
-	{ "info", cmd_info, "info P               details of partition P" },
-	{ "regs", cmd_regs, "regs P               registers of P's virtual processor" },
-	{ "pause", cmd_pause, "pause P              stop scheduling P" },
-	{ "resume", cmd_resume, "resume P             schedule P again" },
-	{ "reset", cmd_reset, "reset P              restart P from its image" },
-	{ "kill", cmd_kill, "kill P               stop P for good (reset restarts it)" },
-	{ "console", cmd_console, "console P            attach to P's serial port (Ctrl-] returns)" },
-	{ "halt", cmd_halt, "halt                 stop every partition and power off" },
+/* The built-in commands; vmbus/ and vsp/ add theirs through CON_COMMAND (ext.h). */
+static const struct con_command commands[] = {
+    {"help", cmd_help, "help                 this list"},
+    {"list", cmd_list, "list                 partitions, one line each"},
+    {"info", cmd_info, "info P               details of partition P"},
+    {"regs", cmd_regs, "regs P               registers of P's virtual processor"},
+    {"pause", cmd_pause, "pause P              stop scheduling P"},
+    {"resume", cmd_resume, "resume P             schedule P again"},
+    {"reset", cmd_reset, "reset P              restart P from its image"},
+    {"kill", cmd_kill, "kill P               stop P for good (reset restarts it)"},
+    {"console", cmd_console, "console P            attach to P's serial port (Ctrl-] returns)"},
+    {"halt", cmd_halt, "halt                 stop every partition and power off"},
 };
 
 static void cmd_help(int argc, char **argv)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(commands); i++)
 		con_printf("  %s\n", commands[i].help);
+	for_each_con_command(c) con_printf("  %s\n", c->help);
+}
+
+static const struct con_command *find_command(const char *name)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	for_each_con_command(c) if (!strcmp(name, c->name)) return c;
+	return NULL;
 }
 
 void con_execute(char *text)
@@ -280,11 +289,10 @@ void con_execute(char *text)
 	}
 	if (!argc)
 		return;
-	for (unsigned i = 0; i < ARRAY_SIZE(commands); i++) {
-		if (!strcmp(argv[0], commands[i].name)) {
-			commands[i].fn(argc, argv);
-			return;
-		}
+	const struct con_command *cmd = find_command(argv[0]);
+	if (cmd) {
+		cmd->fn(argc, argv);
+		return;
 	}
 	con_printf("error: unknown command '%.32s' (try 'help')\n", argv[0]);
 }

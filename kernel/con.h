@@ -14,6 +14,8 @@ void con_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void con_guest_output(struct partition *p, u8 c);
 /* Print a partial line the partition left in its UART line buffer. */
 void con_flush_guest_line(struct partition *p);
+/* The partition a command's only argument names, or NULL after printing the error. */
+struct partition *con_arg_partition(int argc, char **argv, const char *usage);
 /* Run one command line (also used by tests). */
 void con_execute(char *line);
 

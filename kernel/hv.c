@@ -307,7 +307,7 @@ static int post_message(struct partition *p, const struct hv_call *c, u64 gpa)
 	const struct hv_port *port;
 	int st;
 
-	if (c->fast || c->rep_count || c->varhead)
+	if (c->fast || c->rep_count || c->rep_start || c->varhead)
 		return HV_STATUS_INVALID_HYPERCALL_INPUT;
 	st = read_input(p, gpa, &in, sizeof(in));
 	if (st == HV_STATUS_SUCCESS)
@@ -328,7 +328,7 @@ static int signal_event(struct partition *p, const struct hv_call *c, u64 rdx)
 	u16 flag;
 	int st;
 
-	if (c->rep_count || c->varhead)
+	if (c->rep_count || c->rep_start || c->varhead)
 		return HV_STATUS_INVALID_HYPERCALL_INPUT;
 	if (!c->fast) {
 		st = read_input(p, rdx, &input, sizeof(input));

@@ -8,6 +8,7 @@ void hv_clock_init(struct hv_clock *c, u64 tsc_hz, u64 start)
 {
 	c->scale = (u64)(((u128)HV_REF_HZ << 64) / MAX(tsc_hz, HV_REF_HZ + 1));
 	c->offset = -(s64)(u64)(((u128)start * c->scale) >> 64);
+	c->start = start;
 }
 
 u64 hv_clock_ref(const struct hv_clock *c, u64 tsc)
@@ -15,15 +16,19 @@ u64 hv_clock_ref(const struct hv_clock *c, u64 tsc)
 	return (u64)(((u128)tsc * c->scale) >> 64) + (u64)c->offset;
 }
 
+/*
+ * ref = floor(tsc * scale / 2^64) + offset, so the first TSC that reaches ref
+ * is ceil((ref - offset) * 2^64 / scale); offset <= 0, so ref - offset >= ref.
+ */
 u64 hv_clock_tsc(const struct hv_clock *c, u64 ref)
 {
-	u128 scaled = (u128)(ref - (u64)c->offset) << 64;
-	u128 tsc = (scaled + c->scale - 1) / c->scale;
+	u128 r = (u128)ref + (u64)-c->offset;
+	u128 tsc;
 
-	/* The guess may be one high or low after rounding the product down: settle it. */
-	while (tsc > 0 && hv_clock_ref(c, (u64)(tsc - 1)) >= ref)
-		tsc--;
-	while (hv_clock_ref(c, (u64)tsc) < ref)
-		tsc++;
-	return tsc >> 64 ? ~0ull : (u64)tsc;
+	if (r >> 64)
+		return ~0ull; /* beyond any TSC value: never */
+	tsc = ((r << 64) + c->scale - 1) / c->scale;
+	if (tsc >> 64)
+		return ~0ull;
+	return MAX((u64)tsc, c->start);
 }

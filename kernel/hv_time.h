@@ -12,12 +12,13 @@
 struct hv_clock {
 	u64 scale;  /* 2^64 * 10^7 / tsc_hz */
 	s64 offset; /* makes the reference time 0 at the start TSC */
+	u64 start;  /* the clock is defined from this TSC on */
 };
 
 /* A clock that reads 0 at TSC start. tsc_hz must exceed 10 MHz (HV_REF_HZ). */
 void hv_clock_init(struct hv_clock *c, u64 tsc_hz, u64 start);
 u64 hv_clock_ref(const struct hv_clock *c, u64 tsc);
-/* The first TSC value at which the reference time reaches ref. */
+/* The first TSC value (not before start) at which the reference time reaches ref; ~0: never. */
 u64 hv_clock_tsc(const struct hv_clock *c, u64 ref);
 
 #endif

@@ -5,6 +5,7 @@
 #include "arch.h"
 #include "boot_info.h"
 #include "con.h"
+#include "ext.h"
 #include "config.h"
 #include "log.h"
 #include "palloc.h"
@@ -67,6 +68,13 @@ static const struct boot_file *named_file(const struct boot_info *bi, const char
 	return f;
 }
 
+/* `vmbus =` needs the VMBus server, an extension (kernel/ext.h) named "vmbus". */
+static bool vmbus_built_in(void)
+{
+	for_each_part_ext(x) if (!strcmp(x->name, "vmbus")) return true;
+	return false;
+}
+
 static void start_partition(const struct boot_info *bi, const char *cfg_name,
 			    const struct cfg_partition *c)
 {
@@ -74,10 +82,10 @@ static void start_partition(const struct boot_info *bi, const char *cfg_name,
 	const struct boot_file *img, *initrd = NULL;
 	bool is_linux = c->kernel.path[0];
 
-	if (c->nr_vsps) {
-		kprintf(
-		    "error: %s:%u: vmbus: VMBus is not supported yet; partition %s not started\n",
-		    cfg_name, c->vmbus_line, c->name);
+	if (c->nr_vsps && !vmbus_built_in()) {
+		kprintf("error: %s:%u: vmbus: VMBus is not supported yet; partition %s not "
+			"started\n",
+			cfg_name, c->vmbus_line, c->name);
 		return;
 	}
 	img = is_linux ? named_file(bi, cfg_name, c, &c->kernel, "kernel")

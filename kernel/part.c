@@ -2,6 +2,7 @@
 #include "part.h"
 #include "arch.h"
 #include "con.h"
+#include "ext.h"
 #include "irq.h"
 #include "log.h"
 #include "palloc.h"
@@ -147,6 +148,7 @@ static int part_start(struct partition *p, char *err, size_t errlen)
 	p->idle = false;
 	uart_init(&p->uart, part_uart_tx, part_uart_irq, p);
 	arch_fpu_init(p->vp.fpu);
+	for_each_part_ext(x) if (x->reset) x->reset(p);
 	p->stop_reason[0] = 0;
 	p->state = PART_RUNNING;
 	return 0;
@@ -210,6 +212,14 @@ int part_create(struct partition *p, const struct cfg_partition *c, const void *
 		part_free_memory(p);
 		snprintf(err, errlen, "cannot create its virtual processor");
 		return -1;
+	}
+	for_each_part_ext(x)
+	{
+		if (x->create && x->create(p, c, err, errlen)) {
+			vp_ops->vp_destroy(&p->vp);
+			part_free_memory(p);
+			return -1;
+		}
 	}
 	if (part_start(p, err, errlen)) {
 		vp_ops->vp_destroy(&p->vp);

@@ -45,6 +45,7 @@ struct partition {
 	u64 initrd_size;
 	char cmdline[CFG_CMDLINE_MAX + 1];
 	u16 pm1_cnt, pm1_en;
+	void *vmbus; /* the partition's VMBus server (vmbus/), if its config asks for one */
 
 	struct vp vp;
 	bool idle; /* HLT with interrupts on: waits for one (not a state the console shows) */

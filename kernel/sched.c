@@ -10,6 +10,7 @@
 #include "arch.h"
 #include "con.h"
 #include "exit.h"
+#include "ext.h"
 #include "irq.h"
 #include "part.h"
 
@@ -89,9 +90,12 @@ void sched_loop(void)
 
 		con_poll();
 		now = arch_rdtsc();
-		for (unsigned i = 0; i < nr_partitions; i++)
-			if (partitions[i].state == PART_RUNNING)
-				irq_tick(&partitions[i], now);
+		for (unsigned i = 0; i < nr_partitions; i++) {
+			if (partitions[i].state != PART_RUNNING)
+				continue;
+			for_each_part_ext(x) if (x->poll) x->poll(&partitions[i]);
+			irq_tick(&partitions[i], now);
+		}
 		for (unsigned n = 0; n < nr_partitions && !chosen; n++) {
 			struct partition *p = &partitions[(next + n) % nr_partitions];
 

@@ -113,6 +113,22 @@ int synic_signal(struct synic *s, unsigned sint, unsigned flag)
 	return HV_STATUS_SUCCESS;
 }
 
+/* Flags signalled while the SINT was masked interrupt once it is unmasked. */
+static void pending_events(struct synic *s, unsigned sint)
+{
+	const u64 *flags = (const u64 *)overlay(s, s->siefp);
+
+	if (!flags || (s->sint[sint] & HV_SINT_MASKED))
+		return;
+	flags += sint * HV_EVENT_FLAGS_BYTES / sizeof(u64);
+	for (unsigned i = 0; i < HV_EVENT_FLAGS_BYTES / sizeof(u64); i++) {
+		if (flags[i]) {
+			raise_sint(s, sint);
+			return;
+		}
+	}
+}
+
 bool synic_auto_eoi(const struct synic *s, u8 vector)
 {
 	for (unsigned i = 0; i < HV_SINT_COUNT; i++)
@@ -145,18 +161,25 @@ static void timer_message(struct synic *s, unsigned index, u64 now)
 		t->message_due = false;
 }
 
-/* (Re)compute whether a timer runs and when it expires (TLFS 12.4). */
+/* a + b, or ~0 (never) if that does not fit: reference time does not wrap in practice. */
+static u64 add_sat(u64 a, u64 b)
+{
+	return a > ~0ull - b ? ~0ull : a + b;
+}
+
+/* (Re)compute whether a timer runs and when it expires (TLFS 12.2, 12.4). */
 static void timer_arm(struct stimer *t, u64 now)
 {
 	t->armed = false;
 	if (!(t->config & HV_STIMER_ENABLE))
 		return;
-	if (!t->count) {
-		t->config &= ~HV_STIMER_ENABLE; /* a zero count disables the timer */
+	/* A zero count, or SINTx 0 for a message-mode timer, disables the timer (TLFS 12.2). */
+	if (!t->count || (!(t->config & HV_STIMER_DIRECT) && !timer_sint(t))) {
+		t->config &= ~HV_STIMER_ENABLE;
 		return;
 	}
 	t->armed = true;
-	t->deadline = t->config & HV_STIMER_PERIODIC ? now + t->count : t->count;
+	t->deadline = t->config & HV_STIMER_PERIODIC ? add_sat(now, t->count) : t->count;
 }
 
 static void timer_expire(struct synic *s, unsigned index, u64 now)
@@ -178,9 +201,9 @@ static void timer_expire(struct synic *s, unsigned index, u64 now)
 		return;
 	}
 	/* Periods missed while the VP was not scheduled merge into this expiration. */
-	t->deadline += t->count;
+	t->deadline = add_sat(t->deadline, t->count);
 	if (t->deadline <= now)
-		t->deadline = now + t->count - (now - t->deadline) % t->count;
+		t->deadline = add_sat(now, t->count - (now - t->deadline) % t->count);
 }
 
 void synic_tick(struct synic *s, u64 now)
@@ -298,6 +321,7 @@ bool synic_msr_write(struct synic *s, u32 msr, u64 now, u64 val)
 			return false;
 		s->sint[msr - HV_MSR_SINT0] = val;
 		retry_all(s, now);
+		pending_events(s, msr - HV_MSR_SINT0);
 		return true;
 	}
 	if (msr >= HV_MSR_STIMER0_CONFIG && msr <= HV_MSR_STIMER3_COUNT)

@@ -1,0 +1,49 @@
+/*
+ * Extension points: how layers above the kernel (vmbus/, vsp/) hook in
+ * without the kernel naming them (DESIGN.md: dependencies go one way, upward
+ * calls are callbacks registered at init). Each is a linker set: a module
+ * declares a const entry in a named section; the kernel walks the section.
+ */
+#ifndef BULKHEAD_EXT_H
+#define BULKHEAD_EXT_H
+
+#include "types.h"
+
+struct partition;
+struct cfg_partition;
+
+/* Per-partition devices beyond the built-in platform (e.g. the VMBus server). */
+struct part_ext {
+	const char *name;
+	/* At creation, after memory: 0, or -1 with a one-line reason (the partition is not
+	 * started). */
+	int (*create)(struct partition *p, const struct cfg_partition *c, char *err, size_t errlen);
+	/* The partition was reset (memory cleared, VP at its first instruction). */
+	void (*reset)(struct partition *p);
+	/* Between slices: deferred work. */
+	void (*poll)(struct partition *p);
+};
+#define PART_EXT(var)                                                                              \
+	static const struct part_ext var __attribute__((used, aligned(8), section("part_ext")))
+
+/* Console commands beyond the built-in ones. */
+struct con_command {
+	const char *name;
+	void (*fn)(int argc, char **argv);
+	const char *help; /* "name ARGS   what it does", as `help` prints it */
+};
+#define CON_COMMAND(var)                                                                           \
+	static const struct con_command var __attribute__((used, aligned(8), section("con_cmds")))
+
+/* The sets, bounded by the symbols the linker provides for C-named sections. */
+extern const struct part_ext __start_part_ext[] __attribute__((weak));
+extern const struct part_ext __stop_part_ext[] __attribute__((weak));
+extern const struct con_command __start_con_cmds[] __attribute__((weak));
+extern const struct con_command __stop_con_cmds[] __attribute__((weak));
+
+#define for_each_part_ext(e)                                                                       \
+	for (const struct part_ext *e = __start_part_ext; e < __stop_part_ext; e++)
+#define for_each_con_command(c)                                                                    \
+	for (const struct con_command *c = __start_con_cmds; c < __stop_con_cmds; c++)
+
+#endif
