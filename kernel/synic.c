@@ -319,9 +319,13 @@ bool synic_msr_write(struct synic *s, u32 msr, u64 now, u64 val)
 		/* Vectors 0-15 are not interrupts (TLFS 11.11: #GP). */
 		if ((val & ~HV_SINT_BITS) || (!(val & HV_SINT_MASKED) && vector < 16))
 			return false;
+		bool unmasking =
+		    (s->sint[msr - HV_MSR_SINT0] & HV_SINT_MASKED) && !(val & HV_SINT_MASKED);
+
 		s->sint[msr - HV_MSR_SINT0] = val;
 		retry_all(s, now);
-		pending_events(s, msr - HV_MSR_SINT0);
+		if (unmasking)
+			pending_events(s, msr - HV_MSR_SINT0);
 		return true;
 	}
 	if (msr >= HV_MSR_STIMER0_CONFIG && msr <= HV_MSR_STIMER3_COUNT)
