@@ -48,9 +48,9 @@ def test_linux_boots_as_a_hyperv_guest(machine_factory, backend):
     shell(m, "cat /sys/devices/system/clockevents/clockevent0/current_device",
           r"Hyper-V clockevent")
     # The synthetic timer really interrupts: its counter moves while we sleep.
-    first = int(shell(m, "grep stimer0 /proc/interrupts", r"HVS:\s+(\d+)").group(1))
+    first = int(shell(m, "grep stimer0 /proc/interrupts", r"HVS:\s+(\d+)\s").group(1))
     shell(m, "sleep 1; echo slept", r"slept")
-    second = int(shell(m, "grep stimer0 /proc/interrupts", r"HVS:\s+(\d+)").group(1))
+    second = int(shell(m, "grep stimer0 /proc/interrupts", r"HVS:\s+(\d+)\s").group(1))
     assert second > first
     m.send(ESCAPE)
     m.expect("detached from linux")
