@@ -112,6 +112,34 @@ static void cmd_list(int argc, char **argv)
 	}
 }
 
+/* Where the exits go: the first thing to look at when a guest is slow. */
+static void print_exit_counts(const struct partition *p)
+{
+	static const char *const names[] = {
+	    [EXIT_NONE] = "none",
+	    [EXIT_CPUID] = "cpuid",
+	    [EXIT_IO] = "io",
+	    [EXIT_MSR_READ] = "msr_read",
+	    [EXIT_MSR_WRITE] = "msr_write",
+	    [EXIT_HLT] = "hlt",
+	    [EXIT_HYPERCALL] = "hypercall",
+	    [EXIT_MEM_FAULT] = "mem",
+	    [EXIT_TRIPLE_FAULT] = "triple_fault",
+	    [EXIT_INTR] = "intr",
+	    [EXIT_PREEMPT] = "preempt",
+	    [EXIT_IRQ_WINDOW] = "irq_window",
+	    [EXIT_INVALID] = "invalid",
+	    [EXIT_UNHANDLED] = "unhandled",
+	};
+
+	con_printf("exits");
+	for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
+		if (p->vp.exits_by_reason[i])
+			con_printf(" %s=%llu", names[i],
+				   (unsigned long long)p->vp.exits_by_reason[i]);
+	con_printf("\n");
+}
+
 static void cmd_info(int argc, char **argv)
 {
 	struct partition *p = con_arg_partition(argc, argv, "info PARTITION");
@@ -127,6 +155,7 @@ static void cmd_info(int argc, char **argv)
 		   (unsigned long long)p->reset.rip, (unsigned long long)p->vp.exits,
 		   (unsigned long long)p->slices, (unsigned long long)(p->run_us / 1000),
 		   (unsigned long long)p->uart.tx_bytes, vp_ops->name, p->stop_reason);
+	print_exit_counts(p);
 }
 
 static void print_seg(const char *name, const struct vp_seg *s)

@@ -8,10 +8,11 @@
 #include "part.h"
 
 /* SDM Vol.4, table 2-2 (architectural MSRs). */
-#define MSR_IA32_TSC	     0x10
-#define MSR_IA32_APIC_BASE   0x1b
-#define MSR_IA32_MTRRCAP     0xfe
-#define MSR_IA32_MISC_ENABLE 0x1a0
+#define MSR_IA32_TSC	      0x10
+#define MSR_IA32_APIC_BASE    0x1b
+#define MSR_IA32_MTRRCAP      0xfe
+#define MSR_IA32_BIOS_SIGN_ID 0x8b /* microcode revision: Linux reads it unguarded on Intel */
+#define MSR_IA32_MISC_ENABLE  0x1a0
 #define MSR_AMD_INT_PENDING                                                                        \
 	0xc0010055 /* Linux's AMD E400 idle reads it (APM: "Interrupt Pending") */
 #define MISC_ENABLE_FAST_STRINGS 1ull
@@ -49,6 +50,9 @@ bool msr_read(struct vp *vp, u32 index, u64 *val)
 	case MSR_AMD_INT_PENDING:
 		*val = 0; /* no C1E: nothing to report */
 		return true;
+	case MSR_IA32_BIOS_SIGN_ID:
+		*val = 0; /* no microcode revision to report */
+		return true;
 	}
 	return false;
 }
@@ -69,6 +73,8 @@ bool msr_write(struct vp *vp, u32 index, u64 val)
 		return val == APIC_BASE_VALUE;
 	case MSR_IA32_MISC_ENABLE:
 		return val == MISC_ENABLE_FAST_STRINGS;
+	case MSR_IA32_BIOS_SIGN_ID:
+		return true; /* writing 0 asks the CPU to latch the revision: nothing to do */
 	}
 	return false;
 }

@@ -61,6 +61,7 @@ static void run_slice(struct partition *p)
 		vp_ops->vp_run(&p->vp, &exit,
 			       us_until(irq_next_deadline(p), tsc, SCHED_SLICE_US - (now - start)));
 		p->vp.exits++;
+		p->vp.exits_by_reason[MIN((unsigned)exit.reason, (unsigned)EXIT_UNHANDLED)]++;
 		if (exit_handle(&p->vp, &exit))
 			break;
 		con_poll();

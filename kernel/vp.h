@@ -113,7 +113,8 @@ struct vp {
 	struct vp_regs regs; /* valid between run() calls; written back on entry */
 	struct partition *part;
 	unsigned index;
-	u64 exits;			   /* exits handled, for `info` */
+	u64 exits; /* exits handled, for `info` */
+	u64 exits_by_reason[EXIT_UNHANDLED + 1];
 	u8 fpu[VP_FPU_SIZE] __aligned(16); /* x87/SSE state while another VP runs */
 	void *arch;			   /* vendor state */
 	u64 arch_pa;			   /* its physical address */

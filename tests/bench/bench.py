@@ -18,9 +18,10 @@ Bochs = VT-x):
   must answer a command), under Bulkhead (a 256 MiB partition, the emulator
   with MEM=1G) divided by the same kernel, initramfs and command line booted
   directly by the emulator (bare-qemu.sh, 256 MiB). Two ratios: the
-  headline from `partition linux started` (Bulkhead) or the emulator's
-  start (bare) to the banner, and the same from the emulator's start on
-  both sides, which adds OVMF and the loader to Bulkhead's side. The
+  headline from the emulator's start on both sides (the whole boot: OVMF
+  and the loader count on Bulkhead's side, SeaBIOS and fw_cfg on the bare
+  side), and from `partition linux started` (Bulkhead) or the emulator's
+  start (bare) to the banner. The
   kernel's own timestamp at `Run /init` is printed for both as a
   cross-check; under QEMU TCG the guest's TSC follows the host's clock, so
   it is not free of host noise either.
@@ -70,7 +71,13 @@ BARE_QEMU = os.path.join(ROOT, "tests", "guest", "linux", "bare-qemu.sh")
 
 # The configuration; the bare boots use the same command line and
 # the same guest memory.
-LINUX_CMDLINE = "console=ttyS0 tsc=reliable no_timer_check nokaslr mitigations=off panic=-1"
+# quiet: a boot log over the serial port costs ~4 port exits a character under
+# Bulkhead; pci=noearly: QEMU's CPU model is an AMD family 0xf, for which Linux
+# probes 256 PCI buses for an AGP GART, 33k config-port exits. Both sides boot
+# with the same line.
+LINUX_CMDLINE_EXTRA = "quiet pci=noearly"  # after bare-qemu.sh's defaults (its LINUX_APPEND)
+LINUX_CMDLINE = ("console=ttyS0 tsc=reliable no_timer_check nokaslr mitigations=off panic=-1 "
+                 + LINUX_CMDLINE_EXTRA)
 LINUX_MEM_MIB = 256
 LINUX_HOST_MEM = "1G"
 LINUX_CONFIG = (f"[partition linux]\nmemory = {LINUX_MEM_MIB}M\nkernel = linux/vmlinux\n"
@@ -88,7 +95,8 @@ TIMEOUTS = {
 BANNER = r"bulkhead-linux: init ready (\S+?)\r*\n"
 RUN_INIT = r"\[\s*(\d+\.\d+)\] Run /init as init process"
 KERNEL_CMDLINE = r"\] Command line: ([^\r\n]*)"
-SHELL_PROBE = ("echo bench-$((6*7))\r", "bench-42")
+# The answer also carries /proc/cmdline: with `quiet` the boot log does not.
+SHELL_PROBE = ("echo bench-$((6*7)) \"$(cat /proc/cmdline)\"\r", r"bench-42 ([^\r\n]*)\r*\n")
 
 # Output that ends a run early (whole lines: a pattern may match text that
 # has only partly arrived, so a variable part must reach the line's end).
@@ -407,8 +415,10 @@ def linux_under_bulkhead(run, backend, i):
         m.send("console linux\r")
         c.wait("'attached to linux'", r"attached to linux", t["shell"], HV_FAIL)
         m.send(SHELL_PROBE[0])
-        c.wait("the shell's answer", SHELL_PROBE[1], t["shell"], HV_FAIL + LINUX_FAIL)
+        _, answer = c.wait("the shell's answer", SHELL_PROBE[1], t["shell"],
+                           HV_FAIL + LINUX_FAIL)
         run_init, cmdline, complaints = linux_facts(c)
+        cmdline = cmdline or answer.group(1).strip()
         return {"from_start": t_banner, "from_kernel": t_banner - t_started,
                 "boot": t_ready, "loader": t_ready - t_loader, "run_init": run_init,
                 "cmdline": cmdline, "release": banner.group(1), "complaints": complaints}
@@ -420,8 +430,8 @@ def linux_bare(run, backend, i):
     t = TIMEOUTS[backend]
     label = f"linux-bare-{i}"
     if backend == "qemu":
-        env = dict(os.environ, QEMU_MEM=str(LINUX_MEM_MIB), QEMU_CTRL_C="guest")
-        env.pop("LINUX_APPEND", None)
+        env = dict(os.environ, QEMU_MEM=str(LINUX_MEM_MIB), QEMU_CTRL_C="guest",
+                   LINUX_APPEND=LINUX_CMDLINE_EXTRA)
         emu = Bare(run, label, backend, BARE_QEMU, [], env)
     else:
         emu = bochs_pvh_spawn(run, label)
@@ -435,8 +445,9 @@ def linux_bare(run, backend, i):
         t_banner, banner = c.wait("Linux's 'bulkhead-linux: init ready'", BANNER, t["linux"],
                                   LINUX_FAIL)
         c.send(SHELL_PROBE[0])
-        c.wait("the shell's answer", SHELL_PROBE[1], t["shell"], LINUX_FAIL)
+        _, answer = c.wait("the shell's answer", SHELL_PROBE[1], t["shell"], LINUX_FAIL)
         run_init, cmdline, complaints = linux_facts(c)
+        cmdline = cmdline or answer.group(1).strip()
         return {"from_start": t_banner, "from_kernel": t_banner - t_kernel, "run_init": run_init,
                 "cmdline": cmdline, "release": banner.group(1), "complaints": complaints}
     finally:
@@ -648,14 +659,16 @@ def report_linux(backend, hv, bare):
     k_hv, k_bare = median([r["from_kernel"] for r in hv]), median([r["from_kernel"] for r in bare])
     s_hv, s_bare = median([r["from_start"] for r in hv]), median([r["from_start"] for r in bare])
     ratio = k_hv / k_bare
-    verdict = "met" if ratio <= LINUX_TARGET else "missed"
+    whole = s_hv / s_bare
+    # The verdict goes by the whole boot: the stricter of the two for Bulkhead.
+    verdict = "met" if whole <= LINUX_TARGET else "missed"
     bare_from = "emulator start" if backend == "qemu" else "the option ROM's jump"
-    note(f"bench[{backend}]: linux boot to shell: bulkhead {fmt_s(k_hv)}, bare {fmt_s(k_bare)}, "
-         f"ratio {ratio:.2f} (target <= {LINUX_TARGET}: {verdict}; the headline: from "
-         f"'partition linux started' resp. {bare_from} to the banner; {n})")
-    note(f"bench[{backend}]: linux boot to shell incl. firmware: bulkhead {fmt_s(s_hv)}, "
-         f"bare {fmt_s(s_bare)}, ratio {s_hv / s_bare:.2f} (from emulator start: OVMF and the "
-         f"loader on Bulkhead's side; {n})")
+    note(f"bench[{backend}]: linux boot to shell, whole boot: bulkhead {fmt_s(s_hv)}, "
+         f"bare {fmt_s(s_bare)}, ratio {whole:.2f} (target <= {LINUX_TARGET}: {verdict}; from "
+         f"emulator start on both sides: OVMF and the loader count on Bulkhead's; {n})")
+    note(f"bench[{backend}]: linux boot to shell, kernel only: bulkhead {fmt_s(k_hv)}, "
+         f"bare {fmt_s(k_bare)}, ratio {ratio:.2f} (from 'partition linux started' resp. "
+         f"{bare_from} to the banner; {n})")
     i_hv = [r["run_init"] for r in hv if r["run_init"] is not None]
     i_bare = [r["run_init"] for r in bare if r["run_init"] is not None]
     if i_hv and i_bare:
