@@ -190,9 +190,9 @@ static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 	v->s.rip = vp->regs.rip;
 	v->s.rflags = vp->regs.rflags;
 
-	lapic_timer_arm(slice_us);
+	/* No preemption timer in SVM: the host LAPIC timer ends the slice (apic.h). */
+	lapic_timer_arm_within(slice_us);
 	svm_enter(s->vmcb_pa, host_vmcb_pa, vp->regs.gpr);
-	lapic_timer_arm(0);
 
 	v->c.tlb_control = 0;
 	vp->regs.gpr[REG_RAX] = v->s.rax;

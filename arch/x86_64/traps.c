@@ -8,12 +8,28 @@
 extern char __image_start[], __image_end[];
 
 static const char *const exc_names[] = {
-	"#DE divide error", "#DB debug",	"NMI",		     "#BP breakpoint",
-	"#OF overflow",	    "#BR bound",	"#UD invalid opcode", "#NM no FPU",
-	"#DF double fault", "coprocessor",	"#TS invalid TSS",    "#NP not present",
-	"#SS stack fault",  "#GP general protection", "#PF page fault", "reserved",
-	"#MF x87 error",    "#AC alignment",	"#MC machine check", "#XM SIMD error",
-	"#VE virtualization", "#CP control protection",
+    "#DE divide error",
+    "#DB debug",
+    "NMI",
+    "#BP breakpoint",
+    "#OF overflow",
+    "#BR bound",
+    "#UD invalid opcode",
+    "#NM no FPU",
+    "#DF double fault",
+    "coprocessor",
+    "#TS invalid TSS",
+    "#NP not present",
+    "#SS stack fault",
+    "#GP general protection",
+    "#PF page fault",
+    "reserved",
+    "#MF x87 error",
+    "#AC alignment",
+    "#MC machine check",
+    "#XM SIMD error",
+    "#VE virtualization",
+    "#CP control protection",
 };
 
 static bool in_image(u64 a)
@@ -66,6 +82,7 @@ static void dump_frame(const struct trap_frame *f)
 void trap_dispatch(struct trap_frame *f)
 {
 	if (f->vector == VEC_TIMER) {
+		lapic_timer_fired();
 		lapic_eoi();
 		return;
 	}
