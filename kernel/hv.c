@@ -267,20 +267,33 @@ bool hv_msr_write(struct vp *vp, u32 index, u64 val, bool *ok)
 
 /* ---- hypercalls ---- */
 
+static u32 port_count(const struct hv_port *port)
+{
+	return port->count ? port->count : 1;
+}
+
 static const struct hv_port *find_port(const struct hv *hv, u32 conn_id)
 {
 	for (unsigned i = 0; i < hv->nr_ports; i++)
-		if (hv->ports[i].conn_id == conn_id)
+		if (conn_id - hv->ports[i].conn_id < port_count(&hv->ports[i]))
 			return &hv->ports[i];
 	return NULL;
+}
+
+static bool ports_overlap(const struct hv_port *a, const struct hv_port *b)
+{
+	return a->conn_id - b->conn_id < port_count(b) || b->conn_id - a->conn_id < port_count(a);
 }
 
 int hv_port_add(struct partition *p, const struct hv_port *port)
 {
 	struct hv *hv = &p->hv;
 
-	if (hv->nr_ports == HV_MAX_PORTS || find_port(hv, port->conn_id))
+	if (hv->nr_ports == HV_MAX_PORTS || port->conn_id + (u64)port_count(port) > 1ull << 32)
 		return -1;
+	for (unsigned i = 0; i < hv->nr_ports; i++)
+		if (ports_overlap(&hv->ports[i], port))
+			return -1;
 	hv->ports[hv->nr_ports++] = *port;
 	return 0;
 }
@@ -317,7 +330,8 @@ static int post_message(struct partition *p, const struct hv_call *c, u64 gpa)
 	port = find_port(&p->hv, in.connection_id);
 	if (!port || !port->post)
 		return HV_STATUS_INVALID_CONNECTION_ID;
-	return port->post(port->ctx, in.message_type, in.payload, in.payload_size);
+	return port->post(port->ctx, in.connection_id, in.message_type, in.payload,
+			  in.payload_size);
 }
 
 static int signal_event(struct partition *p, const struct hv_call *c, u64 rdx)
@@ -341,7 +355,7 @@ static int signal_event(struct partition *p, const struct hv_call *c, u64 rdx)
 	port = find_port(&p->hv, conn_id);
 	if (!port || !port->signal)
 		return HV_STATUS_INVALID_CONNECTION_ID;
-	return port->signal(port->ctx, flag);
+	return port->signal(port->ctx, conn_id, flag);
 }
 
 void hypercall_dispatch(struct vp *vp)

@@ -17,13 +17,18 @@ struct vp;
 
 #define HV_MAX_PORTS 8
 
-/* A connection id the guest can post messages to or signal (TLFS 11.2 ports and connections). */
+/*
+ * Connection ids the guest can post messages to or signal (TLFS 11.2 ports
+ * and connections): [conn_id, conn_id + count), one id when count is 0. The
+ * handlers learn which id of the range the guest named.
+ */
 struct hv_port {
 	u32 conn_id;
 	/* Returns an HV_STATUS (e.g. INSUFFICIENT_BUFFERS: the guest retries). */
-	int (*post)(void *ctx, u32 type, const void *payload, u32 size);
-	int (*signal)(void *ctx, unsigned flag);
+	int (*post)(void *ctx, u32 conn_id, u32 type, const void *payload, u32 size);
+	int (*signal)(void *ctx, u32 conn_id, unsigned flag);
 	void *ctx;
+	u32 count;
 };
 
 struct hv {
@@ -47,7 +52,7 @@ void hypercall_dispatch(struct vp *vp);
 /* Timers: expire what is due by TSC now; TSC of the next expiry, or ~0. */
 void hv_tick(struct partition *p, u64 now);
 u64 hv_next_deadline(const struct partition *p);
-/* Offer a connection to the guest. 0, or -1 when full or taken. */
+/* Offer connections to the guest. 0, or -1 when full or any id of the range is taken. */
 int hv_port_add(struct partition *p, const struct hv_port *port);
 
 /* ---- hypercall input parsing (hv_hypercall.c, pure: unit tests and fuzzing) ---- */

@@ -168,6 +168,10 @@ struct vmb_external_data {
  * this returns; with it, it stays in use until the guest's completion
  * arrives (the completion routine runs, then the packet is freed).
  * INSUFFICIENT_RESOURCES: the ring is full; try again later.
+ * That is: a successful send consumes the packet (freed now, or after its
+ * completion routine, which may send it again instead); a failed send leaves
+ * it to the VSP (send it again or vmb_packet_free it). If the channel closes
+ * first, the completion routine runs with INVALID_DEVICE_STATE.
  */
 vmb_status vmb_packet_send(struct vmb_packet *packet, const void *buffer, u32 len,
 			   const struct vmb_external_data *ext, u32 flags);
@@ -175,6 +179,9 @@ vmb_status vmb_packet_send(struct vmb_packet *packet, const void *buffer, u32 le
 /*
  * Finish an incoming packet: the reply goes back to the guest in a
  * completion packet if the guest asked for one. The packet is freed.
+ * (A completion the ring has no room for waits inside the library and goes
+ * out, in order, as the guest makes room; only INSUFFICIENT_RESOURCES, out
+ * of host memory, leaves the packet in use for another try.)
  */
 vmb_status vmb_channel_packet_complete(struct vmb_packet *packet, const void *reply, u32 len);
 vmb_status vmb_channel_packet_fail(struct vmb_packet *packet);

@@ -35,6 +35,8 @@ struct vmbus_host {
 };
 
 struct vmb_bus *vmbus_create(const struct vmbus_host *host, const char *name);
+/* Frees the bus and every channel on it (the VSPs' channels too: they must not use them again). */
+void vmbus_destroy(struct vmb_bus *bus);
 /*
  * The partition was reset: the guest forgot everything. Open channels close
  * (VSP closed callbacks), GPADLs and queued messages go; enabled channels
@@ -81,5 +83,7 @@ unsigned vmbus_nr_channels(const struct vmb_bus *bus);
 int vmbus_channel_info(const struct vmb_bus *bus, unsigned index, struct vmbus_channel_info *out);
 /* Negotiated protocol version (e.g. 0x00050003), 0 before INITIATE_CONTACT succeeded. */
 u32 vmbus_version(const struct vmb_bus *bus);
+/* The SINT the guest takes channel messages on: VMBUS_SINT, or its choice from protocol 5.0. */
+unsigned vmbus_message_sint(const struct vmb_bus *bus);
 
 #endif

@@ -91,15 +91,17 @@ struct port_log {
 	u8 payload[HV_MESSAGE_PAYLOAD_MAX];
 	const void *payload_ptr;
 	unsigned flag;
-	int status; /* what the handler answers */
+	u32 conn_id; /* which id of the port's range the guest named */
+	int status;  /* what the handler answers */
 };
 static struct port_log port_log;
 
-static int port_post(void *ctx, u32 type, const void *payload, u32 size)
+static int port_post(void *ctx, u32 conn_id, u32 type, const void *payload, u32 size)
 {
 	struct port_log *l = ctx;
 
 	l->posts++;
+	l->conn_id = conn_id;
 	l->type = type;
 	l->size = size;
 	l->payload_ptr = payload;
@@ -107,11 +109,12 @@ static int port_post(void *ctx, u32 type, const void *payload, u32 size)
 	return l->status;
 }
 
-static int port_signal(void *ctx, unsigned flag)
+static int port_signal(void *ctx, u32 conn_id, unsigned flag)
 {
 	struct port_log *l = ctx;
 
 	l->signals++;
+	l->conn_id = conn_id;
 	l->flag = flag;
 	return l->status;
 }
@@ -124,9 +127,9 @@ static int port_signal(void *ctx, unsigned flag)
 static int setup(void **state)
 {
 	const struct hv_port ports[] = {
-	    {CONN_VMBUS, port_post, port_signal, &port_log},
-	    {CONN_EVENT, NULL, port_signal, &port_log},
-	    {CONN_NO_CB, NULL, NULL, &port_log},
+	    {CONN_VMBUS, port_post, port_signal, &port_log, 1},
+	    {CONN_EVENT, NULL, port_signal, &port_log, 1},
+	    {CONN_NO_CB, NULL, NULL, &port_log, 1},
 	};
 
 	memset(&part, 0, sizeof(part));
@@ -756,7 +759,7 @@ static void test_signal_event_bad_input(void **state)
 
 static void test_port_add(void **state)
 {
-	struct hv_port p = {CONN_VMBUS, port_post, port_signal, &port_log};
+	struct hv_port p = {CONN_VMBUS, port_post, port_signal, &port_log, 1};
 
 	assert_int_equal(hv_port_add(&part, &p), -1); /* taken */
 	for (unsigned i = part.hv.nr_ports; i < HV_MAX_PORTS; i++) {
@@ -769,6 +772,48 @@ static void test_port_add(void **state)
 	    hypercall(HV_HC_SIGNAL_EVENT | HC_FAST, signal_input(0x1000 + HV_MAX_PORTS - 1, 5)),
 	    HV_STATUS_SUCCESS);
 	assert_int_equal(port_log.flag, 5);
+	assert_int_equal(port_log.conn_id, 0x1000 + HV_MAX_PORTS - 1);
+}
+
+/* One port covers a range of connection ids (VMBus: one per channel); ranges never overlap. */
+static void test_port_range(void **state)
+{
+	struct hv_port p = {0x100, port_post, port_signal, &port_log, 0x21};
+	const u64 gpa = 2 * PAGE_SIZE;
+
+	assert_int_equal(hv_port_add(&part, &p), 0);
+	assert_int_equal(hypercall(HV_HC_SIGNAL_EVENT | HC_FAST, signal_input(0x100, 0)),
+			 HV_STATUS_SUCCESS);
+	assert_int_equal(port_log.conn_id, 0x100);
+	assert_int_equal(hypercall(HV_HC_SIGNAL_EVENT | HC_FAST, signal_input(0x120, 3)),
+			 HV_STATUS_SUCCESS);
+	assert_int_equal(port_log.conn_id, 0x120);
+	assert_int_equal(port_log.flag, 3);
+	assert_int_equal(port_log.signals, 2);
+	assert_int_equal(hypercall(HV_HC_SIGNAL_EVENT | HC_FAST, signal_input(0x121, 0)),
+			 HV_STATUS_INVALID_CONNECTION_ID);
+	assert_int_equal(hypercall(HV_HC_SIGNAL_EVENT | HC_FAST, signal_input(0xff, 0)),
+			 HV_STATUS_INVALID_CONNECTION_ID);
+	post_input(gpa, 0x110, 1, 8);
+	assert_int_equal(hypercall(HV_HC_POST_MESSAGE, gpa), HV_STATUS_SUCCESS);
+	assert_int_equal(port_log.conn_id, 0x110);
+	assert_int_equal(port_log.posts, 1);
+
+	/* Overlaps, from either side, and a range past the last id. */
+	p = (struct hv_port){0x120, NULL, port_signal, &port_log, 1};
+	assert_int_equal(hv_port_add(&part, &p), -1);
+	p = (struct hv_port){0xf0, NULL, port_signal, &port_log, 0x11};
+	assert_int_equal(hv_port_add(&part, &p), -1);
+	p = (struct hv_port){0x50, NULL, port_signal, &port_log, 0x1000};
+	assert_int_equal(hv_port_add(&part, &p), -1);
+	p = (struct hv_port){CONN_VMBUS - 1, NULL, port_signal, &port_log, 2};
+	assert_int_equal(hv_port_add(&part, &p), -1);
+	p = (struct hv_port){0xfffffff0u, NULL, port_signal, &port_log, 0x11};
+	assert_int_equal(hv_port_add(&part, &p), -1);
+	p = (struct hv_port){0xf0, NULL, port_signal, &port_log, 0x10}; /* just below: fine */
+	assert_int_equal(hv_port_add(&part, &p), 0);
+	p = (struct hv_port){0x121, NULL, port_signal, &port_log, 0}; /* just above: fine */
+	assert_int_equal(hv_port_add(&part, &p), 0);
 }
 
 /*
@@ -846,6 +891,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_signal_event_fast_and_slow, setup),
 	    cmocka_unit_test_setup(test_signal_event_bad_input, setup),
 	    cmocka_unit_test_setup(test_port_add, setup),
+	    cmocka_unit_test_setup(test_port_range, setup),
 	    /* Known bugs: these fail until kernel/hv.c and kernel/hv_time.c are fixed. */
 	    cmocka_unit_test_setup(test_hv_bug_rep_start_on_simple_calls, setup),
 	    cmocka_unit_test_setup(test_hv_bug_far_stimer_deadline_hangs, setup),

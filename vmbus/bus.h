@@ -1,0 +1,169 @@
+/*
+ * The VMBus server's own state, shared by its files and nobody else: the bus
+ * of a partition (connection, relids, the queue of messages for the guest),
+ * its channels (offer identity, what the guest made of them, rings, GPADLs)
+ * and packet objects. VSPs see none of it (kmcl.h).
+ *
+ *   bus.c      life cycle, guest entry points, message queue, logging
+ *   channel.c  the channel management protocol (messages over SynIC)
+ *   kmcl.c     the channel API for VSPs (set-up, enable, pause, GPADL maps)
+ *   packet.c   packets: reading the guest's ring, sending, completing
+ */
+#ifndef BULKHEAD_VMBUS_BUS_H
+#define BULKHEAD_VMBUS_BUS_H
+
+#include "vmbus/gpadl.h"
+#include "vmbus/ring.h"
+#include "vmbus/vmbus.h"
+
+#define VMBUS_NAME_MAX		 16
+#define VMBUS_FRIENDLY_MAX	 31
+#define VMBUS_MSG_QUEUE		 64   /* host -> guest messages waiting for a free SynIC queue */
+#define VMBUS_MAX_GPADLS	 64   /* per channel */
+#define VMBUS_MAX_IN_USE	 256  /* guest packets a VSP holds before the host stops reading */
+#define VMBUS_MAX_RANGES	 64   /* per GPA_DIRECT packet */
+#define VMBUS_DEFAULT_MAX_PACKET 4096 /* in-band bytes, as Linux's VMBUS_DEFAULT_MAX_PKT_SIZE */
+#define VMBUS_LIMIT_MAX_PACKET	 (64u << 10)
+#define VMBUS_LIMIT_MAX_EXTERNAL (64u << 20)
+#define VMBUS_LOG_BURST		 32  /* lines a guest can cause before they are rate limited */
+#define VMBUS_LOG_EVERY		 256 /* then one in this many */
+
+struct pkt_list {
+	struct vmb_packet *head, *tail;
+	unsigned count;
+};
+
+enum pkt_state {
+	PKT_IDLE,	/* the VSP's, not sent */
+	PKT_INCOMING,	/* from the guest, not yet completed */
+	PKT_WAITING,	/* sent with a completion request; waits for the guest's VM_PKT_COMP */
+	PKT_COMPLETING, /* completed by the VSP; the completion waits for ring space */
+};
+
+struct vmb_packet {
+	struct vmb_channel *channel;
+	struct vmb_packet *prev, *next;
+	struct pkt_list *list;
+	enum pkt_state state;
+	u64 trans_id;
+	bool completion_requested; /* incoming: the guest wants a VM_PKT_COMP */
+	bool deferred;
+	bool in_completion, free_requested; /* vmb_packet_free inside its completion routine */
+	vmb_completion_fn completion;
+	u32 nr_ranges;
+	struct vmb_gpa_range *ranges; /* incoming external data; PFNs follow in the same block */
+	void *reply;		      /* PKT_COMPLETING: the completion's payload */
+	u32 reply_len;
+	u8 context[VMB_PACKET_CONTEXT_SIZE] __aligned(8);
+};
+
+enum offer_state {
+	OFFER_NONE,	  /* the guest does not know the channel */
+	OFFER_SENT,	  /* OFFERCHANNEL went out */
+	OFFER_RESCINDING, /* RESCIND_CHANNELOFFER went out; waiting for RELID_RELEASED */
+};
+
+struct vmb_channel {
+	struct vmb_bus *bus;
+	/* Set-up (kmcl.h setters). */
+	bool has_id;
+	struct vmb_guid type, instance;
+	u8 vtl;
+	u16 offer_flags, mmio_megabytes;
+	char name[VMBUS_FRIENDLY_MAX + 1];
+	u32 flags, max_packet, max_external;
+	void *context;
+	u32 context_size;
+	vmb_process_packet_fn process_packet;
+	vmb_processing_complete_fn processing_complete;
+	struct vmb_state_callbacks state_cb;
+	vmb_save_packet_fn save_packet;
+	vmb_restore_packet_fn restore_packet;
+
+	/* Running. */
+	bool enabled;
+	bool paused;
+	u32 relid; /* 0 until enabled */
+	enum offer_state offer;
+	struct gpadl *gpadls;
+	unsigned nr_gpadls;
+
+	/* Open (the guest's OPENCHANNEL was accepted). */
+	bool open;
+	bool broken; /* a ring was malformed: no more packets either way */
+	u32 open_id, target_vp;
+	u8 user_data[VMBUS_OPEN_USER_DATA];
+	struct gpadl *ring_gpadl;
+	u8 **ring_pages;
+	struct ring in;	 /* guest -> host */
+	struct ring out; /* host -> guest */
+	u8 *pkt_buf;	 /* one incoming packet, copied out of the ring */
+	u32 pkt_buf_size;
+	bool processing; /* inside the read loop: a nested kick only marks `kick` */
+	bool kick;	 /* read the ring again (a start or a freed packet slot) */
+
+	struct pkt_list idle, incoming, waiting, completing;
+	u64 next_trans_id;
+	u64 packets_in, packets_out;
+};
+
+struct vmbus_queued_msg {
+	u32 size;
+	u64 data[VMBUS_MSG_MAX / sizeof(u64)];
+};
+
+struct vmb_bus {
+	struct vmb_bus *next; /* every bus, for vmbus_find */
+	struct vmbus_host host;
+	char name[VMBUS_NAME_MAX + 1];
+	u32 version; /* 0: the guest is not connected */
+	u8 msg_sint;
+	bool offers_requested;
+	struct vmb_channel *channels[VMBUS_MAX_CHANNELS]; /* in allocation order */
+	unsigned nr_channels;
+	struct vmb_channel *relids[VMBUS_MAX_CHANNELS + 1];
+	u64 zombies; /* relids rescinded for channels already freed: wait for RELID_RELEASED */
+	struct vmbus_queued_msg *queue; /* VMBUS_MSG_QUEUE entries */
+	unsigned q_head, q_count;
+	u64 logged, suppressed;
+};
+
+/* ---- bus.c ---- */
+/* Send a message to the guest now, or queue it behind those already waiting. */
+void vmbus_send(struct vmb_bus *bus, const void *msg, u32 size);
+void vmbus_flush_queue(struct vmb_bus *bus);
+/* One line about guest behaviour, rate limited: a guest could flood the console. */
+void vmbus_log(struct vmb_bus *bus, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The channel that holds relid, or NULL. */
+struct vmb_channel *vmbus_relid_channel(const struct vmb_bus *bus, u32 relid);
+
+/* ---- channel.c ---- */
+/* A guest message (header included), already copied into host memory. */
+void vmbus_handle_message(struct vmb_bus *bus, const void *msg, u32 size);
+/* Offer an enabled channel if the guest has asked for offers. */
+void vmbus_offer(struct vmb_channel *ch);
+void vmbus_rescind(struct vmb_channel *ch);
+/* The guest forgot everything (UNLOAD, reset): channels close, GPADLs and offers go. */
+void vmbus_disconnect(struct vmb_bus *bus);
+/* Close an open channel: packets go, the VSP hears `closed` if notify. */
+void vmbus_channel_close(struct vmb_channel *ch, bool notify);
+/* Free every GPADL of a channel (the guest let go of the channel). */
+void vmbus_channel_free_gpadls(struct vmb_channel *ch);
+/* A GPADL lost a user: finish a teardown the guest asked for meanwhile. */
+void vmbus_gpadl_released(struct vmb_channel *ch, struct gpadl *g);
+struct gpadl *vmbus_find_gpadl(const struct vmb_channel *ch, u32 id);
+
+/* ---- packet.c ---- */
+/* Hand the guest's packets to the VSP (unless paused) and flush waiting completions. */
+void vmbus_channel_service(struct vmb_channel *ch);
+/* Stop a channel whose ring the guest broke. */
+void vmbus_channel_break(struct vmb_channel *ch, const char *why);
+/* At close: sent packets waiting for the guest complete with INVALID_DEVICE_STATE and go, so
+ * do completions waiting for ring space. */
+void vmbus_packets_cancel(struct vmb_channel *ch);
+/* After the VSP heard `closed`: the guest's packets it still held go. */
+void vmbus_packets_drop_incoming(struct vmb_channel *ch);
+/* At cleanup: the VSP's unsent packets go too. */
+void vmbus_packets_free_idle(struct vmb_channel *ch);
+
+#endif

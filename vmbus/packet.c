@@ -1,0 +1,610 @@
+/*
+ * Packets (kmcl.h "packets"): reading the guest -> host ring and handing each
+ * packet to the VSP, sending in-band and GPA_DIRECT packets to the guest,
+ * completions both ways (a guest's VM_PKT_COMP is matched to the sent packet
+ * by transaction id; a VSP's completion becomes a VM_PKT_COMP if the guest
+ * asked for one), and the external data of GPA_DIRECT packets. Packet
+ * layouts: vmbus/wire.h (Linux include/linux/hyperv.h, channel.c).
+ */
+#include "vmbus/bus.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- lists: every packet is on exactly one of its channel's ---- */
+
+static void list_add(struct pkt_list *l, struct vmb_packet *p)
+{
+	p->list = l;
+	p->next = NULL;
+	p->prev = l->tail;
+	if (l->tail)
+		l->tail->next = p;
+	else
+		l->head = p;
+	l->tail = p;
+	l->count++;
+}
+
+static void list_del(struct vmb_packet *p)
+{
+	struct pkt_list *l = p->list;
+
+	if (!l)
+		return;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		l->head = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		l->tail = p->prev;
+	l->count--;
+	p->list = NULL;
+	p->prev = p->next = NULL;
+}
+
+static void packet_destroy(struct vmb_packet *p)
+{
+	list_del(p);
+	free(p->ranges);
+	free(p->reply);
+	free(p);
+}
+
+static void free_list(struct pkt_list *l)
+{
+	while (l->head)
+		packet_destroy(l->head);
+}
+
+vmb_status vmb_packet_allocate(struct vmb_channel *channel, struct vmb_packet **packet)
+{
+	struct vmb_packet *p;
+
+	if (!channel || !packet)
+		return VMB_STATUS_INVALID_PARAMETER;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return VMB_STATUS_INSUFFICIENT_RESOURCES;
+	p->channel = channel;
+	p->state = PKT_IDLE;
+	list_add(&channel->idle, p);
+	*packet = p;
+	return VMB_STATUS_SUCCESS;
+}
+
+void vmb_packet_free(struct vmb_packet *packet)
+{
+	if (!packet)
+		return;
+	if (packet->in_completion) {
+		packet->free_requested = true; /* freed when its completion routine returns */
+		return;
+	}
+	packet_destroy(packet);
+}
+
+/*
+ * A sent packet's completion: its routine runs, then the packet is freed,
+ * unless the routine sent it again.
+ */
+static void finish_sent(struct vmb_packet *p, vmb_status status, const void *reply, u32 len)
+{
+	struct vmb_channel *ch = p->channel;
+
+	list_del(p);
+	p->state = PKT_IDLE;
+	list_add(&ch->idle, p);
+	p->in_completion = true;
+	if (p->completion)
+		p->completion(p, status, reply, len);
+	p->in_completion = false;
+	if (p->free_requested || p->state == PKT_IDLE)
+		packet_destroy(p);
+}
+
+struct vmb_channel *vmb_packet_get_channel(struct vmb_packet *packet)
+{
+	return packet->channel;
+}
+
+void *vmb_packet_get_context(struct vmb_packet *packet)
+{
+	return packet->context;
+}
+
+vmb_status vmb_packet_set_completion_routine(struct vmb_packet *packet,
+					     vmb_completion_fn completion)
+{
+	if (!packet || packet->state != PKT_IDLE)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	packet->completion = completion;
+	return VMB_STATUS_SUCCESS;
+}
+
+void vmbus_channel_break(struct vmb_channel *ch, const char *why)
+{
+	if (ch->broken)
+		return;
+	ch->broken = true;
+	vmbus_log(ch->bus, "relid %u stopped: malformed ring (%s)", ch->relid, why);
+}
+
+/* ---- writing the host -> guest ring ---- */
+
+static vmb_status write_packet(struct vmb_channel *ch, struct vmbus_packet_desc desc,
+			       const void *extra, u32 extra_len, const void *payload, u32 len)
+{
+	static const u64 zero;
+	u32 hdr = (u32)sizeof(desc) + extra_len;
+	u64 total = (u64)hdr + len, aligned = ALIGN_UP(total, VMBUS_PKT_ALIGN);
+	struct ring_part parts[4];
+	bool signal;
+
+	if (!ch->open || ch->broken)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	/* Never fits: the ring must keep one free byte beyond packet and trailer. */
+	if (aligned > VMBUS_PKT_MAX_LEN || aligned + VMBUS_PKT_TRAILER >= ch->out.size)
+		return VMB_STATUS_INVALID_PARAMETER;
+	desc.offset8 = (u16)(hdr / VMBUS_PKT_ALIGN);
+	desc.len8 = (u16)(aligned / VMBUS_PKT_ALIGN);
+	parts[0] = (struct ring_part){&desc, sizeof(desc)};
+	parts[1] = (struct ring_part){extra, extra_len};
+	parts[2] = (struct ring_part){payload, len};
+	parts[3] = (struct ring_part){&zero, (u32)(aligned - total)};
+	switch (ring_write(&ch->out, parts, ARRAY_SIZE(parts), &signal)) {
+	case RING_OK:
+		ch->packets_out++;
+		if (signal)
+			ch->bus->host.signal(ch->bus->host.ctx, ch->relid);
+		return VMB_STATUS_SUCCESS;
+	case RING_FULL:
+		return VMB_STATUS_INSUFFICIENT_RESOURCES;
+	default:
+		vmbus_channel_break(ch, ch->out.why);
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	}
+}
+
+static vmb_status write_completion(struct vmb_channel *ch, u64 trans_id, const void *reply, u32 len)
+{
+	struct vmbus_packet_desc desc = {.type = VMBUS_PKT_COMP, .trans_id = trans_id};
+
+	return write_packet(ch, desc, NULL, 0, reply, len);
+}
+
+/* Completions the ring had no room for, in order. */
+static void flush_completing(struct vmb_channel *ch)
+{
+	while (ch->completing.head) {
+		struct vmb_packet *p = ch->completing.head;
+		vmb_status st = write_completion(ch, p->trans_id, p->reply, p->reply_len);
+
+		if (st == VMB_STATUS_INSUFFICIENT_RESOURCES)
+			return; /* the guest signals when it has read enough */
+		packet_destroy(p);
+	}
+}
+
+/* The GPA_DIRECT header after the descriptor: reserved, range count, ranges with PFNs. */
+static vmb_status build_ranges(struct vmb_channel *ch, const struct vmb_external_data *ext,
+			       u32 **out, u32 *out_len)
+{
+	u64 words = 1; /* reserved + range_count */
+	u32 *buf;
+	u64 *w;
+
+	if (!ext->nr_ranges || ext->nr_ranges > VMBUS_MAX_RANGES || !ext->ranges)
+		return VMB_STATUS_INVALID_PARAMETER;
+	for (u32 i = 0; i < ext->nr_ranges; i++) {
+		const struct vmb_gpa_range *r = &ext->ranges[i];
+		u64 pages = ALIGN_UP((u64)r->byte_offset + r->byte_count, PAGE_SIZE) >> PAGE_SHIFT;
+
+		if (!r->byte_count || r->byte_offset >= PAGE_SIZE || r->nr_pfns != pages ||
+		    !r->pfns)
+			return VMB_STATUS_INVALID_PARAMETER;
+		for (u32 j = 0; j < r->nr_pfns; j++)
+			if (!ch->bus->host.page(ch->bus->host.ctx, r->pfns[j] << PAGE_SHIFT))
+				return VMB_STATUS_INVALID_PARAMETER;
+		words += 1 + pages;
+	}
+	if (words * sizeof(u64) > VMBUS_PKT_MAX_LEN)
+		return VMB_STATUS_INVALID_PARAMETER;
+	buf = calloc(words, sizeof(u64));
+	if (!buf)
+		return VMB_STATUS_INSUFFICIENT_RESOURCES;
+	buf[1] = ext->nr_ranges;
+	w = (u64 *)buf + 1;
+	for (u32 i = 0; i < ext->nr_ranges; i++) {
+		const struct vmb_gpa_range *r = &ext->ranges[i];
+
+		*w++ = (u64)r->byte_count | (u64)r->byte_offset << 32;
+		memcpy(w, r->pfns, r->nr_pfns * sizeof(u64));
+		w += r->nr_pfns;
+	}
+	*out = buf;
+	*out_len = (u32)(words * sizeof(u64));
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_packet_send(struct vmb_packet *packet, const void *buffer, u32 len,
+			   const struct vmb_external_data *ext, u32 flags)
+{
+	struct vmbus_packet_desc desc = {.type = VMBUS_PKT_DATA_INBAND};
+	struct vmb_channel *ch;
+	u32 *extra = NULL, extra_len = 0;
+	vmb_status st;
+
+	if (!packet || (len && !buffer) || (flags & ~VMB_SEND_COMPLETION_REQUESTED))
+		return VMB_STATUS_INVALID_PARAMETER;
+	ch = packet->channel;
+	if (packet->state != PKT_IDLE || !ch->open || ch->broken)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	if (ext) {
+		st = build_ranges(ch, ext, &extra, &extra_len);
+		if (st != VMB_STATUS_SUCCESS)
+			return st;
+		desc.type = VMBUS_PKT_DATA_USING_GPA_DIRECT;
+	}
+	if (flags & VMB_SEND_COMPLETION_REQUESTED) {
+		desc.flags = VMBUS_PKT_FLAG_COMPLETION_REQUESTED;
+		desc.trans_id = ++ch->next_trans_id; /* never 0 */
+	}
+	st = write_packet(ch, desc, extra, extra_len, buffer, len);
+	free(extra);
+	if (st != VMB_STATUS_SUCCESS)
+		return st; /* still the VSP's */
+	if (!(flags & VMB_SEND_COMPLETION_REQUESTED)) {
+		/* Consumed; inside a completion routine the routine's caller frees it. */
+		if (!packet->in_completion)
+			packet_destroy(packet);
+		return st;
+	}
+	list_del(packet);
+	packet->state = PKT_WAITING;
+	packet->trans_id = desc.trans_id;
+	list_add(&ch->waiting, packet);
+	return VMB_STATUS_SUCCESS;
+}
+
+/* ---- completing the guest's packets ---- */
+
+static void incoming_done(struct vmb_packet *p)
+{
+	struct vmb_channel *ch = p->channel;
+
+	/* A slot frees up: if the read loop stopped for lack of them, it resumes. */
+	if (ch->incoming.count >= VMBUS_MAX_IN_USE)
+		ch->kick = true;
+	packet_destroy(p);
+}
+
+vmb_status vmb_channel_packet_complete(struct vmb_packet *packet, const void *reply, u32 len)
+{
+	struct vmb_channel *ch;
+	vmb_status st = VMB_STATUS_INSUFFICIENT_RESOURCES;
+
+	if (!packet || packet->state != PKT_INCOMING)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	if (len && !reply)
+		return VMB_STATUS_INVALID_PARAMETER;
+	ch = packet->channel;
+	if (!packet->completion_requested || !ch->open || ch->broken) {
+		incoming_done(packet);
+		return VMB_STATUS_SUCCESS;
+	}
+	if (!ch->completing.count)
+		st = write_completion(ch, packet->trans_id, reply, len);
+	if (st == VMB_STATUS_INSUFFICIENT_RESOURCES) {
+		/* Sent when the guest has made room (it signals: pending_send_sz). */
+		packet->reply = len ? malloc(len) : NULL;
+		if (len && !packet->reply)
+			return VMB_STATUS_INSUFFICIENT_RESOURCES; /* still in use: try again */
+		if (len)
+			memcpy(packet->reply, reply, len);
+		packet->reply_len = len;
+		if (ch->incoming.count >= VMBUS_MAX_IN_USE)
+			ch->kick = true;
+		list_del(packet);
+		packet->state = PKT_COMPLETING;
+		list_add(&ch->completing, packet);
+		return VMB_STATUS_SUCCESS;
+	}
+	incoming_done(packet);
+	return st;
+}
+
+vmb_status vmb_channel_packet_fail(struct vmb_packet *packet)
+{
+	/* The guest still hears back (an empty completion), so it never waits for ever. */
+	return vmb_channel_packet_complete(packet, NULL, 0);
+}
+
+vmb_status vmb_channel_packet_defer(struct vmb_packet *packet)
+{
+	if (!packet || packet->state != PKT_INCOMING)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	packet->deferred = true;
+	return VMB_STATUS_SUCCESS;
+}
+
+/* ---- external data of the guest's GPA_DIRECT packets ---- */
+
+vmb_status vmb_packet_get_external_data(struct vmb_packet *packet, struct vmb_external_data *ext)
+{
+	if (!packet || !ext)
+		return VMB_STATUS_INVALID_PARAMETER;
+	ext->nr_ranges = packet->state == PKT_INCOMING ? packet->nr_ranges : 0;
+	ext->ranges = ext->nr_ranges ? packet->ranges : NULL;
+	return VMB_STATUS_SUCCESS;
+}
+
+static vmb_status external_copy(struct vmb_packet *p, u32 range, u32 offset, void *buf, u32 len,
+				bool out)
+{
+	const struct vmbus_host *host;
+	const struct vmb_gpa_range *r;
+	u8 *b = buf;
+	u64 pos;
+
+	if (!p || p->state != PKT_INCOMING || range >= p->nr_ranges || (len && !buf))
+		return VMB_STATUS_INVALID_PARAMETER;
+	r = &p->ranges[range];
+	if (offset > r->byte_count || len > r->byte_count - offset)
+		return VMB_STATUS_INVALID_PARAMETER;
+	host = &p->channel->bus->host;
+	pos = (u64)r->byte_offset + offset;
+	while (len) {
+		u32 in_page = (u32)(pos & (PAGE_SIZE - 1));
+		u32 chunk = MIN(len, (u32)PAGE_SIZE - in_page);
+		u8 *page = host->page(host->ctx, r->pfns[pos >> PAGE_SHIFT] << PAGE_SHIFT);
+
+		if (!page)
+			return VMB_STATUS_INVALID_PARAMETER;
+		if (out)
+			memcpy(b, page + in_page, chunk);
+		else
+			memcpy(page + in_page, b, chunk);
+		b += chunk;
+		pos += chunk;
+		len -= chunk;
+	}
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_packet_read_external(struct vmb_packet *packet, u32 range, u32 offset, void *buf,
+				    u32 len)
+{
+	return external_copy(packet, range, offset, buf, len, true);
+}
+
+vmb_status vmb_packet_write_external(struct vmb_packet *packet, u32 range, u32 offset,
+				     const void *buf, u32 len)
+{
+	return external_copy(packet, range, offset, (void *)buf, len, false);
+}
+
+/*
+ * Parse and check the ranges of a GPA_DIRECT packet (its bytes [24, data
+ * offset)) into one block: the range array, then every PFN.
+ */
+static const char *parse_ranges(struct vmb_channel *ch, const u8 *pkt, u32 data_off,
+				struct vmb_packet *p)
+{
+	const struct vmbus_packet_gpa_direct *h = (const void *)pkt;
+	u32 pos = sizeof(*h), count = h->range_count;
+	u64 pfns = 0, bytes = 0;
+	struct vmb_gpa_range *ranges;
+	u64 *pfn_out;
+
+	if (!ch->max_external)
+		return "external data not accepted by this channel";
+	if (data_off < sizeof(*h) || !count || count > VMBUS_MAX_RANGES)
+		return "bad range count";
+	for (u32 i = 0; i < count; i++) {
+		struct vmbus_gpa_range r;
+		u64 pages;
+
+		if (data_off - pos < sizeof(r))
+			return "ranges past the data offset";
+		memcpy(&r, pkt + pos, sizeof(r));
+		pages = ALIGN_UP((u64)r.byte_offset + r.byte_count, PAGE_SIZE) >> PAGE_SHIFT;
+		if (!r.byte_count || r.byte_offset >= PAGE_SIZE)
+			return "range with no bytes or an offset past its page";
+		pos += sizeof(r);
+		if ((data_off - pos) / sizeof(u64) < pages)
+			return "ranges past the data offset";
+		pos += (u32)(pages * sizeof(u64));
+		pfns += pages;
+		bytes += r.byte_count;
+	}
+	if (bytes > ch->max_external)
+		return "more external data than the channel accepts";
+	ranges = calloc(1, count * sizeof(*ranges) + pfns * sizeof(u64));
+	if (!ranges)
+		return "out of memory";
+	pfn_out = (u64 *)(ranges + count);
+	pos = sizeof(*h);
+	for (u32 i = 0; i < count; i++) {
+		struct vmbus_gpa_range r;
+
+		memcpy(&r, pkt + pos, sizeof(r));
+		pos += sizeof(r);
+		ranges[i].byte_count = r.byte_count;
+		ranges[i].byte_offset = r.byte_offset;
+		ranges[i].nr_pfns =
+		    (u32)(ALIGN_UP((u64)r.byte_offset + r.byte_count, PAGE_SIZE) >> PAGE_SHIFT);
+		ranges[i].pfns = pfn_out;
+		memcpy(pfn_out, pkt + pos, ranges[i].nr_pfns * sizeof(u64));
+		for (u32 j = 0; j < ranges[i].nr_pfns; j++) {
+			if (pfn_out[j] >= 1ull << (64 - PAGE_SHIFT) ||
+			    !ch->bus->host.page(ch->bus->host.ctx, pfn_out[j] << PAGE_SHIFT)) {
+				free(ranges);
+				return "PFN outside guest RAM";
+			}
+		}
+		pos += ranges[i].nr_pfns * (u32)sizeof(u64);
+		pfn_out += ranges[i].nr_pfns;
+	}
+	p->ranges = ranges;
+	p->nr_ranges = count;
+	return NULL;
+}
+
+/* ---- reading the guest -> host ring ---- */
+
+/* A data packet for the VSP. */
+static void deliver(struct vmb_channel *ch, const struct vmbus_packet_desc *d, const u8 *pkt,
+		    u32 len)
+{
+	u32 off = d->offset8 * VMBUS_PKT_ALIGN, plen = len - off, flags = 0;
+	struct vmb_packet *p;
+	const char *why;
+
+	if (plen > ch->max_packet) {
+		vmbus_log(ch->bus, "relid %u: packet of %u bytes dropped (at most %u)", ch->relid,
+			  plen, ch->max_packet);
+		return;
+	}
+	if (!ch->process_packet) {
+		vmbus_log(ch->bus, "relid %u: packet dropped: the VSP takes none", ch->relid);
+		return;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		vmbus_log(ch->bus, "relid %u: packet dropped: out of memory", ch->relid);
+		return;
+	}
+	p->channel = ch;
+	if (d->type == VMBUS_PKT_DATA_USING_GPA_DIRECT) {
+		why = parse_ranges(ch, pkt, off, p);
+		if (why) {
+			vmbus_log(ch->bus, "relid %u: GPA_DIRECT packet dropped: %s", ch->relid,
+				  why);
+			free(p);
+			return;
+		}
+		flags |= VMB_PACKET_EXTERNAL_DATA;
+	}
+	p->state = PKT_INCOMING;
+	p->trans_id = d->trans_id;
+	p->completion_requested = d->flags & VMBUS_PKT_FLAG_COMPLETION_REQUESTED;
+	if (p->completion_requested)
+		flags |= VMB_PACKET_COMPLETION_REQUESTED;
+	list_add(&ch->incoming, p);
+	ch->packets_in++;
+	ch->process_packet(ch, p, pkt + off, plen, flags);
+}
+
+/* The guest answered a packet sent with a completion request. */
+static void completion_arrived(struct vmb_channel *ch, const struct vmbus_packet_desc *d,
+			       const u8 *pkt, u32 len)
+{
+	u32 off = d->offset8 * VMBUS_PKT_ALIGN;
+	struct vmb_packet *p = ch->waiting.head;
+
+	while (p && p->trans_id != d->trans_id)
+		p = p->next;
+	if (!p) {
+		vmbus_log(ch->bus, "relid %u: completion for unknown transaction 0x%llx dropped",
+			  ch->relid, (unsigned long long)d->trans_id);
+		return;
+	}
+	ch->packets_in++;
+	finish_sent(p, VMB_STATUS_SUCCESS, pkt + off, len - off);
+}
+
+static void dispatch(struct vmb_channel *ch, const struct vmbus_packet_desc *d, const u8 *pkt,
+		     u32 len)
+{
+	switch (d->type) {
+	case VMBUS_PKT_DATA_INBAND:
+	case VMBUS_PKT_DATA_USING_GPA_DIRECT:
+		deliver(ch, d, pkt, len);
+		break;
+	case VMBUS_PKT_COMP:
+		completion_arrived(ch, d, pkt, len);
+		break;
+	default:
+		vmbus_log(ch->bus, "relid %u: packet of type %u dropped", ch->relid, d->type);
+		break;
+	}
+}
+
+static bool can_read(const struct vmb_channel *ch)
+{
+	return ch->open && !ch->broken && !ch->paused && ch->incoming.count < VMBUS_MAX_IN_USE;
+}
+
+static void read_ring(struct vmb_channel *ch)
+{
+	struct vmbus_packet_desc d;
+	bool signal = false;
+	u32 len, n = 0;
+
+	if (ch->processing) {
+		ch->kick = true; /* the loop below picks it up */
+		return;
+	}
+	ch->processing = true;
+	do {
+		ch->kick = false;
+		while (can_read(ch)) {
+			enum ring_status st = ring_peek(&ch->in, &d, &len);
+
+			if (st == RING_EMPTY)
+				break;
+			if (st != RING_OK) {
+				vmbus_channel_break(ch, ch->in.why);
+				break;
+			}
+			if (len > ch->pkt_buf_size) {
+				vmbus_log(ch->bus,
+					  "relid %u: packet of %u bytes dropped: too large",
+					  ch->relid, len);
+				signal |= ring_consume(&ch->in, len);
+				continue;
+			}
+			/* One copy of the guest's bytes: the ring can change under us. */
+			ring_copy_packet(&ch->in, 0, ch->pkt_buf, len);
+			signal |= ring_consume(&ch->in, len);
+			dispatch(ch, &d, ch->pkt_buf, len);
+			n++;
+		}
+	} while (ch->kick && can_read(ch));
+	ch->processing = false;
+	if (signal && ch->open)
+		ch->bus->host.signal(ch->bus->host.ctx, ch->relid);
+	if (n && ch->open && ch->processing_complete)
+		ch->processing_complete(ch, n);
+}
+
+void vmbus_channel_service(struct vmb_channel *ch)
+{
+	if (!ch->open)
+		return;
+	flush_completing(ch);
+	read_ring(ch);
+}
+
+/* ---- close and cleanup ---- */
+
+void vmbus_packets_cancel(struct vmb_channel *ch)
+{
+	while (ch->waiting.head) {
+		finish_sent(ch->waiting.head, VMB_STATUS_INVALID_DEVICE_STATE, NULL, 0);
+	}
+	free_list(&ch->completing);
+}
+
+void vmbus_packets_drop_incoming(struct vmb_channel *ch)
+{
+	free_list(&ch->incoming);
+}
+
+void vmbus_packets_free_idle(struct vmb_channel *ch)
+{
+	free_list(&ch->idle);
+}

@@ -1,0 +1,222 @@
+/*
+ * The VMBus server in a partition: the "vmbus" partition extension
+ * (kernel/ext.h) creates a partition's bus and the VSPs its configuration's
+ * `vmbus =` list names, connects the bus to the partition's SynIC and
+ * memory and to the guest's HvPostMessage / HvSignalEvent connections; and
+ * the console command `channels P` lists the bus's channels.
+ */
+#include "vmbus/vmbus.h"
+#include "kernel/con.h"
+#include "kernel/ext.h"
+#include "kernel/part.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define KNOWN_MAX 96
+#define GUID_TEXT 37
+
+/* ---- what the bus needs from the partition ---- */
+
+static void *host_page(void *ctx, u64 gpa)
+{
+	if (gpa & ~PAGE_MASK)
+		return NULL;
+	return part_gpa_to_hva(ctx, gpa, PAGE_SIZE);
+}
+
+static int host_post(void *ctx, const void *msg, u32 size)
+{
+	struct partition *p = ctx;
+	struct hv_message m;
+
+	if (size > HV_MESSAGE_PAYLOAD_MAX)
+		return HV_STATUS_INVALID_PARAMETER;
+	memset(&m, 0, sizeof(m));
+	m.type = VMBUS_HV_MESSAGE_TYPE;
+	m.payload_size = (u8)size;
+	memcpy(m.payload, msg, size);
+	return synic_post(&p->hv.synic, vmbus_message_sint(p->vmbus), &m);
+}
+
+static void host_signal(void *ctx, u32 relid)
+{
+	struct partition *p = ctx;
+
+	synic_signal(&p->hv.synic, VMBUS_SINT, relid);
+}
+
+/* ---- the guest's connections ---- */
+
+static int port_post(void *ctx, u32 conn_id, u32 type, const void *payload, u32 size)
+{
+	struct partition *p = ctx;
+
+	return vmbus_guest_post(p->vmbus, conn_id, type, payload, size);
+}
+
+static int port_signal(void *ctx, u32 conn_id, unsigned flag)
+{
+	struct partition *p = ctx;
+
+	return vmbus_guest_signal(p->vmbus, conn_id, flag);
+}
+
+static int add_ports(struct partition *p)
+{
+	const struct hv_port ports[] = {
+	    {VMBUS_CONN_MESSAGE, port_post, NULL, p, 1},
+	    {VMBUS_CONN_MESSAGE_4, port_post, NULL, p, 1},
+	    /* Channel relid n signals on VMBUS_CONN_CHANNEL_BASE + n (the offer says so). */
+	    {VMBUS_CONN_CHANNEL_BASE + 1, NULL, port_signal, p, VMBUS_MAX_CHANNELS},
+	};
+
+	for (unsigned i = 0; i < ARRAY_SIZE(ports); i++)
+		if (hv_port_add(p, &ports[i]))
+			return -1;
+	return 0;
+}
+
+/* ---- the extension ---- */
+
+static const struct vmb_vsp_type *find_vsp(const char *name)
+{
+	for_each_vmb_vsp(v) if (!strcmp(v->name, name)) return v;
+	return NULL;
+}
+
+static void known_vsps(char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = 0;
+	for_each_vmb_vsp(v)
+	{
+		int n = snprintf(buf + at, len - at, "%s%s", at ? ", " : "", v->name);
+
+		if (n < 0 || (size_t)n >= len - at)
+			break;
+		at += (size_t)n;
+	}
+	if (!at)
+		snprintf(buf, len, "none");
+}
+
+/* Every name known and named once. */
+static int check_vsps(const struct cfg_partition *c, char *err, size_t errlen)
+{
+	char known[KNOWN_MAX];
+
+	for (unsigned i = 0; i < c->nr_vsps; i++) {
+		if (!find_vsp(c->vsps[i])) {
+			known_vsps(known, sizeof(known));
+			snprintf(err, errlen, "vmbus: unknown VSP '%s' (known: %s)", c->vsps[i],
+				 known);
+			return -1;
+		}
+		for (unsigned j = 0; j < i; j++) {
+			if (!strcmp(c->vsps[i], c->vsps[j])) {
+				snprintf(err, errlen, "vmbus: VSP '%s' named twice", c->vsps[i]);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int vmbus_part_create(struct partition *p, const struct cfg_partition *c, char *err,
+			     size_t errlen)
+{
+	const struct vmbus_host host = {host_page, host_post, host_signal, p};
+	char why[CFG_ERR_MAX];
+	struct vmb_bus *bus;
+
+	if (!c->nr_vsps)
+		return 0;
+	if (check_vsps(c, err, errlen))
+		return -1;
+	bus = vmbus_create(&host, p->name);
+	if (!bus) {
+		snprintf(err, errlen, "vmbus: out of memory");
+		return -1;
+	}
+	p->vmbus = bus;
+	for (unsigned i = 0; i < c->nr_vsps; i++) {
+		why[0] = 0;
+		if (find_vsp(c->vsps[i])->create(bus, why, sizeof(why))) {
+			snprintf(err, errlen, "vmbus: VSP '%s': %s", c->vsps[i],
+				 why[0] ? why : "failed");
+			goto fail;
+		}
+	}
+	if (add_ports(p)) {
+		snprintf(err, errlen, "vmbus: its connection ids are taken");
+		goto fail;
+	}
+	return 0;
+fail:
+	vmbus_destroy(bus);
+	p->vmbus = NULL;
+	return -1;
+}
+
+static void vmbus_part_reset(struct partition *p)
+{
+	if (p->vmbus)
+		vmbus_reset(p->vmbus);
+}
+
+static void vmbus_part_poll(struct partition *p)
+{
+	if (p->vmbus)
+		vmbus_poll(p->vmbus);
+}
+
+PART_EXT(vmbus_ext) = {"vmbus", vmbus_part_create, vmbus_part_reset, vmbus_part_poll};
+
+/* ---- console ---- */
+
+/* The usual text form, as Linux prints class_id (%pUl). */
+static void guid_text(const struct vmb_guid *g, char out[GUID_TEXT])
+{
+	snprintf(out, GUID_TEXT, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", g->data1,
+		 g->data2, g->data3, g->data4[0], g->data4[1], g->data4[2], g->data4[3],
+		 g->data4[4], g->data4[5], g->data4[6], g->data4[7]);
+}
+
+static void cmd_channels(int argc, char **argv)
+{
+	struct partition *p = con_arg_partition(argc, argv, "channels PARTITION");
+	struct vmbus_channel_info ci;
+	char type[GUID_TEXT], inst[GUID_TEXT];
+	struct vmb_bus *bus;
+	u32 v;
+
+	if (!p)
+		return;
+	bus = p->vmbus;
+	if (!bus) {
+		con_printf("error: partition %s has no VMBus (no `vmbus =` in its config)\n",
+			   p->name);
+		return;
+	}
+	v = vmbus_version(bus);
+	if (v)
+		con_printf("vmbus partition=%s version=%u.%u channels=%u\n", p->name, v >> 16,
+			   v & 0xffff, vmbus_nr_channels(bus));
+	else
+		con_printf("vmbus partition=%s version=none channels=%u\n", p->name,
+			   vmbus_nr_channels(bus));
+	for (unsigned i = 0; !vmbus_channel_info(bus, i, &ci); i++) {
+		guid_text(&ci.type, type);
+		guid_text(&ci.instance, inst);
+		con_printf("channel relid=%u type=%s instance=%s state=%s name=%s in=%u/%u "
+			   "out=%u/%u packets_in=%llu packets_out=%llu\n",
+			   ci.relid, type, inst, ci.state, ci.name[0] ? ci.name : "-", ci.in_used,
+			   ci.in_size, ci.out_used, ci.out_size, (unsigned long long)ci.packets_in,
+			   (unsigned long long)ci.packets_out);
+	}
+}
+
+CON_COMMAND(channels_cmd) = {"channels", cmd_channels,
+			     "channels P           list P's VMBus channels"};
