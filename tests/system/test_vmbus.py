@@ -1,0 +1,166 @@
+"""VMBus devices of Bulkhead's own VSPs seen by a stock Linux guest: Debian's
+hv_vmbus finds the channels `vmbus = ic, echo` offers, with exactly the
+GUIDs the VSPs set; hv_utils binds the Integration Components, answers
+heartbeats, takes the host's time and shuts the guest down when asked from
+the console, also after a partition reset."""
+import os
+import re
+import time
+
+import pytest
+
+from conftest import BUILD, ESCAPE, LINUX_CMDLINE, backends
+
+# Linux under Bochs takes many minutes; it runs when asked (LINUX_BACKENDS=qemu,bochs).
+LINUX_BACKENDS = [b for b in os.environ.get("LINUX_BACKENDS", "qemu").split(",")
+                  if b in backends()]
+BOOT_TIMEOUT = {"qemu": 240, "bochs": 1800}
+MODULE_TIMEOUT = {"qemu": 180, "bochs": 1200}  # Linux waits for ever on an unanswered message
+
+pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(BUILD, "linux", "vmlinux")),
+                                reason="build/linux/vmlinux not built (make guests)")
+
+# device_id (instance) -> (class_id (interface type), driver that binds it)
+DEVICES = {
+    "fd149e91-82e0-4a7d-afa6-2a4166cbd7c0": ("57164f39-9115-4e78-ab55-382f3bd5422d", "hv_utils"),
+    "b6650ff7-33bc-4840-8048-e0676786f393": ("0e0b6031-5213-4934-818b-38d90ced39db", "hv_utils"),
+    "2dd1ce17-079e-403c-b352-a1921ee207ee": ("9527e630-d0ae-497b-adce-e80ab0175caf", "hv_utils"),
+    # echo: a Bulkhead test device no Linux driver claims
+    "b1c0e000-0ec0-4b48-9000-000000000101": ("b1c0e000-0ec0-4b48-9000-000000000001", ""),
+}
+HEARTBEAT = re.compile(r"heartbeat partition=linux seq=(\d+) age_ms=(-?\d+) state=(\w+)")
+HOST_DATE = re.compile(r"date partition=linux unix=(\d+)\.\d+ timesync=(\w+)")
+
+
+def config():
+    return ("[partition linux]\nmemory = 256M\nkernel = linux/vmlinux\n"
+            f"initrd = linux/initrd.cpio.gz\ncmdline = {LINUX_CMDLINE}\nvmbus = ic, echo\n")
+
+
+def boot(machine_factory, backend):
+    m = machine_factory(backend, config(), mem="1G")
+    m.expect(r"partition linux started: 256 MiB", timeout=300)
+    m.boot()
+    m.expect(r"\[linux\] bulkhead-linux: init ready", timeout=BOOT_TIMEOUT[backend])
+    return m
+
+
+def shell(m, command, timeout=60):
+    """Run a command in the attached guest shell; everything it printed."""
+    m.send(command + "; echo __done_$((6*7))\r")  # the echoed line does not match the marker
+    return m.expect(r"([\s\S]*?)__done_42\r*\n", timeout=timeout).group(1)
+
+
+def attach(m):
+    m.command("console linux", expect="attached to linux")
+
+
+def detach(m):
+    m.send(ESCAPE)
+    m.expect("detached from linux")
+
+
+def load_drivers(m, backend):
+    attach(m)
+    out = shell(m, "modprobe hv_vmbus && modprobe hv_utils && echo loaded", MODULE_TIMEOUT[backend])
+    assert "loaded" in out, out
+    time.sleep(2)
+
+
+def host(m, command, pattern, timeout=30):
+    return m.command(command, expect=pattern, timeout=timeout)
+
+
+def guest_date(m):
+    """The guest's clock, seconds since 1970 (the terminal ends lines with several CRs)."""
+    return int(re.search(r"^(\d{9,})\s*$", shell(m, "date +%s"), re.M).group(1))
+
+
+@pytest.mark.parametrize("backend", LINUX_BACKENDS)
+@pytest.mark.timeout(900)
+def test_linux_finds_the_offered_devices_and_hv_utils_binds(machine_factory, backend):
+    m = boot(machine_factory, backend)
+    load_drivers(m, backend)
+    out = shell(m, "for d in /sys/bus/vmbus/devices/*; do echo DEV $(basename $d) "
+                   "$(cat $d/class_id) $(cat $d/device_id) $(basename \"$(readlink $d/driver)\"); "
+                   "done")
+    found = {dev: (cls, drv) for name, cls, dev, drv in
+             re.findall(r"DEV (\S+) \{(\S+)\} \{(\S+)\} ?(\S*)", out) if name == dev}
+    assert found == DEVICES, out
+    out = shell(m, "dmesg | grep 'IC version'")
+    for line in ("Heartbeat IC version 3.0", "Shutdown IC version 3.2",
+                 "TimeSync IC version 4.0"):
+        assert line in out, out
+    detach(m)
+    host(m, "channels linux", r"vmbus partition=linux version=5\.\d+ channels=4")
+
+
+@pytest.mark.parametrize("backend", LINUX_BACKENDS)
+@pytest.mark.timeout(900)
+def test_heartbeat_advances_and_timesync_sets_the_guest_clock(machine_factory, backend):
+    m = boot(machine_factory, backend)
+    host(m, "heartbeat linux", r"heartbeat partition=linux seq=0 age_ms=-1 state=closed")
+    load_drivers(m, backend)
+    detach(m)
+    first = host(m, "heartbeat linux", HEARTBEAT)
+    time.sleep(4)
+    second = host(m, "heartbeat linux", HEARTBEAT)
+    assert second.group(3) == "ok", second.group(0)
+    assert int(second.group(1)) >= int(first.group(1)) + 2, (first.group(0), second.group(0))
+    # The guest took the host's time from the first (SYNC) timesync message.
+    host_now = int(host(m, "date linux", HOST_DATE).group(1))
+    attach(m)
+    guest_now = guest_date(m)
+    assert abs(guest_now - host_now) <= 10, (host_now, guest_now)
+    detach(m)
+    # Setting the partition's clock steps the guest's at once.
+    host(m, "date linux 1700000000", r"date partition=linux unix=1700000000\.")
+    time.sleep(2)
+    attach(m)
+    guest_now = guest_date(m)
+    assert 1700000000 <= guest_now <= 1700000060, guest_now
+
+
+def check_poweroff_cmd(m):
+    """hv_utils shuts down with orderly_poweroff, which runs the kernel's poweroff_cmd;
+    the test initramfs's /init points it at a power-off that acts (busybox's plain
+    poweroff only signals PID 1, which /init ignores)."""
+    out = shell(m, "cat /proc/sys/kernel/poweroff_cmd")
+    assert "/bin/busybox poweroff -f" in out, out
+
+
+@pytest.mark.parametrize("backend", LINUX_BACKENDS)
+@pytest.mark.timeout(900)
+def test_console_shutdown_powers_the_guest_off(machine_factory, backend):
+    m = boot(machine_factory, backend)
+    host(m, "shutdown linux",
+         r"error: partition linux: shutdown channel is not open \(is hv_utils loaded\?\)")
+    load_drivers(m, backend)
+    check_poweroff_cmd(m)
+    detach(m)
+    host(m, "shutdown linux", r"partition linux: shutdown requested")
+    m.expect_all(["hv_utils: Shutdown request received - graceful shutdown initiated",
+                  "ic: partition linux: the guest accepted the shutdown request",
+                  r"partition linux stopped: powered off \(ACPI S5\)"], timeout=120)
+    assert m.list_states() == {"linux": "stopped"}
+    host(m, "shutdown linux", r"error: partition linux is stopped")
+
+
+@pytest.mark.parametrize("backend", LINUX_BACKENDS)
+@pytest.mark.timeout(1200)
+def test_ic_channels_work_again_after_a_partition_reset(machine_factory, backend):
+    m = boot(machine_factory, backend)
+    load_drivers(m, backend)
+    detach(m)
+    assert host(m, "heartbeat linux", HEARTBEAT).group(3) in ("ok", "waiting")
+    m.command("reset linux", expect="partition linux reset")
+    # The reset closed the channels: the guest forgot them.
+    assert host(m, "heartbeat linux", HEARTBEAT).group(3) == "closed"
+    m.expect(r"\[linux\] bulkhead-linux: init ready", timeout=BOOT_TIMEOUT[backend])
+    load_drivers(m, backend)
+    check_poweroff_cmd(m)
+    detach(m)
+    time.sleep(3)
+    assert host(m, "heartbeat linux", HEARTBEAT).group(3) == "ok"
+    host(m, "shutdown linux", r"partition linux: shutdown requested")
+    m.expect(r"partition linux stopped: powered off \(ACPI S5\)", timeout=120)

@@ -1,0 +1,428 @@
+/*
+ * The echo VSP (vsp/echo.c) on the host, against the fake VMBus library of
+ * test_vsp_fake.c: the offer, echoes with and without completions, external
+ * data, a full host->guest ring (packets wait in order, delivery pauses and
+ * resumes, none is lost or sent twice), save/restore of waiting packets, and
+ * the `echo P` console command.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tests/unit/test_vsp_fake.h"
+#include "kernel/ext.h"
+#include "kernel/part.h"
+#include "vmbus/vmbus.h"
+#include "vsp/echo.h"
+
+static struct partition part, plain;
+static struct vmb_bus *bus;
+static struct vmb_channel *ch;
+static struct echo_stats base; /* the counters when the test began */
+static const struct vmb_guid echo_type = ECHO_TYPE_GUID;
+
+static struct echo_stats stats(void)
+{
+	struct echo_stats s;
+
+	assert_int_equal(echo_get_stats(bus, &s), 0);
+	return s;
+}
+
+#define DELTA(field) (stats().field - base.field)
+
+static const char *console(const char *line)
+{
+	char buf[128], *argv[5];
+	int argc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *t = strtok(buf, " "); t && argc < 5; t = strtok(NULL, " "))
+		argv[argc++] = t;
+	fake_console[0] = 0;
+	for_each_con_command(c)
+	{
+		if (!strcmp(c->name, argv[0])) {
+			c->fn(argc, argv);
+			return fake_console;
+		}
+	}
+	fail_msg("no console command '%s'", argv[0]);
+	return NULL;
+}
+
+static const struct vmb_vsp_type *vsp_named(const char *name)
+{
+	for_each_vmb_vsp(v) if (!strcmp(v->name, name)) return v;
+	return NULL;
+}
+
+static int group_setup(void **state)
+{
+	char err[128] = "";
+
+	fake_reset();
+	snprintf(part.name, sizeof(part.name), "linux");
+	snprintf(plain.name, sizeof(plain.name), "plain");
+	bus = fake_bus("linux", &part);
+	fake_bus("plain", &plain);
+	assert_non_null(vsp_named("echo"));
+	assert_int_equal(vsp_named("echo")->create(bus, err, sizeof(err)), 0);
+	ch = fake_channel(bus, &echo_type);
+	assert_non_null(ch);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	fake_close(ch);
+	fake_clear();
+	assert_int_equal(fake_open(ch), VMB_STATUS_SUCCESS);
+	base = stats();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	assert_int_equal(fake_violations, 0);
+	return 0;
+}
+
+/* A payload that tells packets apart: byte i of packet n. */
+static void pattern(u8 *buf, u32 len, unsigned n)
+{
+	for (u32 i = 0; i < len; i++)
+		buf[i] = (u8)(n * 31 + i * 7 + 1);
+}
+
+static void assert_record(enum fake_kind kind, unsigned index, const void *data, u32 len)
+{
+	const struct fake_record *r = fake_record(ch, kind, index);
+
+	assert_non_null(r);
+	assert_int_equal(r->len, len);
+	assert_memory_equal(r->data, data, len);
+}
+
+static void test_offer(void **state)
+{
+	const struct vmb_guid want_type =
+	    VMB_GUID(0xb1c0e000, 0x0ec0, 0x4b48, 0x90, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01);
+	const struct vmb_guid want_instance =
+	    VMB_GUID(0xb1c0e000, 0x0ec0, 0x4b48, 0x90, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01);
+	struct vmb_guid type, instance;
+	char err[128] = "";
+
+	assert_true(fake_enabled(ch));
+	fake_channel_ids(ch, &type, &instance);
+	assert_memory_equal(&type, &want_type, sizeof(type));
+	assert_memory_equal(&instance, &want_instance, sizeof(instance));
+	assert_string_equal(fake_friendly_name(ch), "echo");
+	assert_int_equal(fake_max_packet(ch), ECHO_MAX_DATA);
+	assert_int_equal(vsp_named("echo")->create(bus, err, sizeof(err)), -1);
+	assert_string_equal(err, "echo: listed twice");
+}
+
+static void test_echo_without_completion(void **state)
+{
+	fake_guest_send(ch, "hello", 5, 0, NULL);
+	assert_int_equal(fake_count(ch, FAKE_SENT), 1);
+	assert_record(FAKE_SENT, 0, "hello", 5);
+	assert_int_equal(fake_record(ch, FAKE_SENT, 0)->flags, 0); /* no completion asked */
+	assert_int_equal(fake_count(ch, FAKE_COMPLETION), 0);
+	assert_int_equal(fake_in_use(ch), 0);
+	assert_int_equal(DELTA(packets), 1);
+	assert_int_equal(DELTA(bytes), 5);
+	assert_int_equal(DELTA(completions), 0);
+}
+
+static void test_echo_with_completion(void **state)
+{
+	u8 data[ECHO_MAX_DATA];
+
+	pattern(data, sizeof(data), 1);
+	fake_guest_send(ch, data, sizeof(data), VMB_PACKET_COMPLETION_REQUESTED, NULL);
+	fake_guest_send(ch, "", 0, VMB_PACKET_COMPLETION_REQUESTED, NULL);
+	assert_record(FAKE_SENT, 0, data, sizeof(data));
+	assert_record(FAKE_COMPLETION, 0, data, sizeof(data));
+	assert_record(FAKE_SENT, 1, "", 0);
+	assert_record(FAKE_COMPLETION, 1, "", 0);
+	/* The echo goes out before the completion. */
+	assert_ptr_equal(fake_record(ch, FAKE_SENT, 0), &fake_sent[0]);
+	assert_ptr_equal(fake_record(ch, FAKE_COMPLETION, 0), &fake_sent[1]);
+	assert_int_equal(fake_in_use(ch), 0);
+	assert_int_equal(DELTA(completions), 2);
+	assert_int_equal(DELTA(bytes), sizeof(data));
+}
+
+static void test_external_data_is_echoed_in_band(void **state)
+{
+	static u8 a[100], b[50], want[150];
+	struct fake_ext ext = {2, {a, b}, {sizeof(a), sizeof(b)}};
+	const char inband[] = "descriptor";
+
+	pattern(a, sizeof(a), 2);
+	pattern(b, sizeof(b), 3);
+	memcpy(want, a, sizeof(a));
+	memcpy(want + sizeof(a), b, sizeof(b));
+	fake_guest_send(ch, inband, sizeof(inband),
+			VMB_PACKET_EXTERNAL_DATA | VMB_PACKET_COMPLETION_REQUESTED, &ext);
+	assert_record(FAKE_SENT, 0, want, sizeof(want));
+	assert_record(FAKE_COMPLETION, 0, want, sizeof(want));
+	assert_int_equal(DELTA(external), 1);
+	assert_int_equal(DELTA(truncated), 0);
+	assert_int_equal(DELTA(bytes), sizeof(want));
+}
+
+static void test_external_data_is_truncated_at_the_limit(void **state)
+{
+	static u8 a[1500], b[1500], c[10];
+	struct fake_ext ext = {3, {a, b, c}, {sizeof(a), sizeof(b), sizeof(c)}};
+	static u8 want[ECHO_MAX_DATA];
+
+	pattern(a, sizeof(a), 4);
+	pattern(b, sizeof(b), 5);
+	memcpy(want, a, sizeof(a));
+	memcpy(want + sizeof(a), b, ECHO_MAX_DATA - sizeof(a));
+	fake_guest_send(ch, "x", 1, VMB_PACKET_EXTERNAL_DATA, &ext);
+	assert_record(FAKE_SENT, 0, want, ECHO_MAX_DATA);
+	assert_int_equal(DELTA(truncated), 1);
+	/* An empty range list echoes nothing, but still echoes. */
+	ext.nr_ranges = 0;
+	fake_guest_send(ch, "x", 1, VMB_PACKET_EXTERNAL_DATA, &ext);
+	assert_record(FAKE_SENT, 1, "", 0);
+}
+
+static void test_unreadable_external_data_fails_the_packet(void **state)
+{
+	static u8 a[16];
+	struct fake_ext ext = {2, {a, NULL}, {sizeof(a), 64}};
+
+	fake_guest_send(ch, "x", 1, VMB_PACKET_EXTERNAL_DATA | VMB_PACKET_COMPLETION_REQUESTED,
+			&ext);
+	assert_int_equal(fake_count(ch, FAKE_SENT), 0);
+	assert_int_equal(fake_count(ch, FAKE_FAILED), 1);
+	assert_int_equal(fake_in_use(ch), 0);
+	assert_int_equal(DELTA(errors), 1);
+	assert_int_equal(DELTA(packets), 0);
+	/* The channel goes on. */
+	fake_guest_send(ch, "ok", 2, 0, NULL);
+	assert_record(FAKE_SENT, 0, "ok", 2);
+}
+
+static void test_oversized_inband_payload_is_truncated(void **state)
+{
+	/* The library refuses these (maximum packet size), but the VSP copes anyway. */
+	static u8 big[ECHO_MAX_DATA + 100];
+
+	pattern(big, sizeof(big), 6);
+	fake_guest_send(ch, big, sizeof(big), 0, NULL);
+	assert_record(FAKE_SENT, 0, big, ECHO_MAX_DATA);
+	assert_int_equal(DELTA(truncated), 1);
+}
+
+/* Ring full: the first packet waits, delivery pauses, the rest stay with the guest. */
+static void test_full_ring_defers_then_drains_in_order(void **state)
+{
+	enum { N = 12 };
+	u8 data[N][40];
+
+	fake_ring_room = 0;
+	for (unsigned i = 0; i < N; i++) {
+		pattern(data[i], sizeof(data[i]), 10 + i);
+		fake_guest_send(ch, data[i], sizeof(data[i]),
+				i % 3 ? 0 : VMB_PACKET_COMPLETION_REQUESTED, NULL);
+	}
+	assert_int_equal(fake_count(ch, FAKE_SENT), 0);
+	assert_true(fake_paused(ch));
+	assert_int_equal(echo_queued(bus), 1);
+	assert_int_equal(fake_in_use(ch), 1);
+	assert_int_equal(fake_guest_queued(ch), N - 1);
+	assert_non_null(strstr(console("echo linux"), " queued=1 paused=1 "));
+	/* Polls while the ring stays full change nothing. */
+	echo_poll(&part);
+	echo_poll(&part);
+	assert_int_equal(fake_count(ch, FAKE_SENT), 0);
+	/* Room for three: the waiting one and the next two go out, then it waits again. */
+	fake_ring_room = 3;
+	echo_poll(&part);
+	assert_int_equal(fake_count(ch, FAKE_SENT) + fake_count(ch, FAKE_COMPLETION), 3);
+	assert_true(fake_paused(ch));
+	/* Room for all. */
+	fake_ring_room = FAKE_RING_UNLIMITED;
+	echo_poll(&part);
+	echo_poll(&part);
+	assert_false(fake_paused(ch));
+	assert_int_equal(echo_queued(bus), 0);
+	assert_int_equal(fake_guest_queued(ch), 0);
+	assert_int_equal(fake_in_use(ch), 0);
+	/* Every packet echoed exactly once, in order; completions where asked, in order. */
+	assert_int_equal(fake_count(ch, FAKE_SENT), N);
+	assert_int_equal(fake_count(ch, FAKE_COMPLETION), (N + 2) / 3);
+	for (unsigned i = 0, c = 0; i < N; i++) {
+		assert_record(FAKE_SENT, i, data[i], sizeof(data[i]));
+		if (i % 3 == 0)
+			assert_record(FAKE_COMPLETION, c++, data[i], sizeof(data[i]));
+	}
+	assert_int_equal(DELTA(packets), N);
+	assert_int_equal(DELTA(dropped), 0);
+	assert_true(DELTA(deferred) >= 2);
+}
+
+static void test_completion_without_room_is_retried_alone(void **state)
+{
+	/* Room for the echo but not for its completion: only the completion is owed. */
+	fake_ring_room = 1;
+	fake_guest_send(ch, "abc", 3, VMB_PACKET_COMPLETION_REQUESTED, NULL);
+	assert_int_equal(fake_count(ch, FAKE_SENT), 1);
+	assert_int_equal(fake_count(ch, FAKE_COMPLETION), 0);
+	assert_int_equal(echo_queued(bus), 1);
+	fake_ring_room = FAKE_RING_UNLIMITED;
+	echo_poll(&part);
+	assert_int_equal(fake_count(ch, FAKE_SENT), 1); /* not echoed twice */
+	assert_record(FAKE_COMPLETION, 0, "abc", 3);
+	assert_int_equal(fake_in_use(ch), 0);
+	assert_false(fake_paused(ch));
+}
+
+static void test_no_packet_to_send_with_is_like_a_full_ring(void **state)
+{
+	fake_alloc_fails = true;
+	fake_guest_send(ch, "p0", 2, 0, NULL);
+	fake_guest_send(ch, "p1", 2, 0, NULL);
+	assert_int_equal(fake_count(ch, FAKE_SENT), 0);
+	assert_int_equal(echo_queued(bus), 1);
+	fake_alloc_fails = false;
+	echo_poll(&part);
+	assert_record(FAKE_SENT, 0, "p0", 2);
+	assert_record(FAKE_SENT, 1, "p1", 2);
+	assert_int_equal(fake_count(ch, FAKE_SENT), 2);
+}
+
+static void test_close_forgets_waiting_packets(void **state)
+{
+	fake_ring_room = 0;
+	fake_guest_send(ch, "lost", 4, VMB_PACKET_COMPLETION_REQUESTED, NULL);
+	assert_int_equal(echo_queued(bus), 1);
+	fake_close(ch); /* the library dropped them: the VSP must not touch them again */
+	assert_int_equal(echo_queued(bus), 0);
+	assert_false(fake_paused(ch));
+	assert_non_null(strstr(console("echo linux"), " state=closed "));
+	fake_ring_room = FAKE_RING_UNLIMITED;
+	echo_poll(&part);
+	assert_int_equal(fake_open(ch), VMB_STATUS_SUCCESS);
+	fake_guest_send(ch, "new", 3, 0, NULL);
+	assert_int_equal(fake_count(ch, FAKE_SENT), 1);
+	assert_record(FAKE_SENT, 0, "new", 3);
+}
+
+static void test_save_restore_keeps_waiting_packets(void **state)
+{
+	u8 data[300];
+
+	pattern(data, sizeof(data), 42);
+	fake_ring_room = 1;
+	/* p0: echoed, completion owed. */
+	fake_guest_send(ch, "first", 5, VMB_PACKET_COMPLETION_REQUESTED, NULL);
+	assert_int_equal(echo_queued(bus), 1);
+	/* Let it take one more that owes everything: resume delivery by hand, ring still full. */
+	assert_int_equal(vmb_channel_start(ch), VMB_STATUS_SUCCESS);
+	fake_guest_send(ch, data, sizeof(data), VMB_PACKET_COMPLETION_REQUESTED, NULL);
+	assert_int_equal(echo_queued(bus), 2);
+	assert_int_equal(fake_save(ch), 2);
+	fake_nr_sent = 0;
+	assert_int_equal(fake_restore(ch), 2);
+	assert_int_equal(echo_queued(bus), 2);
+	fake_ring_room = FAKE_RING_UNLIMITED;
+	echo_poll(&part);
+	/* After the restore: p0 only completes, p1 is echoed and completes. */
+	assert_int_equal(fake_count(ch, FAKE_SENT), 1);
+	assert_record(FAKE_SENT, 0, data, sizeof(data));
+	assert_record(FAKE_COMPLETION, 0, "first", 5);
+	assert_record(FAKE_COMPLETION, 1, data, sizeof(data));
+	assert_int_equal(fake_in_use(ch), 0);
+	assert_int_equal(echo_queued(bus), 0);
+}
+
+static void test_restore_refuses_bad_saved_state(void **state)
+{
+	u8 blob[sizeof(struct echo_saved_packet) + 8];
+	struct echo_saved_packet s = {ECHO_SAVE_VERSION, 0, 8, VMB_PACKET_COMPLETION_REQUESTED};
+	struct echo_saved_packet bad;
+
+	memcpy(blob, &s, sizeof(s));
+	memcpy(blob + sizeof(s), "12345678", 8);
+	bad = s;
+	bad.version = 2;
+	memcpy(blob, &bad, sizeof(bad));
+	assert_int_equal(fake_restore_one(ch, blob, sizeof(blob)), VMB_STATUS_REVISION_MISMATCH);
+	bad = s;
+	bad.state = 0x80;
+	memcpy(blob, &bad, sizeof(bad));
+	assert_int_equal(fake_restore_one(ch, blob, sizeof(blob)), VMB_STATUS_DATA_ERROR);
+	bad = s;
+	bad.len = ECHO_MAX_DATA + 1;
+	memcpy(blob, &bad, sizeof(bad));
+	assert_int_equal(fake_restore_one(ch, blob, sizeof(blob)), VMB_STATUS_DATA_ERROR);
+	memcpy(blob, &s, sizeof(s));
+	assert_int_equal(fake_restore_one(ch, blob, sizeof(blob) - 1), VMB_STATUS_DATA_ERROR);
+	assert_int_equal(fake_restore_one(ch, blob, 3), VMB_STATUS_DATA_ERROR);
+	assert_int_equal(echo_queued(bus), 0);
+	/* The good one restores and is echoed. */
+	assert_int_equal(fake_restore_one(ch, blob, sizeof(blob)), VMB_STATUS_SUCCESS);
+	echo_poll(&part);
+	assert_record(FAKE_SENT, 0, "12345678", 8);
+	assert_record(FAKE_COMPLETION, 0, "12345678", 8);
+}
+
+static void test_echo_command(void **state)
+{
+	char want[256];
+
+	fake_guest_send(ch, "abcd", 4, VMB_PACKET_COMPLETION_REQUESTED, NULL);
+	snprintf(want, sizeof(want),
+		 "echo partition=linux state=open packets=%llu bytes=%llu completions=%llu ",
+		 (unsigned long long)stats().packets, (unsigned long long)stats().bytes,
+		 (unsigned long long)stats().completions);
+	assert_true(!strncmp(console("echo linux"), want, strlen(want)));
+	assert_non_null(strstr(fake_console, " queued=0 paused=0 errors="));
+	assert_string_equal(console("echo plain"),
+			    "error: partition plain has no echo channel (add `echo` to its vmbus "
+			    "list)\n");
+	assert_string_equal(console("echo nobody"),
+			    "error: no partition named 'nobody' (see 'list')\n");
+	assert_string_equal(console("echo"), "error: usage: echo PARTITION\n");
+	assert_int_equal(echo_get_stats(fake_bus("plain", &plain), &base), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_offer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_echo_without_completion, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_echo_with_completion, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_external_data_is_echoed_in_band, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_external_data_is_truncated_at_the_limit, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unreadable_external_data_fails_the_packet, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_oversized_inband_payload_is_truncated, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_full_ring_defers_then_drains_in_order, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_completion_without_room_is_retried_alone, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_no_packet_to_send_with_is_like_a_full_ring, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_close_forgets_waiting_packets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_save_restore_keeps_waiting_packets, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_refuses_bad_saved_state, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_echo_command, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}

@@ -1,0 +1,873 @@
+/*
+ * The fake VMBus server library and kernel services of test_vsp_fake.h.
+ * Not a model of the real server: just enough of the kmcl.h contract, kept
+ * strictly, to drive a VSP from a test and catch it breaking the rules.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/unit/test_vsp_fake.h"
+#include "kernel/arch.h"
+#include "kernel/con.h"
+#include "kernel/log.h"
+#include "kernel/part.h"
+#include "vmbus/vmbus.h"
+
+#define FAKE_MAX_BUSES	  4
+#define FAKE_MAX_CHANNELS 16
+#define FAKE_MAX_PACKETS  64
+#define FAKE_QUEUE	  32 /* guest packets waiting per channel */
+#define FAKE_MAX_SAVED	  16
+#define FAKE_CONTEXT_MAX  256
+#define FAKE_LIB_MAGIC	  0x4b4c4946u /* "FILK": the fake library's part of a saved packet */
+
+struct vmb_bus {
+	bool used;
+	char name[CFG_NAME_MAX + 1];
+	struct partition *part;
+};
+
+struct fake_guest_packet {
+	u32 len, flags;
+	struct fake_ext ext;
+	u8 data[FAKE_MAX_DATA];
+};
+
+struct vmb_channel {
+	bool used, enabled, opened, paused, delivering;
+	struct vmb_bus *bus, *handle;
+	bool has_ids;
+	struct vmb_guid type, instance;
+	char name[32];
+	u32 max_packet, max_external, context_size;
+	u8 context[FAKE_CONTEXT_MAX];
+	vmb_process_packet_fn process;
+	vmb_processing_complete_fn processing_complete;
+	struct vmb_state_callbacks cb;
+	vmb_save_packet_fn save_packet;
+	vmb_restore_packet_fn restore_packet;
+	struct fake_guest_packet queue[FAKE_QUEUE];
+	unsigned q_head, q_count;
+};
+
+struct vmb_packet {
+	bool used;
+	unsigned gen; /* bumped at each allocation, to tell reuse from the same packet */
+	u64 seq;      /* arrival order of an incoming packet */
+	struct vmb_channel *channel;
+	bool incoming; /* the guest's (else allocated by the VSP to send) */
+	bool deferred;
+	u32 flags;
+	struct fake_ext ext;
+	struct vmb_gpa_range ranges[FAKE_MAX_RANGES];
+	u64 pfns[FAKE_MAX_RANGES];
+	u8 context[VMB_PACKET_CONTEXT_SIZE];
+	vmb_completion_fn completion;
+};
+
+struct fake_lib_saved {
+	u32 magic;
+	u32 flags;
+};
+
+struct fake_saved {
+	struct fake_lib_saved lib;
+	u32 len;
+	u8 vsp[FAKE_MAX_DATA + 64];
+};
+
+struct fake_record fake_sent[FAKE_MAX_SENT];
+unsigned fake_nr_sent;
+int fake_ring_room = FAKE_RING_UNLIMITED;
+bool fake_alloc_fails;
+unsigned fake_violations;
+bool fake_abort_on_violation;
+u64 fake_tsc;
+char fake_console[16384];
+char fake_log[16384];
+
+static struct vmb_bus buses[FAKE_MAX_BUSES];
+static struct vmb_channel channels[FAKE_MAX_CHANNELS];
+static struct vmb_packet packets[FAKE_MAX_PACKETS];
+static struct fake_saved saved[FAKE_MAX_SAVED];
+static unsigned nr_saved;
+static u64 next_seq;
+static u8 delivery_buf[FAKE_MAX_DATA];
+
+static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void violation(const char *fmt, ...)
+{
+	va_list ap;
+
+	fake_violations++;
+	fprintf(stderr, "fake kmcl: VSP broke the contract: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	if (fake_abort_on_violation)
+		abort();
+}
+
+static void append(char *out, size_t size, const char *fmt, va_list ap)
+{
+	size_t used = strlen(out);
+
+	if (used + 1 < size)
+		vsnprintf(out + used, size - used, fmt, ap);
+}
+
+void fake_reset(void)
+{
+	memset(channels, 0, sizeof(channels));
+	memset(packets, 0, sizeof(packets));
+	fake_clear();
+}
+
+void fake_clear(void)
+{
+	fake_nr_sent = 0;
+	fake_ring_room = FAKE_RING_UNLIMITED;
+	fake_alloc_fails = false;
+	fake_violations = 0;
+	fake_abort_on_violation = false;
+	fake_console[0] = fake_log[0] = 0;
+	nr_saved = 0;
+}
+
+struct vmb_bus *fake_bus(const char *name, struct partition *p)
+{
+	struct vmb_bus *free_bus = NULL;
+
+	for (unsigned i = 0; i < FAKE_MAX_BUSES; i++) {
+		if (buses[i].used && !strcmp(buses[i].name, name)) {
+			buses[i].part = p;
+			return &buses[i];
+		}
+		if (!buses[i].used && !free_bus)
+			free_bus = &buses[i];
+	}
+	if (!free_bus)
+		abort();
+	free_bus->used = true;
+	snprintf(free_bus->name, sizeof(free_bus->name), "%s", name);
+	free_bus->part = p;
+	return free_bus;
+}
+
+/* ---- kernel services the VSPs use ---- */
+
+u64 arch_rdtsc(void)
+{
+	return fake_tsc;
+}
+
+u64 arch_tsc_hz(void)
+{
+	return FAKE_TSC_HZ;
+}
+
+void con_printf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	append(fake_console, sizeof(fake_console), fmt, ap);
+	va_end(ap);
+}
+
+void kprintf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	append(fake_log, sizeof(fake_log), fmt, ap);
+	va_end(ap);
+}
+
+struct partition *part_find(const char *name)
+{
+	for (unsigned i = 0; i < FAKE_MAX_BUSES; i++)
+		if (buses[i].used && !strcmp(buses[i].name, name))
+			return buses[i].part;
+	return NULL;
+}
+
+struct partition *con_arg_partition(int argc, char **argv, const char *usage)
+{
+	struct partition *p;
+
+	if (argc != 2) {
+		con_printf("error: usage: %s\n", usage);
+		return NULL;
+	}
+	p = part_find(argv[1]);
+	if (!p)
+		con_printf("error: no partition named '%s' (see 'list')\n", argv[1]);
+	return p;
+}
+
+struct vmb_bus *vmbus_find(const char *partition_name)
+{
+	for (unsigned i = 0; i < FAKE_MAX_BUSES; i++)
+		if (buses[i].used && !strcmp(buses[i].name, partition_name))
+			return &buses[i];
+	return NULL;
+}
+
+const char *vmbus_name(const struct vmb_bus *bus)
+{
+	return bus->name;
+}
+
+/* ---- channels ---- */
+
+static bool channel_ok(struct vmb_channel *ch, const char *what)
+{
+	if (ch >= channels && ch < channels + FAKE_MAX_CHANNELS && ch->used)
+		return true;
+	violation("%s on a channel that is not allocated", what);
+	return false;
+}
+
+vmb_status vmb_channel_allocate(struct vmb_bus *bus, struct vmb_channel **channel)
+{
+	for (unsigned i = 0; i < FAKE_MAX_CHANNELS; i++) {
+		if (!channels[i].used) {
+			memset(&channels[i], 0, sizeof(channels[i]));
+			channels[i].used = true;
+			channels[i].bus = bus;
+			*channel = &channels[i];
+			return VMB_STATUS_SUCCESS;
+		}
+	}
+	return VMB_STATUS_INSUFFICIENT_RESOURCES;
+}
+
+void vmb_channel_cleanup(struct vmb_channel *channel)
+{
+	if (!channel_ok(channel, "cleanup"))
+		return;
+	if (channel->enabled)
+		violation("cleanup of an enabled channel");
+	channel->used = false;
+}
+
+/* Init setters: refused once enabled, like the real library. */
+#define SETTER_GUARD(ch)                                                                           \
+	do {                                                                                       \
+		if (!channel_ok(ch, __func__))                                                     \
+			return VMB_STATUS_INVALID_PARAMETER;                                       \
+		if ((ch)->enabled)                                                                 \
+			return VMB_STATUS_INVALID_DEVICE_STATE;                                    \
+	} while (0)
+
+vmb_status vmb_server_channel_init_set_vmbus_handle(struct vmb_channel *channel,
+						    struct vmb_bus *bus)
+{
+	SETTER_GUARD(channel);
+	channel->handle = bus;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_server_channel_init_set_target_interface_id(struct vmb_channel *channel,
+							   const struct vmb_guid *type,
+							   const struct vmb_guid *instance)
+{
+	SETTER_GUARD(channel);
+	channel->type = *type;
+	channel->instance = *instance;
+	channel->has_ids = true;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_channel_init_set_friendly_name(struct vmb_channel *channel, const char *name)
+{
+	SETTER_GUARD(channel);
+	snprintf(channel->name, sizeof(channel->name), "%s", name);
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_channel_init_set_maximum_packet_size(struct vmb_channel *channel, u32 bytes)
+{
+	SETTER_GUARD(channel);
+	channel->max_packet = bytes;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_channel_init_set_maximum_external_data(struct vmb_channel *channel, u32 bytes)
+{
+	SETTER_GUARD(channel);
+	channel->max_external = bytes;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_channel_init_set_client_context_size(struct vmb_channel *channel, u32 bytes)
+{
+	SETTER_GUARD(channel);
+	if (bytes > FAKE_CONTEXT_MAX)
+		return VMB_STATUS_INSUFFICIENT_RESOURCES;
+	channel->context_size = bytes;
+	return VMB_STATUS_SUCCESS;
+}
+
+void *vmb_channel_get_pointer(struct vmb_channel *channel)
+{
+	return channel_ok(channel, "get_pointer") ? channel->context : NULL;
+}
+
+vmb_status
+vmb_channel_init_set_process_packet_callbacks(struct vmb_channel *channel,
+					      vmb_process_packet_fn process_packet,
+					      vmb_processing_complete_fn processing_complete)
+{
+	SETTER_GUARD(channel);
+	channel->process = process_packet;
+	channel->processing_complete = processing_complete;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_channel_init_set_state_change_callbacks(struct vmb_channel *channel,
+						       const struct vmb_state_callbacks *callbacks)
+{
+	SETTER_GUARD(channel);
+	channel->cb = *callbacks;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status
+vmb_server_channel_init_set_save_restore_packet_callbacks(struct vmb_channel *channel,
+							  vmb_save_packet_fn save_packet,
+							  vmb_restore_packet_fn restore_packet)
+{
+	SETTER_GUARD(channel);
+	channel->save_packet = save_packet;
+	channel->restore_packet = restore_packet;
+	return VMB_STATUS_SUCCESS;
+}
+
+static bool same_guid(const struct vmb_guid *a, const struct vmb_guid *b)
+{
+	return !memcmp(a, b, sizeof(*a));
+}
+
+vmb_status vmb_channel_enable(struct vmb_channel *channel)
+{
+	if (!channel_ok(channel, "enable"))
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (channel->enabled)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	if (!channel->has_ids || channel->handle != channel->bus || !channel->process)
+		return VMB_STATUS_INVALID_PARAMETER;
+	for (unsigned i = 0; i < FAKE_MAX_CHANNELS; i++) {
+		struct vmb_channel *o = &channels[i];
+
+		if (o != channel && o->used && o->enabled && o->bus == channel->bus &&
+		    same_guid(&o->type, &channel->type) &&
+		    same_guid(&o->instance, &channel->instance))
+			return VMB_STATUS_INVALID_PARAMETER;
+	}
+	channel->enabled = true;
+	return VMB_STATUS_SUCCESS;
+}
+
+static void drop_packets(struct vmb_channel *ch)
+{
+	for (unsigned i = 0; i < FAKE_MAX_PACKETS; i++)
+		if (packets[i].used && packets[i].channel == ch)
+			packets[i].used = false;
+}
+
+vmb_status vmb_channel_disable(struct vmb_channel *channel)
+{
+	if (!channel_ok(channel, "disable"))
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (channel->opened)
+		fake_close(channel);
+	channel->enabled = false;
+	return VMB_STATUS_SUCCESS;
+}
+
+static void pump(struct vmb_channel *ch);
+
+vmb_status vmb_channel_pause(struct vmb_channel *channel)
+{
+	if (!channel_ok(channel, "pause"))
+		return VMB_STATUS_INVALID_PARAMETER;
+	channel->paused = true;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_channel_start(struct vmb_channel *channel)
+{
+	if (!channel_ok(channel, "start"))
+		return VMB_STATUS_INVALID_PARAMETER;
+	channel->paused = false;
+	pump(channel);
+	return VMB_STATUS_SUCCESS;
+}
+
+void vmb_channel_get_interface_instance(struct vmb_channel *channel, struct vmb_guid *type,
+					struct vmb_guid *instance)
+{
+	*type = channel->type;
+	*instance = channel->instance;
+}
+
+/* ---- packets ---- */
+
+static bool packet_ok(struct vmb_packet *p, const char *what)
+{
+	if (p >= packets && p < packets + FAKE_MAX_PACKETS && p->used)
+		return true;
+	violation("%s of a packet that is not in use (freed, completed or never allocated)", what);
+	return false;
+}
+
+static struct vmb_packet *packet_new(struct vmb_channel *ch)
+{
+	for (unsigned i = 0; i < FAKE_MAX_PACKETS; i++) {
+		struct vmb_packet *p = &packets[i];
+
+		if (!p->used) {
+			unsigned gen = p->gen + 1;
+
+			memset(p, 0, sizeof(*p));
+			p->used = true;
+			p->gen = gen;
+			p->channel = ch;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+vmb_status vmb_packet_allocate(struct vmb_channel *channel, struct vmb_packet **packet)
+{
+	struct vmb_packet *p;
+
+	if (!channel_ok(channel, "packet_allocate"))
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (fake_alloc_fails)
+		return VMB_STATUS_INSUFFICIENT_RESOURCES;
+	p = packet_new(channel);
+	if (!p)
+		return VMB_STATUS_INSUFFICIENT_RESOURCES;
+	*packet = p;
+	return VMB_STATUS_SUCCESS;
+}
+
+void vmb_packet_free(struct vmb_packet *packet)
+{
+	if (!packet_ok(packet, "free"))
+		return;
+	if (packet->incoming)
+		violation("free of a guest packet (complete or fail it)");
+	packet->used = false;
+}
+
+struct vmb_channel *vmb_packet_get_channel(struct vmb_packet *packet)
+{
+	return packet->channel;
+}
+
+void *vmb_packet_get_context(struct vmb_packet *packet)
+{
+	return packet->context;
+}
+
+vmb_status vmb_packet_set_completion_routine(struct vmb_packet *packet,
+					     vmb_completion_fn completion)
+{
+	if (!packet_ok(packet, "set_completion_routine"))
+		return VMB_STATUS_INVALID_PARAMETER;
+	packet->completion = completion;
+	return VMB_STATUS_SUCCESS;
+}
+
+static struct fake_record *record(struct vmb_channel *ch, enum fake_kind kind, const void *data,
+				  u32 len, u32 flags)
+{
+	struct fake_record *r;
+
+	if (fake_nr_sent == FAKE_MAX_SENT) {
+		violation("more than %u packets sent (test too long?)", FAKE_MAX_SENT);
+		return NULL;
+	}
+	if (len > FAKE_MAX_DATA) {
+		violation("a %u-byte packet, more than the fake keeps", len);
+		return NULL;
+	}
+	r = &fake_sent[fake_nr_sent++];
+	r->channel = ch;
+	r->kind = kind;
+	r->flags = flags;
+	r->len = len;
+	if (len)
+		memcpy(r->data, data, len);
+	return r;
+}
+
+/* One packet's worth of host->guest ring space. */
+static bool take_room(void)
+{
+	if (fake_ring_room == 0)
+		return false;
+	if (fake_ring_room > 0)
+		fake_ring_room--;
+	return true;
+}
+
+vmb_status vmb_packet_send(struct vmb_packet *packet, const void *buffer, u32 len,
+			   const struct vmb_external_data *ext, u32 flags)
+{
+	if (!packet_ok(packet, "send"))
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (packet->incoming) {
+		violation("send of a guest packet");
+		return VMB_STATUS_INVALID_PARAMETER;
+	}
+	if (!packet->channel->opened)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	if (!take_room())
+		return VMB_STATUS_INSUFFICIENT_RESOURCES;
+	record(packet->channel, FAKE_SENT, buffer, len, flags);
+	if (!(flags & VMB_SEND_COMPLETION_REQUESTED))
+		packet->used = false; /* consumed */
+	return VMB_STATUS_SUCCESS;
+}
+
+static vmb_status finish_incoming(struct vmb_packet *packet, const char *what)
+{
+	if (!packet_ok(packet, what))
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (!packet->incoming) {
+		violation("%s of a packet the VSP allocated", what);
+		return VMB_STATUS_INVALID_PARAMETER;
+	}
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_channel_packet_complete(struct vmb_packet *packet, const void *reply, u32 len)
+{
+	vmb_status st = finish_incoming(packet, "complete");
+
+	if (st != VMB_STATUS_SUCCESS)
+		return st;
+	if (packet->flags & VMB_PACKET_COMPLETION_REQUESTED) {
+		if (!take_room())
+			return VMB_STATUS_INSUFFICIENT_RESOURCES; /* still in use: complete again */
+		record(packet->channel, FAKE_COMPLETION, reply, len, 0);
+	}
+	packet->used = false;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_channel_packet_fail(struct vmb_packet *packet)
+{
+	vmb_status st = finish_incoming(packet, "fail");
+
+	if (st != VMB_STATUS_SUCCESS)
+		return st;
+	record(packet->channel, FAKE_FAILED, NULL, 0, 0);
+	packet->used = false;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_channel_packet_defer(struct vmb_packet *packet)
+{
+	vmb_status st = finish_incoming(packet, "defer");
+
+	if (st != VMB_STATUS_SUCCESS)
+		return st;
+	packet->deferred = true;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_packet_get_external_data(struct vmb_packet *packet, struct vmb_external_data *ext)
+{
+	if (finish_incoming(packet, "get_external_data") != VMB_STATUS_SUCCESS)
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (!(packet->flags & VMB_PACKET_EXTERNAL_DATA))
+		return VMB_STATUS_INVALID_PARAMETER;
+	for (unsigned i = 0; i < packet->ext.nr_ranges; i++) {
+		packet->pfns[i] = 0x1000 + i;
+		packet->ranges[i] =
+		    (struct vmb_gpa_range){packet->ext.len[i], 0, 1, &packet->pfns[i]};
+	}
+	ext->nr_ranges = packet->ext.nr_ranges;
+	ext->ranges = packet->ranges;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_packet_read_external(struct vmb_packet *packet, u32 range, u32 offset, void *buf,
+				    u32 len)
+{
+	if (finish_incoming(packet, "read_external") != VMB_STATUS_SUCCESS)
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (!(packet->flags & VMB_PACKET_EXTERNAL_DATA) || range >= packet->ext.nr_ranges ||
+	    !packet->ext.data[range] || offset > packet->ext.len[range] ||
+	    len > packet->ext.len[range] - offset)
+		return VMB_STATUS_INVALID_PARAMETER;
+	memcpy(buf, packet->ext.data[range] + offset, len);
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_packet_restore(struct vmb_packet *packet, const void *lib_buf, u32 lib_buf_size)
+{
+	struct fake_lib_saved lib;
+
+	if (!packet_ok(packet, "restore"))
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (lib_buf_size != sizeof(lib))
+		return VMB_STATUS_DATA_ERROR;
+	memcpy(&lib, lib_buf, sizeof(lib));
+	if (lib.magic != FAKE_LIB_MAGIC)
+		return VMB_STATUS_DATA_ERROR;
+	packet->incoming = true;
+	packet->deferred = true;
+	packet->flags = lib.flags;
+	packet->seq = ++next_seq;
+	return VMB_STATUS_SUCCESS;
+}
+
+/* ---- the guest side ---- */
+
+struct vmb_channel *fake_channel(struct vmb_bus *bus, const struct vmb_guid *type)
+{
+	for (unsigned i = 0; i < FAKE_MAX_CHANNELS; i++)
+		if (channels[i].used && channels[i].bus == bus &&
+		    same_guid(&channels[i].type, type))
+			return &channels[i];
+	return NULL;
+}
+
+bool fake_enabled(struct vmb_channel *ch)
+{
+	return ch->enabled;
+}
+
+void fake_channel_ids(struct vmb_channel *ch, struct vmb_guid *type, struct vmb_guid *instance)
+{
+	*type = ch->type;
+	*instance = ch->instance;
+}
+
+const char *fake_friendly_name(struct vmb_channel *ch)
+{
+	return ch->name;
+}
+
+u32 fake_max_packet(struct vmb_channel *ch)
+{
+	return ch->max_packet;
+}
+
+bool fake_paused(struct vmb_channel *ch)
+{
+	return ch->paused;
+}
+
+bool fake_is_open(struct vmb_channel *ch)
+{
+	return ch->opened;
+}
+
+vmb_status fake_open(struct vmb_channel *ch)
+{
+	vmb_status st = VMB_STATUS_SUCCESS;
+
+	if (!ch->enabled)
+		abort();
+	if (ch->cb.opened)
+		st = ch->cb.opened(ch);
+	if (st != VMB_STATUS_SUCCESS)
+		return st;
+	ch->opened = true;
+	if (ch->cb.started)
+		ch->cb.started(ch);
+	pump(ch);
+	return VMB_STATUS_SUCCESS;
+}
+
+void fake_close(struct vmb_channel *ch)
+{
+	ch->opened = false;
+	ch->q_count = 0;
+	drop_packets(ch);
+	if (ch->cb.closed)
+		ch->cb.closed(ch);
+}
+
+/* Hand queued guest packets to the VSP while it takes them. */
+static void pump(struct vmb_channel *ch)
+{
+	u32 delivered = 0;
+
+	if (ch->delivering)
+		return; /* vmb_channel_start from inside a callback: the outer loop goes on */
+	ch->delivering = true;
+	while (ch->q_count && ch->opened && !ch->paused) {
+		struct fake_guest_packet *g = &ch->queue[ch->q_head];
+		struct vmb_packet *p = packet_new(ch);
+		unsigned gen;
+
+		if (!p) {
+			violation("the VSP holds all %u packets", FAKE_MAX_PACKETS);
+			break;
+		}
+		ch->q_head = (ch->q_head + 1) % FAKE_QUEUE;
+		ch->q_count--;
+		p->incoming = true;
+		p->flags = g->flags;
+		p->ext = g->ext;
+		p->seq = ++next_seq;
+		gen = p->gen;
+		memcpy(delivery_buf, g->data, g->len);
+		ch->process(ch, p, delivery_buf, g->len, g->flags);
+		/* The buffer is valid during the call only: catch a VSP that keeps it. */
+		memset(delivery_buf, 0xdd, g->len);
+		if (p->used && p->gen == gen && !p->deferred)
+			violation(
+			    "process_packet returned without completing, failing or deferring");
+		delivered++;
+	}
+	ch->delivering = false;
+	if (delivered && ch->processing_complete)
+		ch->processing_complete(ch, delivered);
+}
+
+void fake_guest_send(struct vmb_channel *ch, const void *data, u32 len, u32 flags,
+		     const struct fake_ext *ext)
+{
+	struct fake_guest_packet *g;
+
+	if (ch->q_count == FAKE_QUEUE || len > FAKE_MAX_DATA)
+		abort(); /* the test sent more than the fake holds */
+	g = &ch->queue[(ch->q_head + ch->q_count) % FAKE_QUEUE];
+	g->len = len;
+	g->flags = flags;
+	memcpy(g->data, data, len);
+	if (ext)
+		g->ext = *ext;
+	else
+		memset(&g->ext, 0, sizeof(g->ext));
+	ch->q_count++;
+	pump(ch);
+}
+
+unsigned fake_guest_queued(struct vmb_channel *ch)
+{
+	return ch->q_count;
+}
+
+unsigned fake_in_use(struct vmb_channel *ch)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < FAKE_MAX_PACKETS; i++)
+		if (packets[i].used && packets[i].channel == ch && packets[i].incoming)
+			n++;
+	return n;
+}
+
+const struct fake_record *fake_record(struct vmb_channel *ch, enum fake_kind kind, unsigned n)
+{
+	for (unsigned i = 0; i < fake_nr_sent; i++)
+		if (fake_sent[i].channel == ch && fake_sent[i].kind == kind && !n--)
+			return &fake_sent[i];
+	return NULL;
+}
+
+unsigned fake_count(struct vmb_channel *ch, enum fake_kind kind)
+{
+	unsigned n = 0;
+
+	while (fake_record(ch, kind, n))
+		n++;
+	return n;
+}
+
+/* ---- save and restore ---- */
+
+/* In-use guest packets of ch in arrival order. */
+static unsigned in_use_sorted(struct vmb_channel *ch, struct vmb_packet **out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < FAKE_MAX_PACKETS && n < max; i++) {
+		struct vmb_packet *p = &packets[i];
+		unsigned j = n++;
+
+		if (!p->used || p->channel != ch || !p->incoming) {
+			n--;
+			continue;
+		}
+		while (j && out[j - 1]->seq > p->seq) {
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = p;
+	}
+	return n;
+}
+
+int fake_save(struct vmb_channel *ch)
+{
+	struct vmb_packet *list[FAKE_MAX_SAVED];
+	unsigned n = in_use_sorted(ch, list, FAKE_MAX_SAVED);
+
+	nr_saved = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct fake_saved *s = &saved[nr_saved++];
+		u32 need = 0, again = 0;
+		vmb_status st;
+
+		s->lib = (struct fake_lib_saved){FAKE_LIB_MAGIC, list[i]->flags};
+		s->len = 0;
+		if (!ch->save_packet)
+			continue;
+		st = ch->save_packet(ch, list[i], NULL, 0, &need);
+		if (st == VMB_STATUS_SUCCESS && !need)
+			continue;
+		if (st != VMB_STATUS_BUFFER_TOO_SMALL || need > sizeof(s->vsp))
+			return -1;
+		st = ch->save_packet(ch, list[i], s->vsp, need, &again);
+		if (st != VMB_STATUS_SUCCESS || again > need)
+			return -1;
+		s->len = again;
+	}
+	return (int)nr_saved;
+}
+
+const void *fake_saved_vsp(unsigned n, u32 *len)
+{
+	if (n >= nr_saved)
+		return NULL;
+	*len = saved[n].len;
+	return saved[n].vsp;
+}
+
+vmb_status fake_restore_one(struct vmb_channel *ch, const void *vsp, u32 len)
+{
+	const struct fake_lib_saved lib = {FAKE_LIB_MAGIC, VMB_PACKET_COMPLETION_REQUESTED};
+
+	return ch->restore_packet(ch, &lib, sizeof(lib), vsp, len);
+}
+
+int fake_restore(struct vmb_channel *ch)
+{
+	fake_close(ch);
+	if (fake_open(ch) != VMB_STATUS_SUCCESS)
+		return -1;
+	for (unsigned i = 0; i < nr_saved; i++) {
+		if (!ch->restore_packet)
+			return -1;
+		if (ch->restore_packet(ch, &saved[i].lib, sizeof(saved[i].lib), saved[i].vsp,
+				       saved[i].len) != VMB_STATUS_SUCCESS)
+			return -1;
+	}
+	return (int)nr_saved;
+}

@@ -1,0 +1,109 @@
+/*
+ * A fake VMBus server library (vmbus/kmcl.h) and the few kernel services a
+ * VSP uses, for the VSP unit tests (test_vsp_*.c) and fuzzers: tables of
+ * channels and packets, a guest->host queue per channel that obeys pause and
+ * start, a host->guest ring whose room the test sets, and a record of every
+ * packet and completion the VSP sent. It also checks the VSP keeps the
+ * library's rules (every delivered packet completed, failed or deferred;
+ * nothing used after it is gone; setters only before enable) and counts
+ * each breach in fake_violations.
+ */
+#ifndef BULKHEAD_TEST_VSP_FAKE_H
+#define BULKHEAD_TEST_VSP_FAKE_H
+
+#include "vmbus/kmcl.h"
+
+struct partition;
+
+#define FAKE_TSC_HZ	    2400000000ull
+#define FAKE_MAX_DATA	    4096
+#define FAKE_MAX_SENT	    256
+#define FAKE_MAX_RANGES	    4
+#define FAKE_RING_UNLIMITED (-1)
+
+enum fake_kind {
+	FAKE_SENT,	 /* vmb_packet_send: a new host->guest packet */
+	FAKE_COMPLETION, /* vmb_channel_packet_complete of a packet that asked for one */
+	FAKE_FAILED,	 /* vmb_channel_packet_fail */
+};
+
+struct fake_record {
+	struct vmb_channel *channel;
+	enum fake_kind kind;
+	u32 flags; /* VMB_SEND_* of a send */
+	u32 len;
+	u8 data[FAKE_MAX_DATA];
+};
+
+/* External data of a guest packet: each range's bytes (NULL: a range that fails to read). */
+struct fake_ext {
+	unsigned nr_ranges;
+	const u8 *data[FAKE_MAX_RANGES];
+	u32 len[FAKE_MAX_RANGES];
+};
+
+extern struct fake_record fake_sent[FAKE_MAX_SENT];
+extern unsigned fake_nr_sent;
+/*
+ * Sends and completions the host->guest ring still takes (FAKE_RING_UNLIMITED:
+ * any number). A completion with no room is refused with INSUFFICIENT_RESOURCES,
+ * which the real library does only when out of memory (it queues it otherwise):
+ * the VSP must cope with both.
+ */
+extern int fake_ring_room;
+/* vmb_packet_allocate fails with INSUFFICIENT_RESOURCES while set. */
+extern bool fake_alloc_fails;
+extern unsigned fake_violations;
+/* Abort at the first breach (fuzzers) instead of counting it. */
+extern bool fake_abort_on_violation;
+extern u64 fake_tsc;
+/* Everything con_printf and kprintf printed since fake_reset. */
+extern char fake_console[16384];
+extern char fake_log[16384];
+
+/* Forget everything (channels, packets, records, output); buses keep their names. */
+void fake_reset(void);
+/* Between tests that share the VSPs' channels: records, output, knobs and counters only. */
+void fake_clear(void);
+/* The bus of partition `name` (vmbus_find finds it); p may be NULL (part_find then fails). */
+struct vmb_bus *fake_bus(const char *name, struct partition *p);
+/* The channel a VSP enabled on bus with this interface type, or NULL. */
+struct vmb_channel *fake_channel(struct vmb_bus *bus, const struct vmb_guid *type);
+bool fake_enabled(struct vmb_channel *ch);
+void fake_channel_ids(struct vmb_channel *ch, struct vmb_guid *type, struct vmb_guid *instance);
+const char *fake_friendly_name(struct vmb_channel *ch);
+u32 fake_max_packet(struct vmb_channel *ch);
+bool fake_paused(struct vmb_channel *ch);
+bool fake_is_open(struct vmb_channel *ch);
+/* The guest opens / closes the channel (opened + started, closed). */
+vmb_status fake_open(struct vmb_channel *ch);
+void fake_close(struct vmb_channel *ch);
+/*
+ * The guest sends a packet: it is queued and delivered at once unless the
+ * channel is paused (then at vmb_channel_start). flags: VMB_PACKET_*.
+ */
+void fake_guest_send(struct vmb_channel *ch, const void *data, u32 len, u32 flags,
+		     const struct fake_ext *ext);
+/* Guest packets not yet delivered to the VSP. */
+unsigned fake_guest_queued(struct vmb_channel *ch);
+/* Incoming packets the VSP holds (delivered, not yet completed or failed). */
+unsigned fake_in_use(struct vmb_channel *ch);
+/* Records of one channel and kind, oldest first: the n-th, or NULL. */
+const struct fake_record *fake_record(struct vmb_channel *ch, enum fake_kind kind, unsigned n);
+unsigned fake_count(struct vmb_channel *ch, enum fake_kind kind);
+
+/*
+ * Save/restore of the in-use packets of a channel, as a snapshot would:
+ * fake_save asks the VSP's save_packet for each (size 0 first, then the size
+ * it needs); fake_restore drops the channel's packets, closes and reopens it
+ * (so the VSP forgets its own), then hands each saved packet back through
+ * restore_packet. Return the number of packets saved / restored, or -1.
+ */
+int fake_save(struct vmb_channel *ch);
+int fake_restore(struct vmb_channel *ch);
+/* The VSP part fake_save kept for the n-th saved packet, or NULL. */
+const void *fake_saved_vsp(unsigned n, u32 *len);
+/* Hand one saved VSP part (as from a corrupt or foreign stream) to restore_packet. */
+vmb_status fake_restore_one(struct vmb_channel *ch, const void *vsp, u32 len);
+
+#endif

@@ -1,0 +1,430 @@
+/*
+ * The echo VSP (protocol in echo.h): one channel per partition that sends
+ * every guest packet back, for testing the VMBus server and guest clients.
+ *
+ * Flow control: the echo and the completion both need room in the
+ * host->guest ring. When either is refused with INSUFFICIENT_RESOURCES the
+ * guest packet is deferred (vmb_channel_packet_defer) with a copy of its
+ * bytes and a note of what is still owed (echo, or only the completion),
+ * and packet delivery is paused so that later packets stay in the guest's
+ * ring, in order. The queue drains from processing_complete and from the
+ * poll hook (PART_EXT "echo"), which resumes delivery once it is empty.
+ * Deferred packets are in use, so a channel save carries them
+ * (echo_save_packet / echo_restore_packet).
+ *
+ * Library rules relied on (vmbus/kmcl.h): a successful vmb_packet_send
+ * consumes the packet, a failed one leaves it to us to free; a
+ * vmb_channel_packet_complete that returns INSUFFICIENT_RESOURCES leaves the
+ * guest packet in use, to be completed again (a completion merely waiting
+ * for ring space is queued by the library and returns SUCCESS).
+ */
+#include "vsp/echo.h"
+#include "vmbus/vmbus.h"
+#include "kernel/con.h"
+#include "kernel/ext.h"
+#include "kernel/log.h"
+#include "kernel/part.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct echo_entry {
+	struct vmb_packet *packet; /* the guest's, deferred */
+	u32 flags;		   /* its VMB_PACKET_* */
+	bool echoed;		   /* the echo went out; only the completion is owed */
+	u32 len;
+	u8 data[ECHO_MAX_DATA];
+};
+
+struct echo_dev {
+	struct vmb_bus *bus;
+	char name[24]; /* the partition's, as vmbus_name(bus) said at creation */
+	struct vmb_channel *channel;
+	bool open;
+	bool paused; /* by us, while entries wait */
+	bool drop_logged;
+	unsigned head, count; /* the queue, oldest first */
+	struct echo_entry q[ECHO_QUEUE_DEPTH];
+	struct echo_stats stats;
+};
+
+/* Searched newest first, by bus and name: see ic.c (a destroyed bus leaves ours behind). */
+static struct echo_dev echo_devs[PART_MAX];
+static unsigned echo_nr_devs;
+
+static struct echo_dev *echo_find(const struct vmb_bus *bus)
+{
+	for (unsigned i = echo_nr_devs; i-- > 0;)
+		if (echo_devs[i].bus == bus && !strcmp(echo_devs[i].name, vmbus_name(bus)))
+			return &echo_devs[i];
+	return NULL;
+}
+
+static struct echo_dev *echo_of_channel(const struct vmb_channel *channel)
+{
+	for (unsigned i = echo_nr_devs; i-- > 0;)
+		if (echo_devs[i].channel == channel)
+			return &echo_devs[i];
+	return NULL;
+}
+
+int echo_get_stats(const struct vmb_bus *bus, struct echo_stats *out)
+{
+	const struct echo_dev *d = echo_find(bus);
+
+	if (!d)
+		return -1;
+	*out = d->stats;
+	return 0;
+}
+
+unsigned echo_queued(const struct vmb_bus *bus)
+{
+	const struct echo_dev *d = echo_find(bus);
+
+	return d ? d->count : 0;
+}
+
+static struct echo_entry *echo_slot(struct echo_dev *d, unsigned i)
+{
+	return &d->q[(d->head + i) % ECHO_QUEUE_DEPTH];
+}
+
+/* ---- one packet ---- */
+
+static vmb_status echo_send(struct echo_dev *d, const u8 *data, u32 len)
+{
+	struct vmb_packet *out;
+	vmb_status st = vmb_packet_allocate(d->channel, &out);
+
+	if (st != VMB_STATUS_SUCCESS)
+		return st;
+	st = vmb_packet_send(out, data, len, NULL, 0);
+	if (st != VMB_STATUS_SUCCESS)
+		vmb_packet_free(out);
+	return st;
+}
+
+/* Do what the entry still owes. false: the ring is full, try again later. */
+static bool echo_finish(struct echo_dev *d, struct echo_entry *e)
+{
+	vmb_status st;
+
+	if (!e->echoed) {
+		st = echo_send(d, e->data, e->len);
+		if (st == VMB_STATUS_INSUFFICIENT_RESOURCES)
+			return false;
+		if (st != VMB_STATUS_SUCCESS)
+			d->stats.errors++; /* cannot be echoed: still complete it */
+		e->echoed = true;
+	}
+	st = vmb_channel_packet_complete(e->packet, e->data, e->len);
+	if (st == VMB_STATUS_INSUFFICIENT_RESOURCES)
+		return false;
+	if (st != VMB_STATUS_SUCCESS)
+		d->stats.errors++;
+	else if (e->flags & VMB_PACKET_COMPLETION_REQUESTED)
+		d->stats.completions++;
+	return true;
+}
+
+/* The bytes to echo: the in-band payload, or the guest memory the packet describes. */
+static int echo_copy(struct echo_dev *d, struct echo_entry *e, struct vmb_packet *packet,
+		     const void *buffer, u32 len)
+{
+	struct vmb_external_data ext;
+	bool truncated = false;
+	u32 n = 0;
+
+	if (!(e->flags & VMB_PACKET_EXTERNAL_DATA)) {
+		truncated = len > ECHO_MAX_DATA;
+		n = MIN(len, ECHO_MAX_DATA);
+		memcpy(e->data, buffer, n);
+	} else {
+		if (vmb_packet_get_external_data(packet, &ext) != VMB_STATUS_SUCCESS)
+			return -1;
+		d->stats.external++;
+		for (u32 r = 0; r < ext.nr_ranges && !truncated; r++) {
+			u32 want = ext.ranges[r].byte_count;
+			u32 take = MIN(want, ECHO_MAX_DATA - n);
+
+			truncated = take < want;
+			if (take && vmb_packet_read_external(packet, r, 0, e->data + n, take) !=
+					VMB_STATUS_SUCCESS)
+				return -1;
+			n += take;
+		}
+	}
+	e->len = n;
+	if (truncated)
+		d->stats.truncated++;
+	return 0;
+}
+
+static void echo_drop(struct echo_dev *d, struct vmb_packet *packet, const char *why)
+{
+	d->stats.dropped++;
+	vmb_channel_packet_fail(packet);
+	if (d->drop_logged)
+		return;
+	d->drop_logged = true;
+	kprintf("echo: partition %s: packet failed: %s\n", d->name, why);
+}
+
+static void echo_process_packet(struct vmb_channel *channel, struct vmb_packet *packet,
+				const void *buffer, u32 len, u32 flags)
+{
+	struct echo_dev *d = echo_of_channel(channel);
+	struct echo_entry *e;
+
+	if (!d) {
+		vmb_channel_packet_fail(packet);
+		return;
+	}
+	if (d->count == ECHO_QUEUE_DEPTH) {
+		/* Only if the library still delivers while we have paused it. */
+		echo_drop(d, packet, "queue full although delivery is paused");
+		return;
+	}
+	/* Build it in the next free slot; it stays there only if it must wait. */
+	e = echo_slot(d, d->count);
+	e->packet = packet;
+	e->flags = flags;
+	e->echoed = false;
+	if (echo_copy(d, e, packet, buffer, len)) {
+		d->stats.errors++;
+		vmb_channel_packet_fail(packet);
+		return;
+	}
+	d->stats.packets++;
+	d->stats.bytes += e->len;
+	if (!d->count && echo_finish(d, e))
+		return;
+	/* The ring is full, or older packets wait: keep it, in order. */
+	if (vmb_channel_packet_defer(packet) != VMB_STATUS_SUCCESS) {
+		echo_drop(d, packet, "the library refused to defer it");
+		return;
+	}
+	d->count++;
+	d->stats.deferred++;
+	if (!d->paused && vmb_channel_pause(d->channel) == VMB_STATUS_SUCCESS)
+		d->paused = true;
+}
+
+/* Send what waits, oldest first, until the ring is full again. */
+static void echo_drain(struct echo_dev *d)
+{
+	while (d->count && echo_finish(d, echo_slot(d, 0))) {
+		d->head = (d->head + 1) % ECHO_QUEUE_DEPTH;
+		d->count--;
+	}
+}
+
+static void echo_processing_complete(struct vmb_channel *channel, u32 packets)
+{
+	struct echo_dev *d = echo_of_channel(channel);
+
+	if (d)
+		echo_drain(d);
+}
+
+/* Between slices: retry, and resume delivery (never from inside a callback). */
+void echo_poll(struct partition *p)
+{
+	struct vmb_bus *bus = vmbus_find(p->name);
+	struct echo_dev *d = bus ? echo_find(bus) : NULL;
+
+	if (!d)
+		return;
+	echo_drain(d);
+	if (!d->paused || d->count)
+		return;
+	/* Cleared first: start delivers at once, and a packet may pause us again. */
+	d->paused = false;
+	if (vmb_channel_start(d->channel) != VMB_STATUS_SUCCESS)
+		d->paused = true;
+}
+
+PART_EXT(echo_part_ext) = {"echo", NULL, NULL, echo_poll};
+
+/* ---- channel state ---- */
+
+static vmb_status echo_opened(struct vmb_channel *channel)
+{
+	struct echo_dev *d = echo_of_channel(channel);
+
+	if (!d)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	d->open = true;
+	d->drop_logged = false;
+	return VMB_STATUS_SUCCESS;
+}
+
+static void echo_closed(struct vmb_channel *channel)
+{
+	struct echo_dev *d = echo_of_channel(channel);
+
+	if (!d)
+		return;
+	/* The library has dropped the in-use packets: forget them. */
+	d->open = false;
+	d->head = d->count = 0;
+	if (d->paused) {
+		d->paused = false;
+		vmb_channel_start(channel); /* a reopened channel starts unpaused */
+	}
+}
+
+static const struct vmb_state_callbacks echo_state_callbacks = {
+    .opened = echo_opened,
+    .closed = echo_closed,
+};
+
+static vmb_status echo_save_packet(struct vmb_channel *channel, struct vmb_packet *packet,
+				   void *save_buf, u32 save_buf_size, u32 *bytes_needed)
+{
+	struct echo_dev *d = echo_of_channel(channel);
+	struct echo_saved_packet s;
+	const struct echo_entry *e = NULL;
+
+	for (unsigned i = 0; d && i < d->count && !e; i++)
+		if (echo_slot(d, i)->packet == packet)
+			e = echo_slot(d, i);
+	if (!e) {
+		*bytes_needed = 0; /* not one of ours: nothing of our own to keep */
+		return VMB_STATUS_SUCCESS;
+	}
+	*bytes_needed = sizeof(s) + e->len;
+	if (save_buf_size < *bytes_needed)
+		return VMB_STATUS_BUFFER_TOO_SMALL;
+	s = (struct echo_saved_packet){ECHO_SAVE_VERSION, e->echoed ? ECHO_SAVED_ECHOED : 0, e->len,
+				       e->flags};
+	memcpy(save_buf, &s, sizeof(s));
+	memcpy((u8 *)save_buf + sizeof(s), e->data, e->len);
+	return VMB_STATUS_SUCCESS;
+}
+
+static vmb_status echo_restore_packet(struct vmb_channel *channel, const void *lib_buf,
+				      u32 lib_buf_size, const void *save_buf, u32 save_buf_size)
+{
+	struct echo_dev *d = echo_of_channel(channel);
+	struct echo_saved_packet s;
+	struct echo_entry *e;
+	struct vmb_packet *packet;
+	vmb_status st;
+
+	if (!d)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	if (save_buf_size < sizeof(s))
+		return VMB_STATUS_DATA_ERROR;
+	memcpy(&s, save_buf, sizeof(s));
+	if (s.version != ECHO_SAVE_VERSION)
+		return VMB_STATUS_REVISION_MISMATCH;
+	if (s.len > ECHO_MAX_DATA || save_buf_size != sizeof(s) + s.len ||
+	    (s.state & ~ECHO_SAVED_KNOWN))
+		return VMB_STATUS_DATA_ERROR;
+	if (d->count == ECHO_QUEUE_DEPTH)
+		return VMB_STATUS_INSUFFICIENT_RESOURCES;
+	st = vmb_packet_allocate(channel, &packet);
+	if (st != VMB_STATUS_SUCCESS)
+		return st;
+	st = vmb_packet_restore(packet, lib_buf, lib_buf_size);
+	if (st != VMB_STATUS_SUCCESS) {
+		vmb_packet_free(packet);
+		return st;
+	}
+	e = echo_slot(d, d->count);
+	e->packet = packet;
+	e->flags = s.flags;
+	e->echoed = s.state & ECHO_SAVED_ECHOED;
+	e->len = s.len;
+	memcpy(e->data, (const u8 *)save_buf + sizeof(s), s.len);
+	d->count++;
+	return VMB_STATUS_SUCCESS;
+}
+
+/* ---- creation: `vmbus = echo` ---- */
+
+static int echo_create(struct vmb_bus *bus, char *err, size_t errlen)
+{
+	static const struct vmb_guid type = ECHO_TYPE_GUID, instance = ECHO_INSTANCE_GUID;
+	struct echo_dev *d;
+	struct vmb_channel *ch;
+	vmb_status st;
+
+	if (echo_find(bus)) {
+		snprintf(err, errlen, "echo: listed twice");
+		return -1;
+	}
+	if (echo_nr_devs == ARRAY_SIZE(echo_devs)) {
+		snprintf(err, errlen, "echo: more than %u partitions", (unsigned)PART_MAX);
+		return -1;
+	}
+	st = vmb_channel_allocate(bus, &ch);
+	if (st != VMB_STATUS_SUCCESS) {
+		snprintf(err, errlen, "echo: no channel (status 0x%08x)", st);
+		return -1;
+	}
+	if ((st = vmb_server_channel_init_set_vmbus_handle(ch, bus)) ||
+	    (st = vmb_server_channel_init_set_target_interface_id(ch, &type, &instance)) ||
+	    (st = vmb_channel_init_set_friendly_name(ch, "echo")) ||
+	    (st = vmb_channel_init_set_maximum_packet_size(ch, ECHO_MAX_DATA)) ||
+	    (st = vmb_channel_init_set_maximum_external_data(ch, ECHO_MAX_EXTERNAL)) ||
+	    (st = vmb_channel_init_set_process_packet_callbacks(ch, echo_process_packet,
+								echo_processing_complete)) ||
+	    (st = vmb_channel_init_set_state_change_callbacks(ch, &echo_state_callbacks)) ||
+	    (st = vmb_server_channel_init_set_save_restore_packet_callbacks(ch, echo_save_packet,
+									    echo_restore_packet))) {
+		vmb_channel_cleanup(ch);
+		snprintf(err, errlen, "echo: channel set-up failed (status 0x%08x)", st);
+		return -1;
+	}
+	d = &echo_devs[echo_nr_devs];
+	memset(d, 0, sizeof(*d));
+	d->bus = bus;
+	snprintf(d->name, sizeof(d->name), "%s", vmbus_name(bus));
+	d->channel = ch;
+	echo_nr_devs++; /* before enable: callbacks may come from then on */
+	st = vmb_channel_enable(ch);
+	if (st != VMB_STATUS_SUCCESS) {
+		echo_nr_devs--;
+		vmb_channel_cleanup(ch);
+		snprintf(err, errlen, "echo: offer failed (status 0x%08x)", st);
+		return -1;
+	}
+	return 0;
+}
+
+VMB_VSP(echo_vsp) = {"echo", echo_create};
+
+/* ---- console ---- */
+
+static void cmd_echo(int argc, char **argv)
+{
+	struct partition *p = con_arg_partition(argc, argv, "echo PARTITION");
+	struct vmb_bus *bus;
+	const struct echo_dev *d;
+	const struct echo_stats *s;
+
+	if (!p)
+		return;
+	bus = vmbus_find(p->name);
+	d = bus ? echo_find(bus) : NULL;
+	if (!d) {
+		con_printf(
+		    "error: partition %s has no echo channel (add `echo` to its vmbus list)\n",
+		    argv[1]);
+		return;
+	}
+	s = &d->stats;
+	con_printf("echo partition=%s state=%s packets=%llu bytes=%llu completions=%llu "
+		   "external=%llu truncated=%llu deferred=%llu queued=%u paused=%d errors=%llu "
+		   "dropped=%llu\n",
+		   argv[1], d->open ? "open" : "closed", (unsigned long long)s->packets,
+		   (unsigned long long)s->bytes, (unsigned long long)s->completions,
+		   (unsigned long long)s->external, (unsigned long long)s->truncated,
+		   (unsigned long long)s->deferred, d->count, d->paused,
+		   (unsigned long long)s->errors, (unsigned long long)s->dropped);
+}
+
+CON_COMMAND(echo_cmd) = {"echo", cmd_echo, "echo P               counters of P's echo device"};

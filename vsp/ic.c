@@ -1,0 +1,467 @@
+/*
+ * The Integration Components VSP, common part: the three channels of a
+ * partition, the version negotiation every IC channel starts with, the one
+ * outstanding request per channel, the checks on what the guest sends back,
+ * and the poll hook that drives the periodic work of ic_heartbeat.c,
+ * ic_shutdown.c and ic_timesync.c.
+ *
+ * Negotiation follows the host side of Linux's vmbus_prep_negotiate_resp
+ * (drivers/hv/channel_mgmt.c) and OpenVMM's hyperv_ic IcPipe::negotiate:
+ * we offer framework versions 3.0 and 1.0 (Linux UTIL_FW_VERSION,
+ * UTIL_WS2K8_FW_VERSION) and the service's message versions; the guest keeps
+ * the buffer, sets both counts to 1 with its choice in the first two version
+ * slots (or both counts to 0 when nothing fits), flags it TRANSACTION |
+ * RESPONSE and sends it back as a new in-band packet.
+ *
+ * Timer: kmcl.h has none, so the periodic work runs from a partition poll
+ * hook (PART_EXT "ic", kernel/ext.h), which the scheduler calls for every
+ * running partition between slices (at least every 10 ms, also while the
+ * guest idles in HLT). It finds the partition's bus with vmbus_find.
+ *
+ * Library rules relied on (vmbus/kmcl.h): a successful vmb_packet_send
+ * consumes the packet, a failed one leaves it to us to free; callbacks we do
+ * not need are NULL.
+ */
+#include "vsp/ic.h"
+#include "vmbus/vmbus.h"
+#include "kernel/arch.h"
+#include "kernel/ext.h"
+#include "kernel/log.h"
+#include "kernel/part.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define IC_MAX_VERSIONS 4 /* message versions any service offers */
+
+/* Newest first: Linux picks the first of its own list that we offer. */
+const struct ic_version ic_framework_versions[] = {{3, 0}, {1, 0}};
+const unsigned ic_nr_framework_versions = ARRAY_SIZE(ic_framework_versions);
+
+static const struct ic_service_desc *const ic_services[IC_NR_SERVICES] = {
+    [IC_HEARTBEAT] = &ic_heartbeat_desc,
+    [IC_SHUTDOWN] = &ic_shutdown_desc,
+    [IC_TIMESYNC] = &ic_timesync_desc,
+};
+
+/*
+ * Searched newest first, by bus and name: when partition creation fails
+ * after us, the server destroys the bus and its channels (vmbus_destroy)
+ * without telling VSPs, and a later bus or channel may reuse the addresses
+ * the left-over instance still holds.
+ */
+static struct ic_instance ic_instances[PART_MAX];
+static unsigned ic_nr_instances;
+/* One message at a time: callbacks never nest and there is one CPU. */
+static u8 ic_rx[IC_MAX_MESSAGE] __aligned(8);
+static u8 ic_tx[IC_MAX_MESSAGE] __aligned(8);
+
+const char *ic_state_name(enum ic_state s)
+{
+	switch (s) {
+	case IC_CLOSED:
+		return "closed";
+	case IC_NEGOTIATE:
+	case IC_NEGOTIATING:
+		return "negotiating";
+	case IC_READY:
+		return "ready";
+	case IC_REFUSED:
+		return "refused";
+	}
+	return "?";
+}
+
+const char *ic_parse_name(enum ic_parse r)
+{
+	switch (r) {
+	case IC_PARSE_OK:
+		return "ok";
+	case IC_PARSE_REFUSED:
+		return "no common version";
+	case IC_PARSE_SHORT:
+		return "truncated message";
+	case IC_PARSE_NOT_RESPONSE:
+		return "not flagged as a response";
+	case IC_PARSE_UNEXPECTED:
+		return "answers no outstanding request";
+	case IC_PARSE_BAD_NEGOTIATE:
+		return "malformed version choice";
+	}
+	return "?";
+}
+
+u64 ic_seconds(u64 seconds)
+{
+	return seconds * arch_tsc_hz();
+}
+
+struct ic_instance *ic_find(const struct vmb_bus *bus)
+{
+	for (unsigned i = ic_nr_instances; i-- > 0;)
+		if (ic_instances[i].bus == bus && !strcmp(ic_instances[i].name, vmbus_name(bus)))
+			return &ic_instances[i];
+	return NULL;
+}
+
+struct ic_instance *ic_of_partition(const struct partition *p)
+{
+	struct vmb_bus *bus = vmbus_find(p->name);
+
+	return bus ? ic_find(bus) : NULL;
+}
+
+static struct ic_channel *ic_channel_of(const struct vmb_channel *channel)
+{
+	for (unsigned i = ic_nr_instances; i-- > 0;)
+		for (unsigned s = 0; s < IC_NR_SERVICES; s++)
+			if (ic_instances[i].ch[s].channel == channel)
+				return &ic_instances[i].ch[s];
+	return NULL;
+}
+
+static const char *ic_name(const struct ic_channel *c)
+{
+	return c->ic->name;
+}
+
+/* ---- checking what the guest sent (pure) ---- */
+
+enum ic_parse ic_parse_response(const u8 *buf, u32 len, bool outstanding, u16 out_type,
+				u8 out_transaction, struct ic_msg_hdr *hdr, const u8 **body,
+				u32 *body_len)
+{
+	const u8 want = IC_FLAG_TRANSACTION | IC_FLAG_RESPONSE;
+
+	if (len < IC_HDR_SIZE)
+		return IC_PARSE_SHORT;
+	/* The pipe header is ours, echoed; like Linux we do not rely on it. */
+	memcpy(hdr, buf + sizeof(struct ic_pipe_hdr), sizeof(*hdr));
+	if (hdr->size > len - IC_HDR_SIZE)
+		return IC_PARSE_SHORT;
+	if ((hdr->flags & want) != want)
+		return IC_PARSE_NOT_RESPONSE;
+	if (!outstanding || hdr->type != out_type || hdr->transaction != out_transaction)
+		return IC_PARSE_UNEXPECTED;
+	*body = buf + IC_HDR_SIZE;
+	*body_len = hdr->size;
+	return IC_PARSE_OK;
+}
+
+static bool ic_offered(const struct ic_version *list, unsigned n, struct ic_version v)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (list[i].major == v.major && list[i].minor == v.minor)
+			return true;
+	return false;
+}
+
+enum ic_parse ic_parse_negotiate(const u8 *body, u32 body_len, const struct ic_version *svc,
+				 unsigned nr_svc, struct ic_version *framework,
+				 struct ic_version *version)
+{
+	struct ic_negotiate n;
+	struct ic_version chosen[2];
+
+	if (body_len < sizeof(n))
+		return IC_PARSE_SHORT;
+	memcpy(&n, body, sizeof(n));
+	if (!n.framework_count && !n.version_count)
+		return IC_PARSE_REFUSED;
+	if (n.framework_count != 1 || n.version_count != 1)
+		return IC_PARSE_BAD_NEGOTIATE;
+	if (body_len < sizeof(n) + sizeof(chosen))
+		return IC_PARSE_SHORT;
+	memcpy(chosen, body + sizeof(n), sizeof(chosen));
+	if (!ic_offered(ic_framework_versions, ic_nr_framework_versions, chosen[0]) ||
+	    !ic_offered(svc, nr_svc, chosen[1]))
+		return IC_PARSE_BAD_NEGOTIATE;
+	*framework = chosen[0];
+	*version = chosen[1];
+	return IC_PARSE_OK;
+}
+
+/* ---- sending ---- */
+
+vmb_status ic_send(struct ic_channel *c, u16 type, const void *body, u16 body_len, u64 now)
+{
+	struct ic_pipe_hdr pipe = {IC_PIPE_DATA, sizeof(struct ic_msg_hdr) + body_len};
+	struct ic_msg_hdr hdr = {0};
+	u32 len = IC_HDR_SIZE + body_len;
+	struct vmb_packet *packet;
+	vmb_status st;
+
+	if (len > sizeof(ic_tx))
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (type != IC_MSG_NEGOTIATE) {
+		hdr.framework = c->framework;
+		hdr.version = c->version;
+	}
+	hdr.type = type;
+	hdr.size = body_len;
+	hdr.status = IC_S_OK;
+	hdr.transaction = c->next_transaction;
+	hdr.flags = IC_FLAG_TRANSACTION | IC_FLAG_REQUEST;
+	memcpy(ic_tx, &pipe, sizeof(pipe));
+	memcpy(ic_tx + sizeof(pipe), &hdr, sizeof(hdr));
+	memcpy(ic_tx + IC_HDR_SIZE, body, body_len);
+
+	st = vmb_packet_allocate(c->channel, &packet);
+	if (st != VMB_STATUS_SUCCESS)
+		return st;
+	st = vmb_packet_send(packet, ic_tx, len, NULL, 0);
+	if (st != VMB_STATUS_SUCCESS) {
+		vmb_packet_free(packet);
+		return st;
+	}
+	/* A newer request replaces an unanswered one: its late answer is stale. */
+	c->outstanding = true;
+	c->out_type = type;
+	c->out_transaction = c->next_transaction++;
+	c->out_sent_at = now;
+	return VMB_STATUS_SUCCESS;
+}
+
+static vmb_status ic_send_negotiate(struct ic_channel *c, u64 now)
+{
+	const struct ic_service_desc *d = c->desc;
+	u8 body[sizeof(struct ic_negotiate) +
+		(ARRAY_SIZE(ic_framework_versions) + IC_MAX_VERSIONS) * sizeof(struct ic_version)];
+	struct ic_negotiate n = {ic_nr_framework_versions, d->nr_versions, 0};
+	u32 off = sizeof(n);
+
+	if (d->nr_versions > IC_MAX_VERSIONS)
+		return VMB_STATUS_INVALID_PARAMETER;
+	memcpy(body, &n, sizeof(n));
+	memcpy(body + off, ic_framework_versions, sizeof(ic_framework_versions));
+	off += sizeof(ic_framework_versions);
+	memcpy(body + off, d->versions, d->nr_versions * sizeof(struct ic_version));
+	off += d->nr_versions * sizeof(struct ic_version);
+	c->negotiations++;
+	return ic_send(c, IC_MSG_NEGOTIATE, body, off, now);
+}
+
+/* ---- receiving ---- */
+
+void ic_reject(struct ic_channel *c, const char *why)
+{
+	c->bad++;
+	if (c->bad_logged)
+		return;
+	c->bad_logged = true;
+	kprintf("ic: partition %s: %s: guest message ignored: %s\n", ic_name(c), c->desc->name,
+		why);
+}
+
+/* The answer to our negotiate message; false if it is not a valid one. */
+static bool ic_negotiated(struct ic_channel *c, const u8 *body, u32 body_len, u64 now)
+{
+	const struct ic_service_desc *d = c->desc;
+	struct ic_version fw, ver;
+	enum ic_parse r =
+	    ic_parse_negotiate(body, body_len, d->versions, d->nr_versions, &fw, &ver);
+
+	if (r == IC_PARSE_REFUSED) {
+		c->state = IC_REFUSED;
+		kprintf("ic: partition %s: %s: the guest supports none of our versions\n",
+			ic_name(c), d->name);
+		return true;
+	}
+	if (r != IC_PARSE_OK) {
+		/* Stay NEGOTIATING: ic_poll asks again after IC_NEGOTIATE_TIMEOUT_S. */
+		ic_reject(c, ic_parse_name(r));
+		return false;
+	}
+	c->framework = fw;
+	c->version = ver;
+	c->state = IC_READY;
+	kprintf("ic: partition %s: %s %u.%u (framework %u.%u) negotiated\n", ic_name(c), d->name,
+		ver.major, ver.minor, fw.major, fw.minor);
+	d->ready(c, now);
+	return true;
+}
+
+static void ic_receive(struct ic_channel *c, const u8 *buf, u32 len, u64 now)
+{
+	struct ic_msg_hdr hdr;
+	const u8 *body;
+	u32 body_len;
+	enum ic_parse r;
+
+	if (c->state != IC_NEGOTIATING && c->state != IC_READY) {
+		ic_reject(c, "nothing was asked");
+		return;
+	}
+	r = ic_parse_response(buf, len, c->outstanding, c->out_type, c->out_transaction, &hdr,
+			      &body, &body_len);
+	if (r != IC_PARSE_OK) {
+		ic_reject(c, ic_parse_name(r));
+		return;
+	}
+	/* Outstanding until answered validly: a bad answer is no answer. */
+	if (hdr.type == IC_MSG_NEGOTIATE ? ic_negotiated(c, body, body_len, now)
+					 : c->desc->response(c, &hdr, body, body_len, now))
+		c->outstanding = false;
+}
+
+static void ic_process_packet(struct vmb_channel *channel, struct vmb_packet *packet,
+			      const void *buffer, u32 len, u32 flags)
+{
+	struct ic_channel *c = ic_channel_of(channel);
+	bool fits = len <= sizeof(ic_rx) && !(flags & VMB_PACKET_EXTERNAL_DATA);
+
+	/* Copy once, then let the packet go: the guest's answers want no completion. */
+	if (c && fits)
+		memcpy(ic_rx, buffer, len);
+	vmb_channel_packet_complete(packet, NULL, 0);
+	if (!c)
+		return;
+	if (!fits) {
+		ic_reject(c, "too large or with external data");
+		return;
+	}
+	ic_receive(c, ic_rx, len, arch_rdtsc());
+}
+
+static vmb_status ic_opened(struct vmb_channel *channel)
+{
+	struct ic_channel *c = ic_channel_of(channel);
+
+	if (!c)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	c->state = IC_NEGOTIATE; /* sent from ic_poll, outside this callback */
+	c->outstanding = false;
+	c->bad_logged = false;
+	return VMB_STATUS_SUCCESS;
+}
+
+static void ic_closed(struct vmb_channel *channel)
+{
+	struct ic_channel *c = ic_channel_of(channel);
+
+	if (!c)
+		return;
+	c->state = IC_CLOSED;
+	c->outstanding = false;
+	c->framework = c->version = (struct ic_version){0, 0};
+	if (c->desc == &ic_shutdown_desc)
+		c->u.sd.pending = false; /* asked of a guest that is gone */
+}
+
+static const struct vmb_state_callbacks ic_state_callbacks = {
+    .opened = ic_opened,
+    .closed = ic_closed,
+};
+
+/* ---- periodic work ---- */
+
+static void ic_channel_tick(struct ic_channel *c, u64 now)
+{
+	if (c->state == IC_NEGOTIATING &&
+	    now - c->out_sent_at >= ic_seconds(IC_NEGOTIATE_TIMEOUT_S))
+		c->state = IC_NEGOTIATE; /* no valid answer: ask again */
+	if (c->state == IC_NEGOTIATE) {
+		if (ic_send_negotiate(c, now) == VMB_STATUS_SUCCESS)
+			c->state = IC_NEGOTIATING;
+		return;
+	}
+	if (c->state == IC_READY)
+		c->desc->tick(c, now);
+}
+
+void ic_poll(struct partition *p)
+{
+	struct ic_instance *ic = ic_of_partition(p);
+	u64 now;
+
+	if (!ic)
+		return;
+	ic->part = p;
+	now = arch_rdtsc();
+	for (unsigned s = 0; s < IC_NR_SERVICES; s++)
+		ic_channel_tick(&ic->ch[s], now);
+}
+
+PART_EXT(ic_part_ext) = {"ic", NULL, NULL, ic_poll};
+
+/* ---- creation: `vmbus = ic` ---- */
+
+static vmb_status ic_channel_setup(struct ic_instance *ic, enum ic_service s)
+{
+	struct ic_channel *c = &ic->ch[s];
+	const struct ic_service_desc *d = ic_services[s];
+	struct vmb_channel *ch;
+	vmb_status st;
+
+	c->desc = d;
+	c->ic = ic;
+	c->state = IC_CLOSED;
+	st = vmb_channel_allocate(ic->bus, &ch);
+	if (st != VMB_STATUS_SUCCESS)
+		return st;
+	if ((st = vmb_server_channel_init_set_vmbus_handle(ch, ic->bus)) ||
+	    (st = vmb_server_channel_init_set_target_interface_id(ch, &d->type, &d->instance)) ||
+	    (st = vmb_channel_init_set_friendly_name(ch, d->name)) ||
+	    (st = vmb_channel_init_set_maximum_packet_size(ch, IC_MAX_MESSAGE)) ||
+	    (st = vmb_channel_init_set_process_packet_callbacks(ch, ic_process_packet, NULL)) ||
+	    (st = vmb_channel_init_set_state_change_callbacks(ch, &ic_state_callbacks))) {
+		vmb_channel_cleanup(ch);
+		return st;
+	}
+	c->channel = ch;
+	return VMB_STATUS_SUCCESS;
+}
+
+/* Undo a failed creation: channels [0, enabled) were offered, the rest only set up. */
+static void ic_teardown(struct ic_instance *ic, unsigned enabled, unsigned set_up)
+{
+	for (unsigned s = 0; s < set_up; s++) {
+		struct vmb_channel *ch = ic->ch[s].channel;
+
+		if (s >= enabled || vmb_channel_disable(ch) == VMB_STATUS_SUCCESS)
+			vmb_channel_cleanup(ch);
+		ic->ch[s].channel = NULL;
+	}
+}
+
+static int ic_create(struct vmb_bus *bus, char *err, size_t errlen)
+{
+	struct ic_instance *ic;
+	unsigned s;
+	vmb_status st = VMB_STATUS_SUCCESS;
+
+	if (ic_find(bus)) {
+		snprintf(err, errlen, "ic: listed twice");
+		return -1;
+	}
+	if (ic_nr_instances == ARRAY_SIZE(ic_instances)) {
+		snprintf(err, errlen, "ic: more than %u partitions", (unsigned)PART_MAX);
+		return -1;
+	}
+	ic = &ic_instances[ic_nr_instances];
+	memset(ic, 0, sizeof(*ic));
+	ic->bus = bus;
+	snprintf(ic->name, sizeof(ic->name), "%s", vmbus_name(bus));
+	for (s = 0; s < IC_NR_SERVICES && st == VMB_STATUS_SUCCESS; s++)
+		st = ic_channel_setup(ic, s);
+	if (st != VMB_STATUS_SUCCESS) {
+		ic_teardown(ic, 0, s - 1);
+		snprintf(err, errlen, "ic: %s channel: set-up failed (status 0x%08x)",
+			 ic_services[s - 1]->name, st);
+		return -1;
+	}
+	ic_nr_instances++; /* before enable: callbacks may come from then on */
+	for (s = 0; s < IC_NR_SERVICES; s++) {
+		st = vmb_channel_enable(ic->ch[s].channel);
+		if (st != VMB_STATUS_SUCCESS) {
+			ic_teardown(ic, s, IC_NR_SERVICES);
+			ic_nr_instances--;
+			snprintf(err, errlen, "ic: %s channel: offer failed (status 0x%08x)",
+				 ic_services[s]->name, st);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+VMB_VSP(ic_vsp) = {"ic", ic_create};

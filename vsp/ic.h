@@ -1,0 +1,179 @@
+/*
+ * The Integration Components VSP ("ic" in a configuration's `vmbus =` list):
+ * three channels per partition, heartbeat, shutdown and timesync, that
+ * Linux's hv_utils binds. Shared by vsp/ic*.c and the unit tests; nothing
+ * outside vsp/ includes it.
+ *
+ * Each channel runs the same conversation (ic.c): the host (we) speaks
+ * first with a version negotiation; the guest answers with its choice; then
+ * the service (ic_heartbeat.c, ic_shutdown.c, ic_timesync.c) sends its
+ * requests, one outstanding at a time, and the guest answers each in place.
+ * Sending happens only from ic_poll (the partition's poll hook, between
+ * scheduling slices) and from console commands, never from inside a VMBus
+ * callback; callbacks only record what arrived.
+ */
+#ifndef BULKHEAD_VSP_IC_H
+#define BULKHEAD_VSP_IC_H
+
+#include "vmbus/kmcl.h"
+#include "vsp/ic_proto.h"
+
+struct partition;
+
+enum ic_service {
+	IC_HEARTBEAT,
+	IC_SHUTDOWN,
+	IC_TIMESYNC,
+	IC_NR_SERVICES,
+};
+
+enum ic_state {
+	IC_CLOSED,	/* the guest has not opened the channel */
+	IC_NEGOTIATE,	/* open; our negotiate message is due */
+	IC_NEGOTIATING, /* sent; waiting for the guest's choice */
+	IC_READY,	/* versions agreed; service messages flow */
+	IC_REFUSED,	/* the guest supports none of our versions (until it reopens) */
+};
+
+/* Largest message either side sends: a shutdown request is IC_HDR_SIZE + 2060. */
+#define IC_MAX_MESSAGE 4096 /* Linux receives IC messages into one 4 KiB page */
+
+/* Seconds of host time (TSC) between periodic messages, and response limits. */
+#define IC_HEARTBEAT_PERIOD_S  1
+#define IC_HEARTBEAT_LATE_S    5 /* no answer for this long: state=late */
+#define IC_TIMESYNC_PERIOD_S   5 /* samples between syncs, as OpenVMM sends them */
+#define IC_NEGOTIATE_TIMEOUT_S 5 /* no valid answer: negotiate again */
+
+struct ic_channel;
+struct ic_instance;
+
+/* What makes one service different from the others. */
+struct ic_service_desc {
+	const char *name; /* "heartbeat": logs, friendly name */
+	struct vmb_guid type, instance;
+	u16 msg_type;			   /* IC_MSG_* of its service messages */
+	const struct ic_version *versions; /* the message versions we offer, newest first */
+	unsigned nr_versions;
+	/* Versions agreed (state READY). */
+	void (*ready)(struct ic_channel *c, u64 now);
+	/* READY: send what is due (the channel has no request outstanding or may replace it). */
+	void (*tick)(struct ic_channel *c, u64 now);
+	/*
+	 * The guest answered our outstanding request of msg_type (header checked, body
+	 * copied). false: not a valid answer (rejected; the request stays outstanding).
+	 */
+	bool (*response)(struct ic_channel *c, const struct ic_msg_hdr *hdr, const u8 *body,
+			 u32 body_len, u64 now);
+};
+
+extern const struct ic_service_desc ic_heartbeat_desc, ic_shutdown_desc, ic_timesync_desc;
+extern const struct ic_version ic_framework_versions[];
+extern const unsigned ic_nr_framework_versions;
+
+struct ic_heartbeat_state {
+	u64 seq_sent;	  /* sequence number of the last heartbeat sent */
+	u64 seq_answered; /* the guest's answer (seq_sent + 1) to the last one it answered */
+	u64 answered_at;  /* TSC of that answer */
+	u64 next_at;	  /* TSC when the next heartbeat is due */
+	bool live;	  /* answered since the versions were agreed */
+	u64 sent, answered, missed;
+};
+
+struct ic_shutdown_state {
+	bool pending; /* requested from the console, not sent yet */
+	u32 flags;    /* IC_SHUTDOWN_* of the pending request */
+	u64 requested, accepted, refused;
+	u32 last_status; /* the guest's status for the last answered request */
+};
+
+struct ic_timesync_state {
+	bool sync_due; /* the next message carries IC_TIMESYNC_SYNC */
+	u64 next_at;
+	u64 sent, answered;
+	u64 last_parent_time; /* FILETIME of the last message sent */
+};
+
+struct ic_channel {
+	const struct ic_service_desc *desc;
+	struct ic_instance *ic;
+	struct vmb_channel *channel;
+	enum ic_state state;
+	struct ic_version framework, version; /* negotiated (READY) */
+	/* The one request in flight. */
+	bool outstanding;
+	u16 out_type;
+	u8 out_transaction;
+	u64 out_sent_at;
+	u8 next_transaction;
+	u64 negotiations; /* negotiate messages sent */
+	u64 bad;	  /* guest packets rejected (malformed, unexpected, stale) */
+	bool bad_logged;  /* one log line per open, not one per packet */
+	union {
+		struct ic_heartbeat_state hb;
+		struct ic_shutdown_state sd;
+		struct ic_timesync_state ts;
+	} u;
+};
+
+struct ic_instance {
+	struct vmb_bus *bus;
+	char name[24]; /* the partition's, as vmbus_name(bus) said at creation */
+	/* Set by ic_poll: the partition list does not hold it yet when the VSP is created. */
+	struct partition *part;
+	s64 wall_offset_100ns; /* this partition's wall clock minus the hypervisor's */
+	struct ic_channel ch[IC_NR_SERVICES];
+};
+
+/* ---- ic.c: the common conversation ---- */
+
+/* The partition's poll hook (PART_EXT "ic"): sends what is due. */
+void ic_poll(struct partition *p);
+struct ic_instance *ic_find(const struct vmb_bus *bus);
+/* The IC instance of the partition a console command names, or NULL. */
+struct ic_instance *ic_of_partition(const struct partition *p);
+const char *ic_state_name(enum ic_state s);
+/* Send a request on a READY (or, for IC_MSG_NEGOTIATE, open) channel; it becomes outstanding. */
+vmb_status ic_send(struct ic_channel *c, u16 type, const void *body, u16 body_len, u64 now);
+/* Count and log (once per open) a guest message that is not acted on. */
+void ic_reject(struct ic_channel *c, const char *why);
+/* TSC ticks in `seconds` of host time. */
+u64 ic_seconds(u64 seconds);
+
+/*
+ * A guest packet, checked (pure: unit tests and fuzzing). IC_PARSE_OK: hdr
+ * is the header, body/body_len the body inside buf. IC_PARSE_REFUSED: a
+ * well-formed negotiate answer that agrees on nothing.
+ */
+enum ic_parse {
+	IC_PARSE_OK,
+	IC_PARSE_REFUSED,
+	IC_PARSE_SHORT,		/* shorter than its headers or than its declared body */
+	IC_PARSE_NOT_RESPONSE,	/* flags lack TRANSACTION | RESPONSE */
+	IC_PARSE_UNEXPECTED,	/* no request outstanding, or another type or transaction */
+	IC_PARSE_BAD_NEGOTIATE, /* counts or versions we did not offer */
+};
+const char *ic_parse_name(enum ic_parse r);
+enum ic_parse ic_parse_response(const u8 *buf, u32 len, bool outstanding, u16 out_type,
+				u8 out_transaction, struct ic_msg_hdr *hdr, const u8 **body,
+				u32 *body_len);
+/* The versions a negotiate answer chose, checked against what we offered. */
+enum ic_parse ic_parse_negotiate(const u8 *body, u32 body_len, const struct ic_version *svc,
+				 unsigned nr_svc, struct ic_version *framework,
+				 struct ic_version *version);
+
+/* ---- services ---- */
+
+/* Ask the guest to shut down (flags IC_SHUTDOWN_*): 0, or -1 with a reason. */
+int ic_shutdown_request(struct ic_instance *ic, u32 flags, char *err, size_t errlen);
+/*
+ * Wall time: the hypervisor has no RTC yet, so its notion of UTC is
+ * IC_WALL_EPOCH_UNIX at boot plus the TSC since, and each partition may be
+ * set apart from it (`date P SECONDS`). FILETIME units (100 ns since 1601).
+ */
+#define IC_WALL_EPOCH_UNIX 1767225600ull /* 2026-01-01T00:00:00Z */
+u64 ic_wall_filetime(const struct ic_instance *ic, u64 tsc);
+void ic_wall_set_unix(struct ic_instance *ic, u64 unix_seconds, u64 tsc);
+/* Send a SYNC timesync at the next poll. */
+void ic_timesync_sync_now(struct ic_instance *ic);
+
+#endif
