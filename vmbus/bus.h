@@ -105,6 +105,11 @@ struct vmb_channel {
 	struct pkt_list idle, incoming, waiting, completing;
 	u64 next_trans_id;
 	u64 packets_in, packets_out;
+
+	/* Save and restore (save.c). */
+	struct vmbus_save_state *save;	     /* between save_begin and save_end */
+	struct vmbus_restore_state *restore; /* the chunks of a stream seen so far */
+	bool restoring;			     /* inside restore: vmb_packet_restore is allowed */
 };
 
 struct vmbus_queued_msg {
@@ -137,6 +142,10 @@ void vmbus_log(struct vmb_bus *bus, const char *fmt, ...) __attribute__((format(
 /* The channel that holds relid, or NULL. */
 struct vmb_channel *vmbus_relid_channel(const struct vmb_bus *bus, u32 relid);
 
+/* ---- kmcl.c ---- */
+/* The lowest relid neither a channel nor a rescinded one holds; 0 if none. */
+u32 vmbus_free_relid(const struct vmb_bus *bus);
+
 /* ---- channel.c ---- */
 /* A guest message (header included), already copied into host memory. */
 void vmbus_handle_message(struct vmb_bus *bus, const void *msg, u32 size);
@@ -152,6 +161,11 @@ void vmbus_channel_free_gpadls(struct vmb_channel *ch);
 /* A GPADL lost a user: finish a teardown the guest asked for meanwhile. */
 void vmbus_gpadl_released(struct vmb_channel *ch, struct gpadl *g);
 struct gpadl *vmbus_find_gpadl(const struct vmb_channel *ch, u32 id);
+/* Can GPADL g hold two rings split at page split? NULL, or why not. */
+const char *vmbus_ring_layout_check(const struct gpadl *g, u32 split);
+/* Map the rings of ring GPADL g split at page split (an OPENCHANNEL's); NULL, or why not. */
+const char *vmbus_channel_map_rings(struct vmb_channel *ch, struct gpadl *g, u32 split);
+void vmbus_channel_unmap_rings(struct vmb_channel *ch);
 
 /* ---- packet.c ---- */
 /* Hand the guest's packets to the VSP (unless paused) and flush waiting completions. */
@@ -165,5 +179,15 @@ void vmbus_packets_cancel(struct vmb_channel *ch);
 void vmbus_packets_drop_incoming(struct vmb_channel *ch);
 /* At cleanup: the VSP's unsent packets go too. */
 void vmbus_packets_free_idle(struct vmb_channel *ch);
+/* The library's part of a packet in use, as vmbus/save.h lays it out (out: its size bytes). */
+u32 vmbus_packet_saved_size(const struct vmb_packet *p);
+void vmbus_packet_save(const struct vmb_packet *p, u8 *out);
+/* Check a saved library part: SUCCESS, or DATA_ERROR. Its state and trans id for the caller. */
+vmb_status vmbus_packet_check_saved(const struct vmbus_host *host, const void *buf, u32 size,
+				    u8 *state, u64 *trans_id);
+
+/* ---- save.c ---- */
+/* Drop a save or restore in progress (cleanup). */
+void vmbus_save_discard(struct vmb_channel *ch);
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define RING_MIN_PAGES	 2 /* a control page and a data page */
 #define VERSION_MAJOR(v) ((v) >> 16)
 #define VERSION_MINOR(v) ((v)&0xffff)
 
@@ -285,7 +286,7 @@ static u32 packet_buffer_size(const struct vmb_channel *ch)
 }
 
 /* Map the two rings of the ring GPADL: [0, split) guest -> host, [split, n) host -> guest. */
-static const char *map_rings(struct vmb_channel *ch, struct gpadl *g, u32 split)
+const char *vmbus_ring_layout_check(const struct gpadl *g, u32 split)
 {
 	u32 n = g->nr_pfns;
 
@@ -293,8 +294,18 @@ static const char *map_rings(struct vmb_channel *ch, struct gpadl *g, u32 split)
 	    g->ranges[0].byte_count != (u64)n * PAGE_SIZE)
 		return "ring GPADL is not whole pages";
 	/* Each ring: a control page and at least one data page. */
-	if (n < 4 || split < 2 || split > n - 2)
+	if (n < 2 * RING_MIN_PAGES || split < RING_MIN_PAGES || split > n - RING_MIN_PAGES)
 		return "ring split outside the GPADL";
+	return NULL;
+}
+
+const char *vmbus_channel_map_rings(struct vmb_channel *ch, struct gpadl *g, u32 split)
+{
+	u32 n = g->nr_pfns;
+	const char *why = vmbus_ring_layout_check(g, split);
+
+	if (why)
+		return why;
 	ch->ring_pages = calloc(n, sizeof(*ch->ring_pages));
 	ch->pkt_buf_size = packet_buffer_size(ch);
 	ch->pkt_buf = malloc(ch->pkt_buf_size);
@@ -310,7 +321,7 @@ static const char *map_rings(struct vmb_channel *ch, struct gpadl *g, u32 split)
 	return NULL;
 }
 
-static void unmap_rings(struct vmb_channel *ch)
+void vmbus_channel_unmap_rings(struct vmb_channel *ch)
 {
 	free(ch->ring_pages);
 	free(ch->pkt_buf);
@@ -336,11 +347,11 @@ static void on_open(struct vmb_bus *bus, const void *msg, u32 size)
 	else if (!g || !g->ready || g->teardown_pending)
 		why = "no such ring GPADL";
 	else
-		why = map_rings(ch, g, o->downstream_page_offset);
+		why = vmbus_channel_map_rings(ch, g, o->downstream_page_offset);
 	if (why) {
 		vmbus_log(bus, "OPENCHANNEL of relid %u refused: %s", o->child_relid, why);
 		if (ch && !ch->open)
-			unmap_rings(ch);
+			vmbus_channel_unmap_rings(ch);
 		send_open_result(bus, o, VMBUS_STATUS_FAILED);
 		return;
 	}
@@ -381,7 +392,7 @@ void vmbus_channel_close(struct vmb_channel *ch, bool notify)
 	if (notify && ch->state_cb.closed)
 		ch->state_cb.closed(ch);
 	vmbus_packets_drop_incoming(ch);
-	unmap_rings(ch);
+	vmbus_channel_unmap_rings(ch);
 	ch->ring_gpadl = NULL;
 	ch->broken = false;
 	ch->kick = false;

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PFN_LIMIT (1ull << (52 - PAGE_SHIFT)) /* x86-64 physical addresses have 52 bits */
-
 struct vmb_gpadl_mapping {
 	struct gpadl *gpadl; /* NULL once the GPADL is gone */
 	struct vmb_gpadl_mapping *next;
@@ -89,7 +87,7 @@ bool gpadl_complete(const struct gpadl *g)
 
 static bool pfn_ok(const struct vmbus_host *host, u64 pfn)
 {
-	return pfn < PFN_LIMIT && host->page(host->ctx, pfn << PAGE_SHIFT);
+	return pfn < VMBUS_PFN_LIMIT && host->page(host->ctx, pfn << PAGE_SHIFT);
 }
 
 enum gpadl_status gpadl_finish(struct gpadl *g, const struct vmbus_host *host, const char **why)

@@ -14,6 +14,8 @@
 #include "vmbus/vmbus.h"
 #include "vmbus/wire.h"
 
+#define VMBUS_PFN_LIMIT (1ull << (52 - PAGE_SHIFT)) /* x86-64 physical addresses have 52 bits */
+
 struct gpadl_range {
 	u32 byte_count;
 	u32 byte_offset; /* into its first page */

@@ -77,6 +77,7 @@ void vmb_channel_cleanup(struct vmb_channel *channel)
 	if (ch->relid)
 		bus->relids[ch->relid] = NULL;
 	vmbus_packets_free_idle(ch);
+	vmbus_save_discard(ch);
 	bus_remove(bus, ch);
 	free(ch->context);
 	free(ch);
@@ -243,7 +244,7 @@ vmb_server_channel_init_set_save_restore_packet_callbacks(struct vmb_channel *ch
 
 /* ---- running ---- */
 
-static u32 free_relid(const struct vmb_bus *bus)
+u32 vmbus_free_relid(const struct vmb_bus *bus)
 {
 	for (u32 relid = 1; relid <= VMBUS_MAX_CHANNELS; relid++)
 		if (!bus->relids[relid] && !(bus->zombies & (1ull << relid)))
@@ -261,7 +262,7 @@ vmb_status vmb_channel_enable(struct vmb_channel *channel)
 		return VMB_STATUS_INVALID_DEVICE_STATE;
 	if (duplicate(ch->bus, ch, &ch->type, &ch->instance))
 		return VMB_STATUS_INVALID_PARAMETER;
-	relid = free_relid(ch->bus);
+	relid = vmbus_free_relid(ch->bus);
 	if (!relid)
 		return VMB_STATUS_INSUFFICIENT_RESOURCES;
 	ch->relid = relid;

@@ -194,7 +194,20 @@ vmb_status vmb_packet_write_external(struct vmb_packet *packet, u32 range, u32 o
 				     const void *buf, u32 len);
 vmb_status vmb_packet_get_external_data(struct vmb_packet *packet, struct vmb_external_data *ext);
 
-/* ---- save and restore (spec/kmcl.md; implemented with snapshots) ---- */
+/*
+ * ---- save and restore (spec/kmcl.md; implemented with snapshots) ----
+ *
+ * The stream is vmbus/save.h's. save_begin wants a paused channel (or one
+ * the guest never had) and asks save_packet about every packet in use then.
+ * restore_from_buffer wants a channel the guest does not hold: freshly made
+ * (and enabled), or after vmbus_reset. It checks the whole stream before it
+ * changes anything; an open channel comes back open and paused (the VSP
+ * hears `opened`, and `started` when it starts it), its relid as saved
+ * (another channel the guest does not know moves aside), then each packet
+ * through restore_packet. A VSP without restore_packet gets its packets
+ * back without state of its own. A restored packet waiting for the guest's
+ * completion takes vmb_packet_set_completion_routine again.
+ */
 
 vmb_status vmb_channel_save_begin(struct vmb_channel *channel);
 vmb_status vmb_channel_save_continue(struct vmb_channel *channel, void *buf, u32 size,

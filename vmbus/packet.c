@@ -7,6 +7,7 @@
  * layouts: vmbus/wire.h (Linux include/linux/hyperv.h, channel.c).
  */
 #include "vmbus/bus.h"
+#include "vmbus/save.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +119,8 @@ void *vmb_packet_get_context(struct vmb_packet *packet)
 vmb_status vmb_packet_set_completion_routine(struct vmb_packet *packet,
 					     vmb_completion_fn completion)
 {
-	if (!packet || packet->state != PKT_IDLE)
+	/* Before sending, or on a packet restored waiting for its completion. */
+	if (!packet || (packet->state != PKT_IDLE && packet->state != PKT_WAITING))
 		return VMB_STATUS_INVALID_DEVICE_STATE;
 	packet->completion = completion;
 	return VMB_STATUS_SUCCESS;
@@ -206,7 +208,8 @@ static vmb_status build_ranges(struct vmb_channel *ch, const struct vmb_external
 		    !r->pfns)
 			return VMB_STATUS_INVALID_PARAMETER;
 		for (u32 j = 0; j < r->nr_pfns; j++)
-			if (!ch->bus->host.page(ch->bus->host.ctx, r->pfns[j] << PAGE_SHIFT))
+			if (r->pfns[j] >= VMBUS_PFN_LIMIT ||
+			    !ch->bus->host.page(ch->bus->host.ctx, r->pfns[j] << PAGE_SHIFT))
 				return VMB_STATUS_INVALID_PARAMETER;
 		words += 1 + pages;
 	}
@@ -439,7 +442,7 @@ static const char *parse_ranges(struct vmb_channel *ch, const u8 *pkt, u32 data_
 		ranges[i].pfns = pfn_out;
 		memcpy(pfn_out, pkt + pos, ranges[i].nr_pfns * sizeof(u64));
 		for (u32 j = 0; j < ranges[i].nr_pfns; j++) {
-			if (pfn_out[j] >= 1ull << (64 - PAGE_SHIFT) ||
+			if (pfn_out[j] >= VMBUS_PFN_LIMIT ||
 			    !ch->bus->host.page(ch->bus->host.ctx, pfn_out[j] << PAGE_SHIFT)) {
 				free(ranges);
 				return "PFN outside guest RAM";
@@ -607,4 +610,176 @@ void vmbus_packets_drop_incoming(struct vmb_channel *ch)
 void vmbus_packets_free_idle(struct vmb_channel *ch)
 {
 	free_list(&ch->idle);
+}
+
+/* ---- saved state (vmbus/save.h): the library's part of a packet in use ---- */
+
+static u32 total_pfns(const struct vmb_packet *p)
+{
+	u32 n = 0;
+
+	for (u32 i = 0; i < p->nr_ranges; i++)
+		n += p->ranges[i].nr_pfns;
+	return n;
+}
+
+static u32 saved_reply_len(const struct vmb_packet *p)
+{
+	return p->state == PKT_COMPLETING ? p->reply_len : 0;
+}
+
+u32 vmbus_packet_saved_size(const struct vmb_packet *p)
+{
+	return (u32)sizeof(struct vmbus_save_packet_lib) +
+	       p->nr_ranges * (u32)sizeof(struct vmbus_gpa_range) + total_pfns(p) * 8 +
+	       saved_reply_len(p);
+}
+
+void vmbus_packet_save(const struct vmb_packet *p, u8 *out)
+{
+	struct vmbus_save_packet_lib l = {
+	    .state = (u8)p->state,
+	    .flags = (u8)((p->completion_requested ? VMBUS_SAVED_PKT_COMPLETION_REQUESTED : 0) |
+			  (p->deferred ? VMBUS_SAVED_PKT_DEFERRED : 0)),
+	    .nr_ranges = p->nr_ranges,
+	    .trans_id = p->trans_id,
+	    .reply_len = saved_reply_len(p),
+	    .nr_pfns = total_pfns(p),
+	};
+
+	memcpy(out, &l, sizeof(l));
+	out += sizeof(l);
+	for (u32 i = 0; i < p->nr_ranges; i++) {
+		const struct vmb_gpa_range *r = &p->ranges[i];
+		struct vmbus_gpa_range w = {r->byte_count, r->byte_offset};
+
+		memcpy(out, &w, sizeof(w));
+		memcpy(out + sizeof(w), r->pfns, r->nr_pfns * sizeof(u64));
+		out += sizeof(w) + r->nr_pfns * sizeof(u64);
+	}
+	if (l.reply_len)
+		memcpy(out, p->reply, l.reply_len);
+}
+
+/* A saved library part, checked; ranges at buf + sizeof(l), the reply at its end. */
+static vmb_status parse_saved(const struct vmbus_host *host, const u8 *buf, u32 size,
+			      struct vmbus_save_packet_lib *l)
+{
+	u32 pos = sizeof(*l), pfns = 0, end;
+
+	if (size < sizeof(*l))
+		return VMB_STATUS_DATA_ERROR;
+	memcpy(l, buf, sizeof(*l));
+	if ((l->state != PKT_INCOMING && l->state != PKT_WAITING && l->state != PKT_COMPLETING) ||
+	    (l->flags & ~VMBUS_SAVED_PKT_FLAGS) || l->reserved || l->nr_ranges > VMBUS_MAX_RANGES)
+		return VMB_STATUS_DATA_ERROR;
+	/* Only the guest's packets carry external data; only completions wait with a reply. */
+	if ((l->state != PKT_INCOMING && l->nr_ranges) ||
+	    (l->state != PKT_COMPLETING && l->reply_len) ||
+	    (l->state == PKT_COMPLETING && !(l->flags & VMBUS_SAVED_PKT_COMPLETION_REQUESTED)) ||
+	    l->reply_len > VMBUS_LIMIT_MAX_PACKET || l->reply_len > size - pos)
+		return VMB_STATUS_DATA_ERROR;
+	end = size - l->reply_len;
+	for (u32 i = 0; i < l->nr_ranges; i++) {
+		struct vmbus_gpa_range r;
+		u64 pages;
+
+		if (end - pos < sizeof(r))
+			return VMB_STATUS_DATA_ERROR;
+		memcpy(&r, buf + pos, sizeof(r));
+		pos += sizeof(r);
+		pages = ALIGN_UP((u64)r.byte_offset + r.byte_count, PAGE_SIZE) >> PAGE_SHIFT;
+		if (!r.byte_count || r.byte_offset >= PAGE_SIZE ||
+		    (end - pos) / sizeof(u64) < pages)
+			return VMB_STATUS_DATA_ERROR;
+		for (u64 j = 0; j < pages; j++) {
+			u64 pfn;
+
+			memcpy(&pfn, buf + pos + j * sizeof(u64), sizeof(pfn));
+			if (pfn >= VMBUS_PFN_LIMIT || !host->page(host->ctx, pfn << PAGE_SHIFT))
+				return VMB_STATUS_DATA_ERROR;
+		}
+		pos += (u32)(pages * sizeof(u64));
+		pfns += (u32)pages;
+	}
+	if (pos != end || pfns != l->nr_pfns)
+		return VMB_STATUS_DATA_ERROR;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmbus_packet_check_saved(const struct vmbus_host *host, const void *buf, u32 size,
+				    u8 *state, u64 *trans_id)
+{
+	struct vmbus_save_packet_lib l;
+	vmb_status st = parse_saved(host, buf, size, &l);
+
+	*state = l.state;
+	*trans_id = l.trans_id;
+	return st;
+}
+
+vmb_status vmb_packet_restore(struct vmb_packet *packet, const void *lib_buf, u32 lib_buf_size)
+{
+	struct vmbus_save_packet_lib l;
+	struct vmb_channel *ch;
+	const u8 *in = lib_buf;
+	u64 *pfn_out;
+	vmb_status st;
+
+	if (!packet || (lib_buf_size && !lib_buf))
+		return VMB_STATUS_INVALID_PARAMETER;
+	ch = packet->channel;
+	if (!ch->restoring || packet->state != PKT_IDLE)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	st = parse_saved(&ch->bus->host, lib_buf, lib_buf_size, &l);
+	if (st != VMB_STATUS_SUCCESS)
+		return st;
+	if (l.state == PKT_WAITING)
+		for (struct vmb_packet *w = ch->waiting.head; w; w = w->next)
+			if (w->trans_id == l.trans_id)
+				return VMB_STATUS_DATA_ERROR;
+	if (l.nr_ranges) {
+		packet->ranges =
+		    calloc(1, l.nr_ranges * sizeof(*packet->ranges) + l.nr_pfns * sizeof(u64));
+		if (!packet->ranges)
+			return VMB_STATUS_INSUFFICIENT_RESOURCES;
+	}
+	if (l.reply_len) {
+		packet->reply = malloc(l.reply_len);
+		if (!packet->reply) {
+			free(packet->ranges);
+			packet->ranges = NULL;
+			return VMB_STATUS_INSUFFICIENT_RESOURCES;
+		}
+		memcpy(packet->reply, in + lib_buf_size - l.reply_len, l.reply_len);
+	}
+	pfn_out = (u64 *)(packet->ranges + l.nr_ranges);
+	in += sizeof(l);
+	for (u32 i = 0; i < l.nr_ranges; i++) {
+		struct vmb_gpa_range *r = &packet->ranges[i];
+		struct vmbus_gpa_range w;
+
+		memcpy(&w, in, sizeof(w));
+		in += sizeof(w);
+		r->byte_count = w.byte_count;
+		r->byte_offset = w.byte_offset;
+		r->nr_pfns =
+		    (u32)(ALIGN_UP((u64)w.byte_offset + w.byte_count, PAGE_SIZE) >> PAGE_SHIFT);
+		r->pfns = pfn_out;
+		memcpy(pfn_out, in, r->nr_pfns * sizeof(u64));
+		in += r->nr_pfns * sizeof(u64);
+		pfn_out += r->nr_pfns;
+	}
+	packet->nr_ranges = l.nr_ranges;
+	packet->reply_len = l.reply_len;
+	packet->trans_id = l.trans_id;
+	packet->completion_requested = l.flags & VMBUS_SAVED_PKT_COMPLETION_REQUESTED;
+	packet->deferred = l.flags & VMBUS_SAVED_PKT_DEFERRED;
+	packet->state = (enum pkt_state)l.state;
+	list_del(packet);
+	list_add(l.state == PKT_INCOMING  ? &ch->incoming
+		 : l.state == PKT_WAITING ? &ch->waiting
+					  : &ch->completing,
+		 packet);
+	return VMB_STATUS_SUCCESS;
 }

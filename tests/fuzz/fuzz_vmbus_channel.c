@@ -15,6 +15,8 @@
  *   0xe9 SynIC queue full or free; 0xea vmbus_poll; 0xeb partition reset
  *   0xec guest writes a packet into a channel's ring and signals
  *   0xed VSP mode byte; 0xee VSP finishes what it holds; 0xef HvSignalEvent
+ *   0xf0 snapshot round trip: every channel paused and saved, the bus reset,
+ *        every channel restored from its stream (which must work); once a run
  *
  * Invariants: no crash, no sanitizer report, posted messages well formed
  * (checked by the fake host), the message queue within bounds.
@@ -25,7 +27,7 @@
 #include "tests/fuzz/fuzz_vmbus_host.h"
 #include "kernel/hv_defs.h"
 
-#define MAX_OPS	     64
+#define MAX_OPS	     32
 #define RAW_OP_LIMIT 0xe0
 
 struct input {
@@ -93,6 +95,33 @@ static void guest_packet(struct vmb_bus *bus, struct input *in)
 	vmbus_guest_signal(bus, VMBUS_CONN_CHANNEL_BASE + ch->relid, 0);
 }
 
+#define SAVE_MAX (64 << 10)
+
+/* Save every channel, forget everything, restore them: a saved state must come back. */
+static void round_trip(struct vmb_bus *bus)
+{
+	static u8 streams[3][SAVE_MAX];
+	u32 sizes[3], filled, required;
+
+	fz_vsp_finish(); /* the VSP saves nothing of its own: let it hold nothing */
+	for (unsigned i = 0; i < 3; i++) {
+		struct vmb_channel *ch = fz_channel(i);
+
+		vmb_channel_pause(ch);
+		if (vmb_channel_save_begin(ch) ||
+		    vmb_channel_save_continue(ch, streams[i], SAVE_MAX, &filled, &required) ||
+		    vmb_channel_save_end(ch))
+			__builtin_trap();
+		sizes[i] = filled;
+	}
+	vmbus_reset(bus);
+	for (unsigned i = 0; i < 3; i++)
+		if (vmb_channel_restore_from_buffer(fz_channel(i), streams[i], sizes[i]))
+			__builtin_trap();
+	for (unsigned i = 0; i < 3; i++)
+		vmb_channel_start(fz_channel(i));
+}
+
 static void vsp_action(struct vmb_bus *bus, struct input *in)
 {
 	u8 which = byte(in);
@@ -121,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vmb_bus *bus;
 	struct input in = {data, size};
-	unsigned ops = 0;
+	unsigned ops = 0, round_trips = 0;
 	u8 op;
 
 	/*
@@ -202,6 +231,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 0xee:
 			fz_vsp_finish();
+			break;
+		case 0xf0:
+			if (!round_trips++) /* once per run: it costs as much as the rest */
+				round_trip(bus);
 			break;
 		default:
 			vmbus_guest_signal(bus, VMBUS_CONN_CHANNEL_BASE + word(&in) % 40, 0);

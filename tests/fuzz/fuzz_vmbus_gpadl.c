@@ -19,7 +19,7 @@
 
 #include "tests/fuzz/fuzz_vmbus_host.h"
 
-#define MAX_OPS	 64
+#define MAX_OPS	 32
 #define MAX_MAPS 4
 
 struct input {

@@ -1,4 +1,4 @@
-# VMBus server fuzzers: channel messages, ring reads, GPADL messages.
+# VMBus server fuzzers: channel messages, ring reads, GPADL messages, saved channel streams.
 FUZZ_VMBUS_SRCS := vmbus/bus.c vmbus/channel.c vmbus/gpadl.c vmbus/kmcl.c vmbus/packet.c \
 	vmbus/ring.c vmbus/save.c tests/fuzz/fuzz_vmbus_host.c
 
@@ -8,3 +8,5 @@ FUZZERS += fuzz_vmbus_ring
 fuzz_vmbus_ring_SRCS := $(FUZZ_VMBUS_SRCS)
 FUZZERS += fuzz_vmbus_gpadl
 fuzz_vmbus_gpadl_SRCS := $(FUZZ_VMBUS_SRCS)
+FUZZERS += fuzz_vmbus_save
+fuzz_vmbus_save_SRCS := $(FUZZ_VMBUS_SRCS)

@@ -713,23 +713,6 @@ static void test_send_with_external_data(void **state)
 	assert_int_equal(buf[48], 'x');
 }
 
-static void test_save_restore_not_yet(void **state)
-{
-	u32 filled = 1, required = 1;
-	struct vmb_packet *p;
-
-	assert_int_equal(vmb_channel_save_begin(ch), VMB_STATUS_INVALID_DEVICE_STATE);
-	assert_int_equal(vmb_channel_save_continue(ch, NULL, 0, &filled, &required),
-			 VMB_STATUS_INVALID_DEVICE_STATE);
-	assert_int_equal(filled, 0);
-	assert_int_equal(vmb_channel_save_end(ch), VMB_STATUS_INVALID_DEVICE_STATE);
-	assert_int_equal(vmb_channel_restore_from_buffer(ch, "", 0),
-			 VMB_STATUS_INVALID_DEVICE_STATE);
-	assert_int_equal(vmb_packet_allocate(ch, &p), 0);
-	assert_int_equal(vmb_packet_restore(p, "", 0), VMB_STATUS_INVALID_DEVICE_STATE);
-	vmb_packet_free(p);
-}
-
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -752,7 +735,6 @@ int main(void)
 	    T(test_in_use_limit_throttles_reading),
 	    T(test_gpa_direct_external_data),
 	    T(test_send_with_external_data),
-	    T(test_save_restore_not_yet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
