@@ -12,7 +12,7 @@ step "build: hypervisor, loader, test guests"
 make -s all
 step "unit tests"
 make -s unit
-step "fuzzers (${FUZZ_SECONDS:=15}s each)"
+step "fuzzers (${FUZZ_SECONDS:=25}s each)"
 make -s fuzz FUZZ_SECONDS="$FUZZ_SECONDS"
 step "system tests: QEMU + OVMF (AMD-V, SVM with nested paging)"
 BACKENDS=qemu tests/system/run.sh
