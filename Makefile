@@ -124,8 +124,9 @@ test: deps
 FUZZERS :=
 include $(wildcard tests/fuzz/*.mk)
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
-FUZZ_SECONDS ?= 30
-FUZZ_RUNS ?= 0
+# Each harness runs FUZZ_RUNS executions, or FUZZ_SECONDS if that comes first.
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 1000000
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c
 	@mkdir -p $(dir $@)
@@ -134,7 +135,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c
 $(foreach t,$(FUZZERS),$(eval $(BUILD)/fuzz/$(t): $($(t)_SRCS)))
 
 fuzz: $(FUZZ_BINS)
-	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_RUNS) $(FUZZ_BINS)
 
 bench: deps all
 	@tests/bench/run.sh

@@ -12,8 +12,8 @@ step "build: hypervisor, loader, test guests"
 make -s all
 step "unit tests"
 make -s unit
-step "fuzzers (${FUZZ_SECONDS:=25}s each)"
-make -s fuzz FUZZ_SECONDS="$FUZZ_SECONDS"
+step "fuzzers (${FUZZ_RUNS:=1000000} executions or ${FUZZ_SECONDS:=60}s each)"
+make -s fuzz FUZZ_SECONDS="$FUZZ_SECONDS" FUZZ_RUNS="$FUZZ_RUNS"
 step "system tests: QEMU + OVMF (AMD-V, SVM with nested paging)"
 BACKENDS=qemu tests/system/run.sh
 step "system tests: Bochs + OVMF (VT-x, VMX with EPT)"

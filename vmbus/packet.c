@@ -555,6 +555,14 @@ static void read_ring(struct vmb_channel *ch)
 	do {
 		ch->kick = false;
 		while (can_read(ch)) {
+			if (n == VMBUS_SERVICE_BUDGET) {
+				/*
+				 * A guest that maps one page into both rings makes every
+				 * echo a new packet: stop, and let vmbus_poll go on later.
+				 */
+				ch->kick = true;
+				goto out;
+			}
 			enum ring_status st = ring_peek(&ch->in, &d, &len);
 
 			if (st == RING_EMPTY)
@@ -577,6 +585,7 @@ static void read_ring(struct vmb_channel *ch)
 			n++;
 		}
 	} while (ch->kick && can_read(ch));
+out:
 	ch->processing = false;
 	if (signal && ch->open)
 		ch->bus->host.signal(ch->bus->host.ctx, ch->relid);

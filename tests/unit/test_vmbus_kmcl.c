@@ -588,6 +588,27 @@ static void test_in_use_limit_throttles_reading(void **state)
 	assert_int_equal(nr_seen, VMBUS_MAX_IN_USE + 5);
 }
 
+/*
+ * One service pass reads a bounded number of packets (a guest that maps a
+ * page into both rings turns every echo into a new packet); the next poll
+ * goes on where it stopped.
+ */
+static void test_one_pass_reads_a_bounded_number(void **state)
+{
+	const unsigned n = VMBUS_SERVICE_BUDGET + 72;
+
+	open_channel();
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(guest_write(&gc.out, VMBUS_PKT_DATA_INBAND, 0, i, NULL, 0, "z", 1),
+				 0);
+	guest_signal(bus, 1);
+	assert_int_equal(nr_seen, VMBUS_SERVICE_BUDGET);
+	vmbus_poll(bus);
+	assert_int_equal(nr_seen, n);
+	vmbus_poll(bus);
+	assert_int_equal(nr_seen, n);
+}
+
 /* ---- external data ---- */
 
 static u32 gpa_direct_header(u8 *out, const u32 *counts, const u32 *offsets, const u64 *pfns,
@@ -733,6 +754,7 @@ int main(void)
 	    T(test_full_ring_queues_completions_in_order),
 	    T(test_signals_follow_the_guests_wishes),
 	    T(test_in_use_limit_throttles_reading),
+	    T(test_one_pass_reads_a_bounded_number),
 	    T(test_gpa_direct_external_data),
 	    T(test_send_with_external_data),
 	};
