@@ -12,6 +12,15 @@ Bochs = VT-x):
 - compute loop: the guest's pure-register loop under Bulkhead divided by the
   same loop with the same guest booted directly as the emulator's firmware
   (no hypervisor at all).
+- vmbus echo: the test guest's VMBus client (its `v` command,
+  tests/guest/README.md) streams 2000 in-band packets of 8..2000 bytes
+  through the echo VSP (`vmbus = echo`) and checks every echo and
+  completion: round trips per second and HvSignalEvent calls per packet
+  (target <= 0.05 while streaming with the receive ring's interrupt
+  masked), in the guest's own TSC time. Baseline, measured by the same
+  guest in the same run: the same bytes generated, copied out and back and
+  checked with no VMBus (its `baseline memcpy` line); the ratio is
+  Bulkhead's time over the baseline's.
 - Linux boot to shell (BENCH_LINUX_BACKENDS, default "qemu"; Bochs takes
   minutes): Debian's kernel and the busybox initramfs of tests/guest/linux/
   until its init prints `bulkhead-linux: init ready` (and then the shell
@@ -83,6 +92,15 @@ LINUX_HOST_MEM = "1G"
 LINUX_CONFIG = (f"[partition linux]\nmemory = {LINUX_MEM_MIB}M\nkernel = linux/vmlinux\n"
                 f"initrd = linux/initrd.cpio.gz\ncmdline = {LINUX_CMDLINE}\n")
 LINUX_TARGET = 1.5
+
+# The VMBus client's run (tests/guest/vmbus_client.c): its stream phase and its baseline.
+ECHO_CONFIG = guest_partition("bench", memory="16M").replace("\n\n", "\nvmbus = echo\n\n")
+ECHO_STREAM = (r"vmbus: stream packets=(\d+) bytes=(\d+) completions=\d+ signals=(\d+) "
+               r"[^\r\n]* ms=(\d+) per_s=(\d+)\r*\n")
+ECHO_OK = r"vmbus: echo ok [^\r\n]*\r*\n"
+ECHO_BASELINE = r"vmbus: baseline memcpy packets=(\d+) bytes=(\d+) ms=(\d+) per_s=(\d+)(\S*)\r*\n"
+ECHO_FAIL = [r"vmbus: FAIL [^\r\n]*\r*\n"]
+SPP_TARGET = 0.05
 
 # Seconds. Measured on the 2-core machine under load: QEMU reaches the
 # console in ~4 s, Linux's banner ~8 s later (~4-6 s bare); Bochs ~30 s and
@@ -390,6 +408,35 @@ def guest_bare(run, backend, i):
         emu.stop()
 
 
+def echo_under_bulkhead(run, backend, i):
+    """The VMBus client against the echo VSP, and its in-guest baseline."""
+    t = TIMEOUTS[backend]
+    m = run.machine(f"echo-bulkhead-{i}", backend, ECHO_CONFIG)
+    try:
+        c = m.console
+        boot_to_console(m, t, "bench")
+        c.wait("the guest's 'tick 1'", r"\[bench\] tick 1", t["tick"], HV_FAIL)
+        m.send("console bench\r")
+        c.wait("'attached to bench'", r"attached to bench", t["tick"], HV_FAIL)
+        c.send("v")
+        _, stream = c.wait("the client's stream figures", ECHO_STREAM, t["bench"],
+                           ECHO_FAIL + HV_FAIL)
+        c.wait("'vmbus: echo ok'", ECHO_OK, t["bench"], ECHO_FAIL + HV_FAIL)
+        _, base = c.wait("the client's baseline", ECHO_BASELINE, t["bench"], ECHO_FAIL + HV_FAIL)
+        m.send(ESCAPE)
+        c.wait("'detached from bench'", r"detached from bench", t["tick"])
+        packets, nbytes, signals, ms, per_s = (int(x) for x in stream.groups())
+        b_packets, b_bytes, b_ms, b_per_s = (int(x) for x in base.groups()[:4])
+        if base.group(5) or (b_packets, b_bytes) != (packets, nbytes) or not per_s or not b_per_s:
+            raise BenchError(f"{backend}: the baseline is not of the stream's bytes: "
+                             f"{stream.group(0).strip()!r} / {base.group(0).strip()!r}")
+        return {"rt_per_s": float(per_s), "spp": signals / packets, "stream_ms": float(ms),
+                "base_per_s": float(b_per_s), "ratio": b_per_s / per_s, "packets": packets,
+                "bytes": nbytes}
+    finally:
+        run.close(m)
+
+
 # ---- Linux ----
 
 def linux_facts(c):
@@ -654,6 +701,24 @@ def report_guest(backend, hv, bare):
          f"ratio {loop_hv / loop_bare:.3f} ({runs(hv, bare)})")
 
 
+def report_echo(backend, hv):
+    n = len(hv)
+    rt = median([r["rt_per_s"] for r in hv])
+    spp = median([r["spp"] for r in hv])
+    base = median([r["base_per_s"] for r in hv])
+    ratio = median([r["ratio"] for r in hv])
+    verdict = "met" if spp <= SPP_TARGET else "missed"
+    note(f"bench[{backend}]: vmbus echo: {rt:.0f} round trips/s ({hv[0]['packets']} in-band "
+         f"packets of 8..2000 bytes, {hv[0]['bytes']} bytes, a third with completions, every "
+         f"one checked; guest TSC time; median of {n})")
+    note(f"bench[{backend}]: vmbus echo: {spp:.3f} signals per packet (target <= "
+         f"{SPP_TARGET}: {verdict}; HvSignalEvent calls / packets sent, streaming with the "
+         f"receive ring's interrupt masked; median of {n})")
+    note(f"bench[{backend}]: vmbus echo vs memcpy: baseline {base:.0f} packets/s (the same "
+         f"bytes generated, copied out and back and checked in the guest), ratio {ratio:.2f} "
+         f"(bulkhead's time / the baseline's; median of {n})")
+
+
 def report_linux(backend, hv, bare):
     n = runs(hv, bare)
     k_hv, k_bare = median([r["from_kernel"] for r in hv]), median([r["from_kernel"] for r in bare])
@@ -766,6 +831,11 @@ def main():
             measure(run, backend, "test guest bare", guest_bare, i, bare)
         if hv and bare:
             report_guest(backend, hv, bare)
+        echo = []
+        for i in range(1, repeat + 1):
+            measure(run, backend, "vmbus echo under bulkhead", echo_under_bulkhead, i, echo)
+        if echo:
+            report_echo(backend, echo)
         if backend not in linux:
             continue
         hv, bare = [], []

@@ -8,7 +8,7 @@ GUEST_SRC := tests/guest
 GUEST_OUT := $(BUILD)/guest
 GUEST_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding -nostdlib \
 	-fno-stack-protector -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only \
-	-fcf-protection=none -fno-asynchronous-unwind-tables
+	-fcf-protection=none -fno-asynchronous-unwind-tables -fno-strict-aliasing
 GUEST_LDFLAGS := -nostdlib -static --fatal-warnings --no-warn-rwx-segments --build-id=none
 
 GUESTS += $(GUEST_OUT)/testguest.bin $(GUEST_OUT)/testguest-rom.bin
@@ -18,15 +18,16 @@ $(GUEST_OUT)/start.o: $(GUEST_SRC)/start.S $(GUEST_SRC)/guest.mk
 	@echo "  AS      $<"
 	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
 
-$(GUEST_OUT)/testguest.o: $(GUEST_SRC)/testguest.c $(GUEST_SRC)/guest.mk
+GUEST_OBJS := $(GUEST_OUT)/start.o $(GUEST_OUT)/testguest.o $(GUEST_OUT)/vmbus_client.o
+
+$(GUEST_OUT)/%.o: $(GUEST_SRC)/%.c $(GUEST_SRC)/guest.h $(GUEST_SRC)/guest.mk
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
 
-$(GUEST_OUT)/testguest.elf: $(GUEST_OUT)/start.o $(GUEST_OUT)/testguest.o $(GUEST_SRC)/testguest.ld
+$(GUEST_OUT)/testguest.elf: $(GUEST_OBJS) $(GUEST_SRC)/testguest.ld
 	@echo "  LD      $@"
-	$(Q)ld $(GUEST_LDFLAGS) -T $(GUEST_SRC)/testguest.ld -o $@ \
-		$(GUEST_OUT)/start.o $(GUEST_OUT)/testguest.o
+	$(Q)ld $(GUEST_LDFLAGS) -T $(GUEST_SRC)/testguest.ld -o $@ $(GUEST_OBJS)
 
 $(GUEST_OUT)/testguest.bin: $(GUEST_OUT)/testguest.elf
 	@echo "  OBJCOPY $@"

@@ -123,9 +123,10 @@ long64:
 	jmp 1b
 
 /*
- * Exception stubs: vector 0..31, then the interrupt vectors 32..35 (the
- * x2APIC timer of the 'i' test and of hv-stimer's watchdog, the SynIC and
- * direct-timer vectors of hv-stimer). Each pushes a zero error code where the CPU
+ * Exception stubs: vector 0..31, then the interrupt vectors 32..36 (the
+ * x2APIC timer of the 'i' test, of hv-stimer's watchdog and of the VMBus
+ * client's waits, the SynIC and direct-timer vectors of hv-stimer, the VMBus
+ * client's SINT; guest.h). Each pushes a zero error code where the CPU
  * pushes none (SDM Vol.3A 7.15 "Exception and Interrupt Reference"), then the
  * vector, so trap() always sees the same struct trap_frame.
  */
@@ -146,7 +147,7 @@ long64:
 	.globl trap_stubs
 trap_stubs: /* 16 bytes apart: vector v's stub is at trap_stubs + 16 * v */
 	.irp v, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, \
-		16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35
+		16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36
 	stub \v
 	.endr
 

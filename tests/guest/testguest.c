@@ -5,19 +5,7 @@
  * with interrupts off; only the hv-stimer check and the 'i' command turn
  * them on, each for its own test, and turn them off again.
  */
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
-typedef int64_t s64;
-typedef unsigned __int128 u128;
-
-#define __packed   __attribute__((packed))
-#define __noreturn __attribute__((noreturn))
+#include "guest.h"
 
 /* 16550 UART at COM1 (PC16550D data sheet, section 8). */
 #define COM1		 0x3f8
@@ -50,46 +38,23 @@ typedef unsigned __int128 u128;
 #define MSR_BOGUS    0x12345678
 
 /* Hypercalls: TLFS 3.6 (RCX = control, code in bits 15:0; RAX = status). */
-#define HC_BULKHEAD_ECHO		 0x0fff /* RDX := ~RDX */
-#define HC_UNKNOWN			 0x0ffe
-#define HV_STATUS_SUCCESS		 0
-#define HV_STATUS_INVALID_HYPERCALL_CODE 2
-#define HC_ECHO_INPUT			 0x123456789abcdef0ul
-#define HC_NO_STATUS			 0xbadbadbadbadbadbul /* RAX before the call */
+#define HC_BULKHEAD_ECHO 0x0fff /* RDX := ~RDX */
+#define HC_UNKNOWN	 0x0ffe
+#define HC_ECHO_INPUT	 0x123456789abcdef0ul
+#define HC_NO_STATUS	 0xbadbadbadbadbadbul /* RAX before the call */
 
 /* Exception vectors (SDM Vol.3A 7.15 "Exception and Interrupt Reference"), instruction lengths. */
 #define EXC_UD	      6
 #define EXC_GP	      13
 #define EXC_PF	      14
-#define NR_EXC	      32
 #define NO_FAULT      0xffffffffu
 #define RDMSR_LEN     2 /* 0f 32 */
 #define WRMSR_LEN     2 /* 0f 30 */
 #define HYPERCALL_LEN 3 /* 0f 01 c1 / 0f 01 d9 */
 
-/* Exceptions, then the interrupts: the x2APIC timer ('i' test, hv-stimer's watchdog), the
- * SynIC vector of SINT_STIMER and the direct-mode synthetic timer's vector (hv-stimer). */
-#define NR_VECTORS 36
-#define VEC_TIMER  32
-#define VEC_SINT   34
-#define VEC_DIRECT 35
-
-/* x2APIC (SDM Vol.3A 11.12, table 11-6 "x2APIC MSRs"; figure 11-8 LVT; 11.5.4 timer). */
-#define MSR_IA32_APIC_BASE   0x1b
-#define APIC_BASE_EXTD	     (1u << 10)
-#define APIC_BASE_EN	     (1u << 11)
-#define X2APIC_EOI	     0x80b
-#define X2APIC_SVR	     0x80f
-#define X2APIC_LVT_TIMER     0x832
-#define X2APIC_TIMER_INITIAL 0x838
-#define X2APIC_TIMER_CURRENT 0x839
-#define X2APIC_TIMER_DIVIDE  0x83e
-#define SVR_ENABLE_SPURIOUS  0x1ff /* enabled, spurious vector 0xff */
-#define LVT_PERIODIC	     (1u << 17)
-#define LVT_MASKED	     (1u << 16)
-#define DIVIDE_BY_1	     0xb
-#define IRQ_TEST_COUNT	     20
-#define IRQ_TEST_PERIOD	     1000000 /* timer ticks between interrupts */
+/* Vectors and x2APIC registers: guest.h. */
+#define IRQ_TEST_COUNT	20
+#define IRQ_TEST_PERIOD 1000000 /* timer ticks between interrupts */
 
 #define SEL_CODE64	   0x10 /* start.S's GDT */
 #define IDT_INTERRUPT_GATE 0x8e /* present, DPL 0, 64-bit interrupt gate */
@@ -107,49 +72,19 @@ typedef unsigned __int128 u128;
 #define LEAF_HV_FEATURES  0x40000003u
 #define LEAF_HV_LIMITS	  0x40000005u /* Linux reads up to here at least (TLFS 2.4) */
 #define HV_INTERFACE_HV1  0x31237648u /* "Hv#1" */
-/* 0x40000003 EAX: partition privileges (TLFS 2.4.4). */
-#define HV_PRIV_TIME_REF_COUNT (1u << 1)
-#define HV_PRIV_SYNIC	       (1u << 2)
-#define HV_PRIV_SYNTIMERS      (1u << 3)
-#define HV_PRIV_HYPERCALL      (1u << 5) /* guest OS id and hypercall MSRs */
-#define HV_PRIV_VP_INDEX       (1u << 6)
-#define HV_PRIV_REFERENCE_TSC  (1u << 9)
-#define HV_PRIV_FREQUENCY      (1u << 11)
-/* EBX: the high half. CpuManagement belongs to the root partition only. */
-#define HV_PRIV_POST_MESSAGES  (1u << 4)
-#define HV_PRIV_SIGNAL_EVENTS  (1u << 5)
-#define HV_PRIV_CPU_MANAGEMENT (1u << 12)
-/* EDX: other features. */
+/* 0x40000003 EAX and EBX privileges: guest.h. EDX: other features. */
 #define HV_FEATURE_CRASH_MSRS	 (1u << 10)
 #define HV_FEATURE_DIRECT_STIMER (1u << 19)
 
-/* Synthetic MSRs (TLFS appendix "Synthetic MSRs"). */
-#define HV_MSR_GUEST_OS_ID    0x40000000
-#define HV_MSR_HYPERCALL      0x40000001
-#define HV_MSR_VP_INDEX	      0x40000002
-#define HV_MSR_TIME_REF_COUNT 0x40000020
-#define HV_MSR_REFERENCE_TSC  0x40000021
-#define HV_MSR_TSC_FREQUENCY  0x40000022
-#define HV_MSR_APIC_FREQUENCY 0x40000023
-#define HV_MSR_SCONTROL	      0x40000080
-#define HV_MSR_SVERSION	      0x40000081
-#define HV_MSR_SIEFP	      0x40000082
-#define HV_MSR_SIMP	      0x40000083
-#define HV_MSR_EOM	      0x40000084
-#define HV_MSR_SINT0	      0x40000090 /* SINTn at HV_MSR_SINT0 + n */
+/* Synthetic MSRs beyond guest.h's (TLFS appendix "Synthetic MSRs"). */
 #define HV_MSR_STIMER0_CONFIG 0x400000b0
 #define HV_MSR_STIMER0_COUNT  0x400000b1
 #define HV_MSR_CRASH_P0	      0x40000100 /* P0-P4 at HV_MSR_CRASH_P0 + n */
 #define HV_MSR_CRASH_CTL      0x40000105
 #define HV_CRASH_PARAMS	      5
 
-/* Guest OS identity (TLFS "Reporting the Guest OS Identity"): open source, type 0x7e, build 1. */
-#define TESTGUEST_OS_ID 0xfe00000000000001ul
-/* Bit 0 of the hypercall, reference TSC page, SCONTROL, SIMP and SIEFP MSRs. */
-#define HV_MSR_ENABLE 1ul
-/* SynIC (TLFS 11.11): SINTs are masked at reset; vectors 0-15 are no interrupts: #GP. */
+/* SynIC (TLFS 11.11): vectors 0-15 are no interrupts: #GP. */
 #define HV_SVERSION	   1
-#define HV_SINT_MASKED	   (1ul << 16)
 #define HV_SINT_BAD_VECTOR 5
 /* Synthetic timer configuration (TLFS 12.2). */
 #define HV_STIMER_ENABLE       (1ul << 0)
@@ -160,25 +95,13 @@ typedef unsigned __int128 u128;
 #define HV_CRASH_CTL_NOTIFY (1ul << 63)
 #define CRASH_P(n)	    (0x7e57c0de00000000ul + (n))
 
-/* Hypercalls (TLFS 3.7, 11.10) and their status codes (TLFS appendix). */
-#define HC_POST_MESSAGE			  0x005c
-#define HC_SIGNAL_EVENT			  0x005d
-#define HC_FAST				  (1ul << 16)
-#define HC_RESERVED_BIT			  (1ul << 27) /* in 31:27, which must be zero */
-#define HV_STATUS_MASK			  0xffff
-#define HV_STATUS_INVALID_HYPERCALL_INPUT 3
-#define HV_STATUS_INVALID_ALIGNMENT	  4
-#define HV_STATUS_INVALID_PARAMETER	  5
-#define HV_STATUS_INVALID_CONNECTION_ID	  0x12
-#define HV_MESSAGE_PAYLOAD_MAX		  240
-#define HV_SIGNAL_FLAG_SHIFT		  32   /* HvSignalEvent input: flag number in 47:32 */
-#define HV_EVENT_FLAGS_COUNT		  2048 /* flags per SINT (TLFS 11.9) */
-#define UNKNOWN_CONNECTION_ID		  0x12345
-#define TEST_MESSAGE_TYPE		  1 /* any type below the hypervisor's 0x80000000 */
-#define TEST_MESSAGE_SIZE		  8
+/* Hypercall codes and statuses: guest.h. */
+#define HC_RESERVED_BIT	      (1ul << 27) /* in 31:27, which must be zero */
+#define UNKNOWN_CONNECTION_ID 0x12345
+#define TEST_MESSAGE_TYPE     1 /* any type below the hypervisor's 0x80000000 */
+#define TEST_MESSAGE_SIZE     8
 
 /* SynIC messages (TLFS 11.8.2): one 256-byte slot per SINT in the SIMP page. */
-#define HV_MESSAGE_NONE		 0
 #define HV_MESSAGE_TIMER_EXPIRED 0x80000010u
 #define HV_TIMER_MESSAGE_SIZE	 24    /* timer index, reserved, expiration, delivery (TLFS 12.3) */
 #define SINT_STIMER		 2     /* the SINT the hv-stimer check's timer posts to */
@@ -192,24 +115,8 @@ typedef unsigned __int128 u128;
 #define HV_REF_HZ	  10000000ul /* reference time counts 100 ns units (TLFS 12.1) */
 #define TSC_PAGE_MAX_LAG  10000	     /* 1 ms: TSC page time to the TIME_REF_COUNT read after */
 
-/* Pages the hv-* checks hand to the hypervisor: free RAM at 2 MiB, identity mapped. */
-#define PAGE_SIZE	   0x1000ul
-#define HYPERCALL_PAGE_GPA 0x200000ul
-#define TSC_PAGE_GPA	   0x201000ul
-#define SIMP_GPA	   0x202000ul
-#define SIEFP_GPA	   0x203000ul
-#define HC_INPUT_GPA	   0x204000ul
-#define HC_MISALIGNED	   4 /* bytes past HC_INPUT_GPA: not 8-byte aligned */
-
-struct hv_message { /* TLFS 11.8.2 HV_MESSAGE */
-	u32 type;
-	u8 payload_size;
-	u8 flags;
-	u16 reserved;
-	u64 sender;
-	u64 payload[HV_MESSAGE_PAYLOAD_MAX / 8]; /* timer: index, expiration, delivery */
-} __packed;
-_Static_assert(sizeof(struct hv_message) == 256, "HV_MESSAGE is 256 bytes");
+/* Pages the hv-* checks hand to the hypervisor: guest.h. */
+#define HC_MISALIGNED 4 /* bytes past HC_INPUT_GPA: not 8-byte aligned */
 
 /* TLFS 12.7.2 HV_REFERENCE_TSC_PAGE, its first fields. */
 struct hv_tsc_page {
@@ -218,15 +125,6 @@ struct hv_tsc_page {
 	u64 scale; /* reference time = ((tsc * scale) >> 64) + offset */
 	s64 offset;
 } __packed;
-
-struct hv_post_message_input { /* TLFS 11.10.1 HvPostMessage */
-	u32 connection_id;
-	u32 reserved;
-	u32 message_type;
-	u32 payload_size;
-	u64 payload[HV_MESSAGE_PAYLOAD_MAX / 8];
-} __packed;
-_Static_assert(sizeof(struct hv_post_message_input) == 256, "HvPostMessage input is 256 bytes");
 
 /*
  * Timing: fixed amounts of work, no timers. A tick is TICK_POLLS * POLL_ROUNDS
@@ -313,7 +211,7 @@ static void put_num(u64 v, unsigned base, int width, char pad)
 		put(buf[--n]);
 }
 
-static void vprint(const char *fmt, va_list ap)
+void vprint(const char *fmt, va_list ap)
 {
 	for (; *fmt; fmt++) {
 		char pad = ' ';
@@ -353,7 +251,7 @@ static void vprint(const char *fmt, va_list ap)
 	}
 }
 
-__attribute__((format(printf, 1, 2))) static void print(const char *fmt, ...)
+void print(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -437,28 +335,7 @@ struct desc_ptr {
 
 extern const u8 trap_stubs[]; /* start.S: one 16-byte stub per vector */
 static struct idt_gate idt[NR_VECTORS] __attribute__((aligned(16)));
-static volatile u32 irqs[NR_VECTORS]; /* interrupts taken, per vector */
-
-static inline void wrmsr(u32 index, u64 val)
-{
-	asm volatile("wrmsr" : : "c"(index), "a"((u32)val), "d"((u32)(val >> 32)) : "memory");
-}
-
-static inline u64 rdtsc(void)
-{
-	u32 lo, hi;
-
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (u64)hi << 32 | lo;
-}
-
-static inline u64 rdmsr(u32 index)
-{
-	u32 lo, hi;
-
-	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(index) : "memory");
-	return (u64)hi << 32 | lo;
-}
+volatile u32 irqs[NR_VECTORS]; /* interrupts taken, per vector */
 
 /* A check arms this to survive one fault: the handler skips the instruction. */
 static volatile u32 fault_expected = NO_FAULT;
@@ -551,7 +428,7 @@ static void idt_init(void)
 
 /* ---- MSRs and hypercalls that may fault ---- */
 
-static bool rdmsr_safe(u32 index, u64 *val)
+bool rdmsr_safe(u32 index, u64 *val)
 {
 	u32 lo = 0, hi = 0;
 
@@ -561,7 +438,7 @@ static bool rdmsr_safe(u32 index, u64 *val)
 	return fault_disarm() == NO_FAULT;
 }
 
-static bool wrmsr_safe(u32 index, u64 val)
+bool wrmsr_safe(u32 index, u64 val)
 {
 	fault_arm(EXC_GP, WRMSR_LEN);
 	asm volatile("wrmsr" : : "c"(index), "a"((u32)val), "d"((u32)(val >> 32)) : "memory");
@@ -575,7 +452,7 @@ static bool use_vmmcall; /* AMD-V wants VMMCALL, VT-x wants VMCALL */
  * R8 output GPA; status in RAX. A #UD (no hypervisor answers) leaves RAX as
  * HC_NO_STATUS.
  */
-static u64 hypercall(u64 control, u64 *rdx, u64 output)
+u64 hypercall(u64 control, u64 *rdx, u64 output)
 {
 	register u64 r8 asm("r8") = output;
 	u64 status = HC_NO_STATUS;
@@ -647,8 +524,8 @@ static void cpuid_string(u32 b, u32 c, u32 d, char out[13])
 
 static u32 leaf1_ecx, hv_max_leaf;
 static char hv_vendor[13];
-static bool hyperv;    /* leaf 0x40000000 says "Microsoft Hv": the hv-* checks run */
-static u32 hv_feat[4]; /* leaf 0x40000003 then */
+bool hyperv;	/* leaf 0x40000000 says "Microsoft Hv": the hv-* checks run */
+u32 hv_feat[4]; /* leaf 0x40000003 then */
 
 static void cpu_identify(void)
 {
@@ -1454,6 +1331,12 @@ static void command(u8 c)
 		break;
 	case 'p':
 		crash_report();
+		break;
+	case 'v':
+		vmbus_client(false);
+		break;
+	case 'V':
+		vmbus_client(true);
 		break;
 	default:
 		print("cmd: unknown 0x%02x\n", c);
