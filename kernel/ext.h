@@ -22,6 +22,15 @@ struct part_ext {
 	void (*reset)(struct partition *p);
 	/* Between slices: deferred work. */
 	void (*poll)(struct partition *p);
+	/*
+	 * Snapshots (kernel/snap.c), between exits: save returns the device's
+	 * state as an object it owns (NULL with a one-line reason in err: no
+	 * snapshot); restore puts one back after guest memory and the VP (-1
+	 * with a reason: the snapshot is refused); drop frees one. Optional.
+	 */
+	void *(*snap_save)(struct partition *p, char *err, size_t errlen);
+	int (*snap_restore)(struct partition *p, const void *state, char *err, size_t errlen);
+	void (*snap_drop)(void *state);
 };
 #define PART_EXT(var)                                                                              \
 	static const struct part_ext var __attribute__((used, aligned(8), section("part_ext")))

@@ -1,5 +1,6 @@
 /* Partition life cycle: memory, image loading, reset and stop. */
 #include "part.h"
+#include "sched.h"
 #include "arch.h"
 #include "con.h"
 #include "ext.h"
@@ -148,6 +149,7 @@ static int part_start(struct partition *p, char *err, size_t errlen)
 	p->idle = false;
 	uart_init(&p->uart, part_uart_tx, part_uart_irq, p);
 	arch_fpu_init(p->vp.fpu);
+	sched_fpu_drop(p);
 	for_each_part_ext(x) if (x->reset) x->reset(p);
 	p->stop_reason[0] = 0;
 	p->state = PART_RUNNING;

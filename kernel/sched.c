@@ -31,6 +31,18 @@ static void fpu_switch(struct partition *p)
 	fpu_owner = p;
 }
 
+void sched_fpu_flush(struct partition *p)
+{
+	if (fpu_owner == p)
+		arch_fpu_save(p->vp.fpu);
+}
+
+void sched_fpu_drop(struct partition *p)
+{
+	if (fpu_owner == p)
+		fpu_owner = NULL;
+}
+
 /* Microseconds from now until TSC deadline (at least 1), capped at max. */
 static u64 us_until(u64 deadline, u64 now, u64 max)
 {

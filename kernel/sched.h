@@ -4,8 +4,14 @@
 
 #include "types.h"
 
+struct partition;
+
 #define SCHED_SLICE_US 10000
 
 __noreturn void sched_loop(void);
+/* p's x87/SSE image (p->vp.fpu) brought up to date from the CPU, if the CPU has it. */
+void sched_fpu_flush(struct partition *p);
+/* p->vp.fpu was rewritten: the CPU's copy of p's state is stale. */
+void sched_fpu_drop(struct partition *p);
 
 #endif

@@ -109,6 +109,24 @@ struct vp_reset {
 
 #define VP_FPU_SIZE 512 /* FXSAVE image (SDM Vol.1 10.5.1) */
 
+/*
+ * Everything of a VP a snapshot keeps (kernel/snap.c), taken between exits:
+ * what the guest can see or would notice losing. The x87/SSE image is the
+ * kernel's (struct vp.fpu).
+ */
+struct vp_state {
+	struct vp_regs regs;
+	struct vp_sregs sregs;
+	u64 kernel_gs_base, star, lstar, cstar, sfmask;
+	u64 sysenter_cs, sysenter_esp, sysenter_eip, pat, tsc_aux;
+	u64 dr[4], dr6, dr7;
+	u64 cr8;
+	bool shadow; /* the STI/MOV SS interrupt shadow is on at regs.rip */
+	/* An event queued for the next entry: vector[7:0] type[10:8] error[11] valid[31], the
+	 * layout SDM Vol.3 25.8.3 and APM Vol.2 15.20 share. */
+	u32 event, event_error, event_insn_len;
+};
+
 struct vp {
 	struct vp_regs regs; /* valid between run() calls; written back on entry */
 	struct partition *part;
@@ -150,6 +168,9 @@ struct vp_ops {
 	bool (*vp_irq_ready)(struct vp *vp);
 	void (*vp_inject_irq)(struct vp *vp, u8 vector);
 	void (*vp_irq_window)(struct vp *vp, bool on);
+	/* Between exits: the whole VP state out, or in (a snapshot's; flushes its TLB). */
+	void (*vp_save)(struct vp *vp, struct vp_state *s);
+	void (*vp_load)(struct vp *vp, const struct vp_state *s);
 };
 
 extern const struct vp_ops *vp_ops;

@@ -172,7 +172,20 @@ static void vmbus_part_poll(struct partition *p)
 		vmbus_poll(p->vmbus);
 }
 
-PART_EXT(vmbus_ext) = {"vmbus", vmbus_part_create, vmbus_part_reset, vmbus_part_poll};
+static void *vmbus_part_snap_save(struct partition *p, char *err, size_t errlen)
+{
+	if (p->vmbus)
+		snprintf(err, errlen, "its VMBus cannot be saved yet");
+	return NULL;
+}
+
+PART_EXT(vmbus_ext) = {
+    .name = "vmbus",
+    .create = vmbus_part_create,
+    .reset = vmbus_part_reset,
+    .poll = vmbus_part_poll,
+    .snap_save = vmbus_part_snap_save,
+};
 
 /* ---- console ---- */
 

@@ -245,7 +245,7 @@ void echo_poll(struct partition *p)
 		d->paused = true;
 }
 
-PART_EXT(echo_part_ext) = {"echo", NULL, NULL, echo_poll};
+PART_EXT(echo_part_ext) = {.name = "echo", .poll = echo_poll};
 
 /* ---- channel state ---- */
 

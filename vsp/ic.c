@@ -382,7 +382,7 @@ void ic_poll(struct partition *p)
 		ic_channel_tick(&ic->ch[s], now);
 }
 
-PART_EXT(ic_part_ext) = {"ic", NULL, NULL, ic_poll};
+PART_EXT(ic_part_ext) = {.name = "ic", .poll = ic_poll};
 
 /* ---- creation: `vmbus = ic` ---- */
 

@@ -327,6 +327,60 @@ static bool svm_vp_msr(struct vp *vp, u32 index, u64 *val, bool write)
 	return true;
 }
 
+/* ---- snapshots (vp.h, struct vp_state) ---- */
+
+static void svm_vp_save(struct vp *vp, struct vp_state *st)
+{
+	struct svm_vp *s = vp->arch;
+	struct vmcb *v = s->vmcb;
+
+	st->regs = vp->regs;
+	svm_vp_get_sregs(vp, &st->sregs);
+	st->kernel_gs_base = v->s.kernel_gs_base;
+	st->star = v->s.star;
+	st->lstar = v->s.lstar;
+	st->cstar = v->s.cstar;
+	st->sfmask = v->s.sfmask;
+	st->sysenter_cs = v->s.sysenter_cs;
+	st->sysenter_esp = v->s.sysenter_esp;
+	st->sysenter_eip = v->s.sysenter_eip;
+	st->pat = v->s.g_pat;
+	st->tsc_aux = 0;		   /* not passed through: RDTSCP is not offered */
+	memset(st->dr, 0, sizeof(st->dr)); /* not switched: the guest has no DR0-3 of its own */
+	st->dr6 = v->s.dr6;
+	st->dr7 = v->s.dr7;
+	st->cr8 = v->c.vintr & 0xf; /* V_TPR (APM 15.21.1) */
+	st->shadow = (v->c.int_shadow & SVM_INT_SHADOW) && vp->regs.rip == s->exit_rip;
+	st->event = (u32)v->c.event_inj;
+	st->event_error = (u32)(v->c.event_inj >> 32);
+	st->event_insn_len = 0;
+}
+
+static void svm_vp_load(struct vp *vp, const struct vp_state *st)
+{
+	struct svm_vp *s = vp->arch;
+	struct vmcb *v = s->vmcb;
+
+	vp->regs = st->regs;
+	svm_vp_set_sregs(vp, &st->sregs); /* and a TLB flush at the next VMRUN */
+	v->s.kernel_gs_base = st->kernel_gs_base;
+	v->s.star = st->star;
+	v->s.lstar = st->lstar;
+	v->s.cstar = st->cstar;
+	v->s.sfmask = st->sfmask;
+	v->s.sysenter_cs = st->sysenter_cs;
+	v->s.sysenter_esp = st->sysenter_esp;
+	v->s.sysenter_eip = st->sysenter_eip;
+	v->s.g_pat = st->pat;
+	v->s.dr6 = st->dr6;
+	v->s.dr7 = st->dr7;
+	v->c.vintr = (v->c.vintr & ~0xfull) | (st->cr8 & 0xf);
+	v->c.int_shadow = st->shadow ? SVM_INT_SHADOW : 0;
+	s->exit_rip = vp->regs.rip;
+	v->c.event_inj = st->event & SVM_EVT_VALID ? st->event | (u64)st->event_error << 32 : 0;
+	v->c.clean = 0; /* every field may have changed (APM 15.15) */
+}
+
 static const u8 vmmcall[3] = {0x0f, 0x01, 0xd9}; /* APM Vol.3, VMMCALL */
 
 const struct vp_ops svm_ops = {
@@ -345,4 +399,6 @@ const struct vp_ops svm_ops = {
     .vp_irq_ready = svm_vp_irq_ready,
     .vp_inject_irq = svm_vp_inject_irq,
     .vp_irq_window = svm_vp_irq_window,
+    .vp_save = svm_vp_save,
+    .vp_load = svm_vp_load,
 };

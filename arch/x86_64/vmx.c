@@ -887,6 +887,70 @@ static void vmx_vp_irq_window(struct vp *vp, bool on)
 	vmw(VMCS_PROC_CTLS, proc);
 }
 
+/* ---- snapshots (vp.h, struct vp_state) ---- */
+
+static void vmx_vp_save(struct vp *vp, struct vp_state *st)
+{
+	struct vmx_vp *s = vp->arch;
+
+	vmcs_load(s);
+	if (state_owner == s)
+		state_save(s);
+	st->regs = vp->regs;
+	vmx_vp_get_sregs(vp, &st->sregs);
+	st->kernel_gs_base = s->kernel_gs_base;
+	st->star = s->star;
+	st->lstar = s->lstar;
+	st->cstar = s->cstar;
+	st->sfmask = s->sfmask;
+	st->tsc_aux = s->tsc_aux;
+	st->sysenter_cs = vmread(VMCS_GUEST_SYSENTER_CS);
+	st->sysenter_esp = vmread(VMCS_GUEST_SYSENTER_ESP);
+	st->sysenter_eip = vmread(VMCS_GUEST_SYSENTER_EIP);
+	st->pat = vmread(VMCS_GUEST_PAT);
+	memcpy(st->dr, s->dr, sizeof(st->dr));
+	st->dr6 = s->dr6;
+	st->dr7 = vmread(VMCS_GUEST_DR7);
+	st->cr8 = s->cr8;
+	st->shadow = (vmread(VMCS_GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)) &&
+		     vp->regs.rip == s->exit_rip;
+	st->event = (u32)vmread(VMCS_ENTRY_INTR_INFO);
+	st->event_error = (u32)vmread(VMCS_ENTRY_EXCEPTION_ERROR);
+	st->event_insn_len = (u32)vmread(VMCS_ENTRY_INSN_LEN);
+}
+
+static void vmx_vp_load(struct vp *vp, const struct vp_state *st)
+{
+	struct vmx_vp *s = vp->arch;
+	u64 intr;
+
+	vmcs_load(s);
+	vp->regs = st->regs;
+	vmx_vp_set_sregs(vp, &st->sregs); /* sets flush: the guest's translations go */
+	s->kernel_gs_base = st->kernel_gs_base;
+	s->star = st->star;
+	s->lstar = st->lstar;
+	s->cstar = st->cstar;
+	s->sfmask = st->sfmask;
+	s->tsc_aux = st->tsc_aux;
+	vmw(VMCS_GUEST_SYSENTER_CS, st->sysenter_cs);
+	vmw(VMCS_GUEST_SYSENTER_ESP, st->sysenter_esp);
+	vmw(VMCS_GUEST_SYSENTER_EIP, st->sysenter_eip);
+	vmw(VMCS_GUEST_PAT, st->pat);
+	memcpy(s->dr, st->dr, sizeof(s->dr));
+	s->dr6 = st->dr6;
+	vmw(VMCS_GUEST_DR7, st->dr7);
+	s->cr8 = (u8)(st->cr8 & 0xf);
+	if (state_owner == s)
+		state_load(s);
+	intr = vmread(VMCS_GUEST_INTERRUPTIBILITY) & ~(u64)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS);
+	vmw(VMCS_GUEST_INTERRUPTIBILITY, intr | (st->shadow ? INTR_BLOCK_STI : 0));
+	s->exit_rip = vp->regs.rip;
+	vmw(VMCS_ENTRY_INTR_INFO, st->event & INTR_INFO_VALID ? st->event : 0);
+	vmw(VMCS_ENTRY_EXCEPTION_ERROR, st->event_error);
+	vmw(VMCS_ENTRY_INSN_LEN, st->event_insn_len);
+}
+
 /* Every MSR that exits is the kernel's: VT-x state is in the VMCS or passed through. */
 static bool vmx_vp_msr(struct vp *vp, u32 index, u64 *val, bool write)
 {
@@ -911,4 +975,6 @@ const struct vp_ops vmx_ops = {
     .vp_irq_ready = vmx_vp_irq_ready,
     .vp_inject_irq = vmx_vp_inject_irq,
     .vp_irq_window = vmx_vp_irq_window,
+    .vp_save = vmx_vp_save,
+    .vp_load = vmx_vp_load,
 };

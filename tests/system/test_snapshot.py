@@ -1,0 +1,171 @@
+"""Snapshots of a running partition in memory slots (kernel/snap.c), on both
+back ends: the test guest's tick count goes back to where it was; a
+register-only computation snapshotted half-way finishes twice with the same
+result; a guest that spun, faulted or was killed after a snapshot comes back
+running; interrupts work after a restore; a neighbour is untouched; bad
+requests get `error: ` lines and change nothing."""
+import re
+import time
+
+import pytest
+
+from conftest import ESCAPE, backends, guest_partition
+
+ALL_BACKENDS = pytest.mark.parametrize("backend", backends())
+# Seconds: the guest ticks every ~0.5 s under QEMU, ~1.1 s under Bochs (bare).
+WAIT = {"qemu": 60, "bochs": 300}
+LOOP_X = "56998eacc4ba9c2e"  # what the 'l' loop computes (tests/guest/README.md)
+
+
+def ticks(text, name):
+    return [int(n) for n in re.findall(r"\[%s\] tick (\d+)" % name, text)]
+
+
+def last_tick(m, name):
+    """The next tick `name` prints."""
+    return int(m.expect(rf"\[{name}\] tick (\d+)", timeout=WAIT[m.backend]).group(1))
+
+
+def type_to(m, name, keys, answer):
+    """Type keys on name's serial port and wait for its answer (unprefixed while attached)."""
+    m.command(f"console {name}", expect=f"attached to {name}")
+    m.send(keys)
+    m.expect(answer, timeout=WAIT[m.backend])
+    m.send(ESCAPE)
+    m.expect(f"detached from {name}")
+
+
+def snapshot(m, name, slot=None):
+    arg = f" {slot}" if slot is not None else ""
+    return m.command(f"snapshot {name}{arg}",
+                     expect=rf"snapshot partition={name} slot=(\d+) pages=(\d+) state=(\S+) "
+                            r"ms=(\d+)\r*\n", timeout=WAIT[m.backend])
+
+
+def restore(m, name, slot=None):
+    arg = f" {slot}" if slot is not None else ""
+    return m.command(f"restore {name}{arg}",
+                     expect=rf"restored partition={name} slot=(\d+) pages=(\d+) state=(\S+) "
+                            r"ms=(\d+)\r*\n", timeout=WAIT[m.backend])
+
+
+def boot_two(machine_factory, backend):
+    m = machine_factory(backend, guest_partition("alpha") + guest_partition("beta"))
+    m.boot()
+    m.expect_all([rf"\[{n}\] selftest: \d+ ok, 0 failed" for n in ("alpha", "beta")],
+                 timeout=WAIT[backend])
+    return m
+
+
+@ALL_BACKENDS
+@pytest.mark.timeout(1200)
+def test_restore_goes_back_in_time(machine_factory, backend):
+    m = boot_two(machine_factory, backend)
+    before = last_tick(m, "alpha")
+    s = snapshot(m, "alpha")
+    assert (s.group(1), s.group(2), s.group(3)) == ("0", str(16 << 8), "running"), s.group(0)
+    # Let it run well past the snapshot, then go back.
+    while last_tick(m, "alpha") < before + 4:
+        pass
+    beta_before = last_tick(m, "beta")
+    r = restore(m, "alpha")
+    assert (r.group(1), r.group(2), r.group(3)) == ("0", str(16 << 8), "running"), r.group(0)
+    text = m.read_for(6 if backend == "qemu" else 20)
+    a = ticks(text, "alpha")
+    assert a and a[0] in (before, before + 1), (before, a, text[-2000:])
+    assert a == list(range(a[0], a[0] + len(a))), a  # and on from there, one by one
+    b = ticks(text, "beta")
+    assert b and b[0] > beta_before, (beta_before, b)  # the neighbour never went back
+    # The same slot restores again; the snapshot is kept.
+    restore(m, "alpha")
+    a = ticks(m.read_for(6 if backend == "qemu" else 20), "alpha")
+    assert a and a[0] in (before, before + 1), (before, a)
+    m.command("snapshots", expect=r"snapshot partition=alpha slot=0 pages=4096 state=running "
+                                  r"age_s=\d+\r*\n")
+    assert m.list_states() == {"alpha": "running", "beta": "running"}
+
+
+@ALL_BACKENDS
+@pytest.mark.timeout(1200)
+def test_a_computation_finishes_twice_the_same(machine_factory, backend):
+    """The 'l' loop keeps its state in registers only: a snapshot half-way through
+    must carry every register, or the second run prints another x."""
+    m = boot_two(machine_factory, backend)
+    type_to(m, "alpha", "l", r"bench loop start")
+    time.sleep(1.0 if backend == "qemu" else 3.0)
+    snapshot(m, "alpha", 1)
+    done = m.expect(r"\[alpha\] bench loop done x=([0-9a-f]{16})", timeout=WAIT[backend])
+    assert done.group(1) == LOOP_X
+    restore(m, "alpha", 1)
+    again = m.expect(r"\[alpha\] bench loop (start|done x=[0-9a-f]{16})", timeout=WAIT[backend])
+    # Back in the middle of the loop: it ends again (no second start) with the same x.
+    assert again.group(1) == "done x=" + LOOP_X, again.group(0)
+    # Interrupts after a restore: the x2APIC timer test passes.
+    type_to(m, "alpha", "i", r"irq: 20 timer interrupts")
+    last_tick(m, "alpha")
+
+
+@ALL_BACKENDS
+@pytest.mark.timeout(1200)
+def test_restore_brings_back_a_spinning_faulted_or_killed_guest(machine_factory, backend):
+    m = boot_two(machine_factory, backend)
+    last_tick(m, "alpha")
+    snapshot(m, "alpha", 2)
+    type_to(m, "alpha", "c", r"cmd: spin")  # a tight loop: no ticks any more
+    text = m.read_for(3 if backend == "qemu" else 10)
+    assert not ticks(text, "alpha"), text[-1000:]
+    restore(m, "alpha", 2)
+    last_tick(m, "alpha")
+
+    type_to(m, "alpha", "t", r"partition alpha stopped: triple fault")
+    assert m.list_states()["alpha"] == "stopped"
+    r = restore(m, "alpha", 2)
+    assert r.group(3) == "running", r.group(0)
+    last_tick(m, "alpha")
+
+    m.command("kill alpha")
+    m.expect(r"partition alpha stopped", timeout=WAIT[backend])
+    m.command("snapshot alpha 3", expect=r"error: partition alpha is stopped")
+    restore(m, "alpha", 2)
+    last_tick(m, "alpha")
+    # A reset and then a restore: the snapshot, not the reset state.
+    m.command("reset alpha")
+    m.expect(r"\[alpha\] selftest: \d+ ok, 0 failed", timeout=WAIT[backend])
+    restore(m, "alpha", 2)
+    text = m.read_for(4 if backend == "qemu" else 15)
+    assert "selftest" not in text.split("restored partition=alpha")[-1], text[-2000:]
+    assert ticks(text, "alpha"), text[-2000:]
+    assert m.list_states() == {"alpha": "running", "beta": "running"}
+
+
+@ALL_BACKENDS
+@pytest.mark.timeout(600)
+def test_bad_requests(machine_factory, backend):
+    m = boot_two(machine_factory, backend)
+    m.command("restore alpha", expect=r"error: partition alpha has no snapshot in slot 0")
+    m.command("restore alpha 9", expect=r"error: slot '9': want 0 to 3")
+    m.command("snapshot alpha x", expect=r"error: slot 'x': want 0 to 3")
+    m.command("snapshot nosuch", expect=r"error: no partition named 'nosuch'")
+    m.command("snapshot", expect=r"error: usage: snapshot PARTITION \[SLOT\]")
+    m.command("forget alpha 1", expect=r"error: partition alpha has no snapshot in slot 1")
+    m.command("snapshots", expect=r"no snapshots")
+    # A snapshot's memory comes back when it is forgotten.
+    free = r"forgot partition=alpha slot=1 free_pages=(\d+)\r*\n"
+    snapshot(m, "alpha", 1)
+    first = int(m.command("forget alpha 1", expect=free).group(1))
+    snapshot(m, "alpha", 1)
+    second = int(m.command("forget alpha 1", expect=free).group(1))
+    assert first == second, (first, second)
+    m.command("snapshots alpha", expect=r"no snapshots")
+    assert m.list_states() == {"alpha": "running", "beta": "running"}
+
+
+@pytest.mark.parametrize("backend", [b for b in backends() if b == "qemu"])
+@pytest.mark.timeout(600)
+def test_vmbus_partition_refused_for_now(machine_factory, backend):
+    m = machine_factory(backend, guest_partition("alpha").replace("\n\n", "\nvmbus = echo\n\n"))
+    m.boot()
+    m.expect(r"\[alpha\] selftest: \d+ ok, 0 failed", timeout=WAIT[backend])
+    m.command("snapshot alpha", expect=r"error: snapshot of alpha: its VMBus cannot be saved yet")
+    m.command("snapshots", expect=r"no snapshots")
+    last_tick(m, "alpha")
