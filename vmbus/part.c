@@ -174,9 +174,13 @@ static void vmbus_part_poll(struct partition *p)
 
 static void *vmbus_part_snap_save(struct partition *p, char *err, size_t errlen)
 {
-	if (p->vmbus)
-		snprintf(err, errlen, "its VMBus cannot be saved yet");
-	return NULL;
+	return p->vmbus ? vmbus_snap_save(p->vmbus, err, errlen) : NULL;
+}
+
+static int vmbus_part_snap_restore(struct partition *p, const void *state, char *err,
+				   size_t errlen)
+{
+	return p->vmbus ? vmbus_snap_restore(p->vmbus, state, err, errlen) : 0;
 }
 
 PART_EXT(vmbus_ext) = {
@@ -185,6 +189,8 @@ PART_EXT(vmbus_ext) = {
     .reset = vmbus_part_reset,
     .poll = vmbus_part_poll,
     .snap_save = vmbus_part_snap_save,
+    .snap_restore = vmbus_part_snap_restore,
+    .snap_drop = vmbus_snap_drop,
 };
 
 /* ---- console ---- */

@@ -43,6 +43,14 @@ void vmbus_destroy(struct vmb_bus *bus);
  * are offered again when the guest reconnects.
  */
 void vmbus_reset(struct vmb_bus *bus);
+/*
+ * Snapshots (vmbus/snap.c), between exits: the bus and every channel, as an
+ * object the caller keeps (NULL with a one-line reason); put back after the
+ * guest's memory (-1 with a reason: the bus is left disconnected); freed.
+ */
+void *vmbus_snap_save(struct vmb_bus *bus, char *err, size_t errlen);
+int vmbus_snap_restore(struct vmb_bus *bus, const void *state, char *err, size_t errlen);
+void vmbus_snap_drop(void *state);
 /* Guest -> host: HvPostMessage to VMBUS_CONN_MESSAGE(_4). Returns an HV_STATUS. */
 int vmbus_guest_post(struct vmb_bus *bus, u32 conn_id, u32 type, const void *payload, u32 size);
 /* Guest -> host: HvSignalEvent on a channel's connection id. Returns an HV_STATUS. */

@@ -164,3 +164,49 @@ def test_ic_channels_work_again_after_a_partition_reset(machine_factory, backend
     assert host(m, "heartbeat linux", HEARTBEAT).group(3) == "ok"
     host(m, "shutdown linux", r"partition linux: shutdown requested")
     m.expect(r"partition linux stopped: powered off \(ACPI S5\)", timeout=120)
+
+
+@pytest.mark.parametrize("backend", LINUX_BACKENDS)
+@pytest.mark.timeout(1200)
+def test_snapshot_and_restore_with_working_devices(machine_factory, backend):
+    """The signature feature with the stock client: Linux with hv_utils bound is
+    snapshotted, goes on (a file written, the clock stepped, its VMBus
+    unloaded), and is restored: the file is gone, every IC channel is open
+    again where it was, heartbeats advance and the guest shuts down when asked."""
+    m = boot(machine_factory, backend)
+    load_drivers(m, backend)
+    check_poweroff_cmd(m)
+    detach(m)
+    before = host(m, "heartbeat linux", HEARTBEAT)
+    m.command("channels linux")
+    channels = m.read_for(3)
+    opened = re.findall(r"channel relid=(\d+) [^\r\n]*state=open", channels)
+    assert len(opened) == 3, channels  # heartbeat, shutdown, timesync
+    snap = host(m, "snapshot linux",
+                r"snapshot partition=linux slot=0 pages=65536 state=running ms=(\d+)\r*\n", 120)
+
+    attach(m)
+    shell(m, "echo after-the-snapshot > /tmp/mark && sync")
+    assert "after-the-snapshot" in shell(m, "cat /tmp/mark")
+    # The guest lets go of its devices: the host sees the channels closed.
+    shell(m, "rmmod hv_utils", MODULE_TIMEOUT[backend])
+    detach(m)
+    assert host(m, "heartbeat linux", HEARTBEAT).group(3) == "closed"
+
+    r = host(m, "restore linux",
+             r"restored partition=linux slot=0 pages=65536 state=running ms=(\d+)\r*\n", 120)
+    m.command("channels linux")
+    again = m.read_for(3)
+    assert re.findall(r"channel relid=(\d+) [^\r\n]*state=open", again) == opened, again
+    time.sleep(4)
+    after = host(m, "heartbeat linux", HEARTBEAT)
+    assert after.group(3) == "ok", after.group(0)
+    assert int(after.group(1)) >= int(before.group(1)) + 2, (before.group(0), after.group(0))
+    attach(m)
+    out = shell(m, "cat /tmp/mark 2>&1; lsmod | grep -c hv_utils")
+    assert "after-the-snapshot" not in out and "No such file" in out, out
+    detach(m)
+    host(m, "shutdown linux", r"partition linux: shutdown requested")
+    m.expect_all(["hv_utils: Shutdown request received - graceful shutdown initiated",
+                  r"partition linux stopped: powered off \(ACPI S5\)"], timeout=120)
+    print(f"snapshot of 256 MiB: {snap.group(1)} ms, restore: {r.group(1)} ms")

@@ -15,6 +15,7 @@
 
 #include "tests/unit/test_vmbus_fake.h"
 #include "vmbus/save.h"
+#include "vmbus/vmbus.h"
 
 #define RING_GPADL 0x10
 #define BUF_GPADL  0x11
@@ -565,6 +566,57 @@ static void test_relids_move_for_the_saved_one(void **state)
 	assert_int_equal(vmb_channel_restore_from_buffer(ch, stream, size), VMB_STATUS_DATA_ERROR);
 }
 
+/*
+ * A whole bus in a snapshot (vmbus/snap.c): saved while it runs, the guest
+ * then closes the channel; the guest's memory and the bus go back, and the
+ * channel is open again where it was, with the VSP's packets, and runs.
+ */
+static void test_bus_snapshot_and_back(void **state)
+{
+	static u8 ram[FAKE_RAM_PAGES][PAGE_SIZE];
+	u32 in_priv, out_priv, signals;
+	char err[128];
+	void *snap;
+
+	busy_channel();
+	in_priv = ch->in.priv;
+	out_priv = ch->out.priv;
+	memcpy(ram, fake_ram, sizeof(ram));
+	snap = vmbus_snap_save(bus, err, sizeof(err));
+	assert_non_null(snap);
+	assert_false(ch->paused); /* running again after its save */
+	assert_true(ch->open);
+
+	guest_close(bus, 1);
+	assert_false(ch->open);
+	assert_int_equal(nr_held, 0);
+
+	memcpy(fake_ram, ram, sizeof(ram));
+	signals = fh.nr_signals;
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), 0);
+	assert_int_equal(vmbus_version(bus), VMBUS_VERSION_V5_3);
+	assert_ptr_equal(vmbus_relid_channel(bus, 1), ch);
+	assert_true(ch->open);
+	assert_false(ch->paused);
+	assert_int_equal(ch->in.priv, in_priv);
+	assert_int_equal(ch->out.priv, out_priv);
+	assert_int_equal(nr_held, 2);
+	assert_int_equal(ch->waiting.count, 1);
+	assert_true(fh.nr_signals > signals);
+	assert_true(vmbus_find_gpadl(ch, BUF_GPADL)->ready);
+	/* It runs: a new guest packet reaches the VSP. */
+	assert_int_equal(guest_write(&gc.out, VMBUS_PKT_DATA_INBAND, 0, 30, NULL, 0, "x", 1), 0);
+	guest_signal(bus, 1);
+	assert_int_equal(nr_held, 3);
+	/* The same snapshot again, after another change. */
+	guest_close(bus, 1);
+	memcpy(fake_ram, ram, sizeof(ram));
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), 0);
+	assert_true(ch->open);
+	assert_int_equal(nr_held, 2);
+	vmbus_snap_drop(snap);
+}
+
 static void test_preconditions(void **state)
 {
 	struct vmb_packet *p;
@@ -599,6 +651,7 @@ int main(void)
 	    T(test_vsp_refusing_a_packet_rolls_back),
 	    T(test_relids_move_for_the_saved_one),
 	    T(test_preconditions),
+	    T(test_bus_snapshot_and_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
