@@ -32,6 +32,8 @@ __noreturn void arch_poweroff(void);
  * are updated. 0, or -1 with a one-line reason in why.
  */
 struct vp;
+/* The guest's next instruction is HLT (fetched through its page tables). */
+bool arch_at_hlt(struct vp *vp);
 typedef void (*arch_mmio_fn)(void *ctx, u64 gpa, unsigned size, bool write, u64 *val);
 int arch_mmio_emulate(struct vp *vp, u64 gpa, arch_mmio_fn fn, void *ctx, char *why, size_t whylen);
 /* Called by arch_boot once the CPU is set up. */

@@ -140,6 +140,19 @@ static void print_exit_counts(const struct partition *p)
 	con_printf("\n");
 }
 
+/* Why a VP does (not) run: waiting in HLT, the interrupt controller, a queued event. */
+static void print_irq_state(struct partition *p)
+{
+	struct vp_state st;
+	char lapic[160];
+
+	vp_ops->vp_save(&p->vp, &st);
+	vlapic_describe(&p->lapic, arch_rdtsc(), lapic, sizeof(lapic));
+	con_printf("irq idle=%u rflags_if=%u shadow=%u event=0x%x pending=%d %s\n", p->idle,
+		   (unsigned)((p->vp.regs.rflags >> 9) & 1), st.shadow, st.event,
+		   vlapic_pending(&p->lapic), lapic);
+}
+
 static void cmd_info(int argc, char **argv)
 {
 	struct partition *p = con_arg_partition(argc, argv, "info PARTITION");
@@ -156,6 +169,7 @@ static void cmd_info(int argc, char **argv)
 		   (unsigned long long)p->slices, (unsigned long long)(p->run_us / 1000),
 		   (unsigned long long)p->uart.tx_bytes, vp_ops->name, p->stop_reason);
 	print_exit_counts(p);
+	print_irq_state(p);
 }
 
 static void print_seg(const char *name, const struct vp_seg *s)

@@ -46,6 +46,15 @@ void irq_deliver(struct partition *p)
 		vp_ops->vp_irq_window(vp, true);
 		return;
 	}
+	/*
+	 * An interrupt taken just before a HLT would return to that HLT, and a
+	 * guest that did `sti; hlt` waits for ever: the exit can come between
+	 * the two with the STI shadow not reported (seen under QEMU's SVM).
+	 * Executing the HLT first is always right: with an interrupt to take it
+	 * ends at once, and the interrupt returns after it (SDM Vol.3 6.8.3).
+	 */
+	if (arch_at_hlt(vp))
+		vp->regs.rip++;
 	vlapic_accept(&p->lapic, (u8)vector);
 	if (synic_auto_eoi(&p->hv.synic, (u8)vector))
 		vlapic_auto_eoi(&p->lapic, (u8)vector);

@@ -1,6 +1,8 @@
 /* Virtual x2APIC (SDM Vol.3 chapter 11; register map: table 11-6 "x2APIC MSRs"). */
 #include "vlapic.h"
 
+#include <stdio.h>
+
 #include <string.h>
 
 /* x2APIC MSR addresses (SDM Vol.3 table 11-6). */
@@ -364,4 +366,17 @@ bool vlapic_msr_write(struct vlapic *l, u32 msr, u64 now, u64 val)
 		return true;
 	}
 	return false; /* read-only or reserved: #GP */
+}
+
+void vlapic_describe(const struct vlapic *l, u64 now, char *buf, size_t len)
+{
+	u64 left = l->timer_running && l->timer_deadline > now ? l->timer_deadline - now : 0;
+
+	snprintf(buf, len,
+		 "lapic irr=%d isr=%d tpr=0x%x svr=0x%x lvt_timer=0x%x timer=%s timer_us=%llu "
+		 "timer_fired=%llu",
+		 highest(l->irr), highest(l->isr), l->tpr, l->svr, l->lvt[LVT_TIMER],
+		 l->timer_running ? "running" : "stopped",
+		 (unsigned long long)(l->tsc_hz ? left * 1000000 / l->tsc_hz : 0),
+		 (unsigned long long)l->timer_fired);
 }

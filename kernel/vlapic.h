@@ -68,5 +68,7 @@ void vlapic_auto_eoi(struct vlapic *l, u8 vector);
 void vlapic_tick(struct vlapic *l, u64 now);
 /* TSC of the next timer expiry, or ~0. */
 u64 vlapic_deadline(const struct vlapic *l);
+/* One line for `info`: highest IRR and ISR vectors (-1: none), TPR, timer. */
+void vlapic_describe(const struct vlapic *l, u64 now, char *buf, size_t len);
 
 #endif

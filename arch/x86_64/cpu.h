@@ -54,6 +54,7 @@
 
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_RESERVED1 (1ull << 1)
+#define RFLAGS_VM (1ull << 17) /* virtual-8086 mode (SDM Vol.1 3.4.3) */
 
 /* Exception vectors (SDM Vol.3 6.3.1). */
 #define EXC_DE 0

@@ -5,6 +5,7 @@
  * instruction. Neither SVM without decode assists nor VMX tells us the
  * register or the direction, so this is always done here.
  */
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gwalk.h"
 #include "arch/x86_64/insn.h"
 #include "kernel/arch.h"
@@ -41,6 +42,19 @@ static int fetch(struct vp *vp, const struct vp_sregs *s, u8 *bytes, unsigned *n
 	snprintf(why, whylen, "cannot fetch the instruction at rip=0x%llx (%s)",
 		 (unsigned long long)vp->regs.rip, gwalk_status_str(st));
 	return -1;
+}
+
+bool arch_at_hlt(struct vp *vp)
+{
+	struct vp_sregs s;
+	u8 b[INSN_MAX_LEN];
+	unsigned n;
+	char why[8];
+
+	vp_ops->vp_get_sregs(vp, &s);
+	if ((s.cr0 & CR0_PE) && (SEG_DPL(s.ss.attr) || (vp->regs.rflags & RFLAGS_VM)))
+		return false; /* HLT outside ring 0 is #GP, not a halt */
+	return !fetch(vp, &s, b, &n, why, sizeof(why)) && b[0] == 0xf4; /* HLT (SDM Vol.2) */
 }
 
 int arch_mmio_emulate(struct vp *vp, u64 gpa, arch_mmio_fn fn, void *ctx, char *why, size_t whylen)
