@@ -111,6 +111,8 @@ bool exit_handle(struct vp *vp, const struct vm_exit *e)
 		p->state = PART_HALTED;
 		return true;
 	case EXIT_MEM_FAULT:
+		if ((e->mem.access & MEM_WRITE) && snap_write_fault(p, e->mem.gpa))
+			return false; /* a first write since a snapshot */
 		if (handle_mmio(vp, e))
 			return p->state != PART_RUNNING;
 		part_stop(p, "memory fault gpa=0x%llx access=%s", (unsigned long long)e->mem.gpa,

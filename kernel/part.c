@@ -15,9 +15,6 @@
 #define HUGE_SIZE   (2ull << 20)
 #define HUGE_FRAMES (HUGE_SIZE / PAGE_SIZE)
 /* The 64 KiB below 1 MiB reappear below 4 GiB, where the reset vector is (SDM 10.1.4). */
-#define BIOS_ALIAS_GPA	0xf0000ull
-#define RESET_ALIAS_GPA 0xffff0000ull
-#define BIOS_ALIAS_SIZE 0x10000ull
 #define RESET_CS_SEL	0xf000
 #define RESET_CS_BASE	0xffff0000ull
 #define RESET_IP	0xfff0
@@ -42,9 +39,18 @@ struct partition *part_find(const char *name)
 
 void *part_gpa_to_hva(struct partition *p, u64 gpa, u64 len)
 {
+	u64 page = gpa >> PAGE_SHIFT;
+
 	if (gpa >= p->mem_size || len > PAGE_SIZE - (gpa & ~PAGE_MASK))
 		return NULL;
+	/* The pointer may be kept (a ring) and written any time: snapshots copy this page. */
+	p->host_seen[page / 64] |= 1ull << (page % 64);
 	return (u8 *)phys_to_virt(p->frames[gpa >> PAGE_SHIFT]) + (gpa & ~PAGE_MASK);
+}
+
+u64 part_bitmap_pages(const struct partition *p)
+{
+	return ALIGN_UP(ALIGN_UP(p->mem_size >> PAGE_SHIFT, 64) / 8, PAGE_SIZE) >> PAGE_SHIFT;
 }
 
 static void part_free_memory(struct partition *p)
@@ -60,6 +66,9 @@ static void part_free_memory(struct partition *p)
 			palloc_free(p->frames[i]);
 	palloc_free_contig((u64)p->frames, ALIGN_UP(pages * sizeof(u64), PAGE_SIZE) >> PAGE_SHIFT);
 	p->frames = NULL;
+	if (p->host_seen)
+		palloc_free_contig((u64)p->host_seen, part_bitmap_pages(p));
+	p->host_seen = NULL;
 }
 
 /* Back guest RAM with host frames, 2 MiB at a time where the allocator can. */
@@ -71,6 +80,11 @@ static int part_alloc_memory(struct partition *p)
 	p->frames = (u64 *)palloc_alloc_contig(array_pages, PAGE_SIZE);
 	if (!p->frames)
 		return -1;
+	memset(p->frames, 0, array_pages << PAGE_SHIFT);
+	p->host_seen = (u64 *)palloc_alloc_contig(part_bitmap_pages(p), PAGE_SIZE);
+	if (!p->host_seen)
+		return -1;
+	memset(p->host_seen, 0, part_bitmap_pages(p) << PAGE_SHIFT);
 	if (pt_init(&p->gpt, vp_ops->gpt_format))
 		return -1;
 	for (u64 gpa = 0; gpa < p->mem_size;) {

@@ -16,6 +16,11 @@
 
 #define PART_MAX CFG_MAX_PARTITIONS
 
+/* The 64K below 1M also appear below 4G, for the reset vector. */
+#define BIOS_ALIAS_GPA	0xf0000ull
+#define RESET_ALIAS_GPA 0xffff0000ull
+#define BIOS_ALIAS_SIZE 0x10000ull
+
 enum part_state {
 	PART_RUNNING,
 	PART_PAUSED,  /* by the console; resume continues it */
@@ -31,6 +36,7 @@ struct partition {
 
 	u64 mem_size;
 	u64 *frames;   /* host frame of each guest page [0, mem_size) */
+	u64 *host_seen; /* bitmap: pages the hypervisor has had a pointer into (snap.c) */
 	struct pt gpt; /* EPT or NPT */
 	u64 gpt_gen;   /* bumped on every mapping change; VPs flush when it moves */
 
@@ -72,6 +78,10 @@ void part_stop(struct partition *p, const char *fmt, ...) __attribute__((format(
 int part_linux_boot(struct partition *p, char *err, size_t errlen);
 /* The ACPI PM1a ports of a Linux partition; false if port is not one. */
 bool part_pm_io(struct partition *p, u16 port, bool in, u32 *val);
+/* snap.c: a write fault on guest RAM write-protected for a snapshot; true if it was one. */
+bool snap_write_fault(struct partition *p, u64 gpa);
+/* Pages of a bitmap with a bit per guest page. */
+u64 part_bitmap_pages(const struct partition *p);
 /* Host address of guest-physical gpa (len bytes, all inside one page), or NULL. */
 void *part_gpa_to_hva(struct partition *p, u64 gpa, u64 len);
 

@@ -5,6 +5,13 @@
  * PM1) and, through the extension hooks (ext.h), the VMBus server with
  * every channel. Taken and restored between exits, from the console.
  *
+ * Restores copy back only what changed since the snapshot (DESIGN.md): the
+ * first snapshot write-protects guest RAM in the EPT/NPT, each first write
+ * to a page after that faults once, marks the page dirty in every slot and
+ * makes it writable again; pages the hypervisor itself has pointers into
+ * (rings, SynIC pages: part.c host_seen) are always copied, and a reset or
+ * a failure to protect makes a slot copy everything.
+ *
  * Time is not rewound: the guest's TSC and reference time run on from the
  * host's, so after a restore the guest sees the time between snapshot and
  * restore as time it did not run (timers due meanwhile expire at once).
@@ -25,6 +32,8 @@
 
 struct snap {
 	u64 pages;	  /* guest pages, as p->mem_size */
+	u64 *dirty;	  /* bitmap: pages written since it was taken (or last restored) */
+	bool all_dirty;	  /* every page may differ: a reset, or tracking failed */
 	u64 *copy;	  /* the host frame holding each page's copy */
 	u64 copy_pages;	  /* pages of the copy array itself */
 	u64 taken_us;	  /* arch_time_us() when taken */
@@ -41,6 +50,126 @@ struct snap {
 };
 
 static struct snap *slots[PART_MAX][SNAP_SLOTS];
+
+/* Write tracking of a partition, on from its first snapshot. */
+struct snap_track {
+	bool on;
+	u64 *writable; /* bitmap: pages mapped writable again since the last protect */
+};
+static struct snap_track tracks[PART_MAX];
+
+static bool bm_test(const u64 *bm, u64 i)
+{
+	return bm[i / 64] >> (i % 64) & 1;
+}
+
+static void bm_set(u64 *bm, u64 i)
+{
+	bm[i / 64] |= 1ull << (i % 64);
+}
+
+static u64 *bm_alloc(const struct partition *p)
+{
+	u64 *bm = (u64 *)palloc_alloc_contig(part_bitmap_pages(p), PAGE_SIZE);
+
+	if (bm)
+		memset(bm, 0, part_bitmap_pages(p) << PAGE_SHIFT);
+	return bm;
+}
+
+/* Map guest page i (and its reset-vector alias) writable or read-only. */
+static int page_map(struct partition *p, u64 i, bool writable)
+{
+	unsigned prot = PT_R | PT_X | (writable ? PT_W : 0);
+	u64 gpa = i << PAGE_SHIFT;
+
+	if (pt_map(&p->gpt, gpa, p->frames[i], PAGE_SIZE, prot, true))
+		return -1;
+	if (gpa >= BIOS_ALIAS_GPA && gpa < BIOS_ALIAS_GPA + BIOS_ALIAS_SIZE &&
+	    p->mem_size >= BIOS_ALIAS_GPA + BIOS_ALIAS_SIZE)
+		return pt_map(&p->gpt, RESET_ALIAS_GPA + (gpa - BIOS_ALIAS_GPA), p->frames[i],
+			      PAGE_SIZE, prot, true);
+	return 0;
+}
+
+static void all_slots_dirty(struct partition *p)
+{
+	for (unsigned k = 0; k < SNAP_SLOTS; k++)
+		if (slots[p->id][k])
+			slots[p->id][k]->all_dirty = true;
+}
+
+/*
+ * Writes from now on are tracked: every page (the first time) or every page
+ * made writable since, read-only again. A failure leaves tracking off, and
+ * every slot copies all of memory back.
+ */
+static void protect(struct partition *p)
+{
+	struct snap_track *t = &tracks[p->id];
+	u64 pages = p->mem_size >> PAGE_SHIFT;
+	bool first = !t->on;
+
+	if (first) {
+		t->writable = bm_alloc(p);
+		if (!t->writable)
+			goto fail;
+	}
+	for (u64 i = 0; i < pages; i++) {
+		if (!first && !bm_test(t->writable, i))
+			continue;
+		if (page_map(p, i, false))
+			goto fail;
+	}
+	memset(t->writable, 0, part_bitmap_pages(p) << PAGE_SHIFT);
+	t->on = true;
+	p->gpt_gen++;
+	return;
+fail:
+	/* Whatever is read-only now must come back writable, untracked. */
+	for (u64 i = 0; i < pages; i++)
+		page_map(p, i, true);
+	p->gpt_gen++;
+	if (t->writable)
+		palloc_free_contig((u64)t->writable, part_bitmap_pages(p));
+	t->writable = NULL;
+	t->on = false;
+	all_slots_dirty(p);
+}
+
+bool snap_write_fault(struct partition *p, u64 gpa)
+{
+	struct snap_track *t = &tracks[p->id];
+	u64 i;
+
+	if (!t->on)
+		return false;
+	if (gpa >= RESET_ALIAS_GPA && gpa < RESET_ALIAS_GPA + BIOS_ALIAS_SIZE)
+		gpa = BIOS_ALIAS_GPA + (gpa - RESET_ALIAS_GPA);
+	if (gpa >= p->mem_size)
+		return false;
+	i = gpa >> PAGE_SHIFT;
+	if (bm_test(t->writable, i)) {
+		p->gpt_gen++; /* writable already: a stale read-only translation in the TLB */
+		return true;
+	}
+	for (unsigned k = 0; k < SNAP_SLOTS; k++)
+		if (slots[p->id][k])
+			bm_set(slots[p->id][k]->dirty, i);
+	bm_set(t->writable, i);
+	if (page_map(p, i, true)) /* the page is split already: no allocation */
+		part_stop(p, "snapshot: cannot map gpa=0x%llx writable again",
+			  (unsigned long long)gpa);
+	return true;
+}
+
+/* A reset rewrote all of memory behind the tracking. */
+static void snap_on_reset(struct partition *p)
+{
+	all_slots_dirty(p);
+}
+
+PART_EXT(snap_ext) = {.name = "snap", .reset = snap_on_reset};
 
 static u64 snap_struct_pages(void)
 {
@@ -60,6 +189,9 @@ static void snap_free(struct snap *s)
 			e++;
 		}
 	}
+	if (s->dirty)
+		palloc_free_contig((u64)s->dirty,
+				   ALIGN_UP(ALIGN_UP(s->pages, 64) / 8, PAGE_SIZE) >> PAGE_SHIFT);
 	if (s->copy) {
 		for (u64 i = 0; i < s->pages; i++)
 			if (s->copy[i])
@@ -115,6 +247,9 @@ static struct snap *snap_take(struct partition *p, char *err, size_t errlen)
 		goto oom;
 	}
 	memset(s->copy, 0, s->copy_pages << PAGE_SHIFT);
+	s->dirty = bm_alloc(p);
+	if (!s->dirty)
+		goto oom;
 	for (u64 i = 0; i < pages; i++) {
 		s->copy[i] = palloc_alloc();
 		if (!s->copy[i])
@@ -144,8 +279,36 @@ oom:
 	return NULL;
 }
 
+/* Guest memory as it was when s was taken; the pages copied. */
+static u64 put_back_memory(struct partition *p, struct snap *s)
+{
+	u64 words = ALIGN_UP(s->pages, 64) / 64, copied = 0;
+
+	for (u64 i = 0; i < s->pages; i++) {
+		if (!s->all_dirty && !bm_test(s->dirty, i) && !bm_test(p->host_seen, i))
+			continue;
+		memcpy(phys_to_virt(p->frames[i]), phys_to_virt(s->copy[i]), PAGE_SIZE);
+		copied++;
+	}
+	/* What this changed, the other slots now differ in too. */
+	for (unsigned k = 0; k < SNAP_SLOTS; k++) {
+		struct snap *o = slots[p->id][k];
+
+		if (!o || o == s)
+			continue;
+		o->all_dirty |= s->all_dirty;
+		for (u64 w = 0; w < words && !o->all_dirty; w++)
+			o->dirty[w] |= s->dirty[w] | p->host_seen[w];
+	}
+	memset(s->dirty, 0, words * sizeof(u64));
+	s->all_dirty = false;
+	protect(p);
+	return copied;
+}
+
 /* p as it was when s was taken. */
-static int snap_put_back(struct partition *p, const struct snap *s, char *err, size_t errlen)
+static int snap_put_back(struct partition *p, struct snap *s, u64 *copied, char *err,
+			 size_t errlen)
 {
 	unsigned e = 0;
 	struct uart now = p->uart;
@@ -156,8 +319,7 @@ static int snap_put_back(struct partition *p, const struct snap *s, char *err, s
 			 (unsigned long long)(p->mem_size >> PAGE_SHIFT));
 		return -1;
 	}
-	for (u64 i = 0; i < s->pages; i++)
-		memcpy(phys_to_virt(p->frames[i]), phys_to_virt(s->copy[i]), PAGE_SIZE);
+	*copied = put_back_memory(p, s);
 	p->gpt_gen++; /* the guest's cached translations are of other page tables */
 	vp_ops->vp_load(&p->vp, &s->vp);
 	memcpy(p->vp.fpu, s->fpu, sizeof(p->vp.fpu));
@@ -240,6 +402,7 @@ static void cmd_snapshot(int argc, char **argv)
 	}
 	snap_free(slots[p->id][slot]);
 	slots[p->id][slot] = s;
+	protect(p); /* the new slot starts clean: writes from now on are tracked */
 	con_printf("snapshot partition=%s slot=%u pages=%llu state=%s ms=%llu\n", p->name, slot,
 		   (unsigned long long)s->pages, part_state_name(s->state),
 		   (unsigned long long)((arch_time_us() - start) / 1000));
@@ -251,7 +414,7 @@ static void cmd_restore(int argc, char **argv)
 	unsigned slot;
 	struct partition *p = snap_args(argc, argv, "restore PARTITION [SLOT]", &slot);
 	struct snap *s;
-	u64 start;
+	u64 start, copied;
 
 	if (!p)
 		return;
@@ -261,12 +424,13 @@ static void cmd_restore(int argc, char **argv)
 		return;
 	}
 	start = arch_time_us();
-	if (snap_put_back(p, s, err, sizeof(err))) {
+	if (snap_put_back(p, s, &copied, err, sizeof(err))) {
 		con_printf("error: restore of %s: %s\n", p->name, err);
 		return;
 	}
-	con_printf("restored partition=%s slot=%u pages=%llu state=%s ms=%llu\n", p->name, slot,
-		   (unsigned long long)s->pages, part_state_name(p->state),
+	con_printf("restored partition=%s slot=%u pages=%llu copied=%llu state=%s ms=%llu\n",
+		   p->name, slot, (unsigned long long)s->pages, (unsigned long long)copied,
+		   part_state_name(p->state),
 		   (unsigned long long)((arch_time_us() - start) / 1000));
 }
 
