@@ -154,6 +154,18 @@ class Machine:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def console_log(m):
+    """All the console printed so far (the Machine's log file)."""
+    m.log.flush()
+    with open(m.log.name, errors="replace") as f:
+        return f.read()
+
+
+def ticks(text, name):
+    """The tick numbers partition `name` printed in text, in order."""
+    return [int(n) for n in re.findall(r"\[%s\] tick (\d+)" % name, text)]
+
+
 @pytest.fixture
 def machine_factory():
     made = []

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from conftest import ESCAPE, backends, guest_partition
+from conftest import ESCAPE, backends, guest_partition, console_log, ticks
 
 ALL_BACKENDS = pytest.mark.parametrize("backend", backends())
 QEMU_ONLY = pytest.mark.parametrize("backend", [b for b in backends() if b == "qemu"])
@@ -29,14 +29,6 @@ SELFTEST_TIMEOUT = {"qemu": 120, "bochs": 400}
 VERDICT = r"vmbus: (?:echo ok|FAIL)[^\r\n]*\r*\n"
 
 
-def console_log(m):
-    m.log.flush()
-    with open(m.log.name, errors="replace") as f:
-        return f.read()
-
-
-def ticks(text, name):
-    return [int(n) for n in re.findall(r"\[%s\] tick (\d+)" % name, text)]
 
 
 def fields(line):

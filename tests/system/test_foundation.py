@@ -1,19 +1,15 @@
 """Foundation behaviour a user sees on the console, on both back ends:
 partitions side by side, console commands, containment of bad guests,
 and clear errors for bad configurations."""
-import re
 
 import pytest
 
-from conftest import ESCAPE, backends, guest_partition
+from conftest import ESCAPE, backends, guest_partition, ticks
 
 TWO = guest_partition("alpha") + guest_partition("beta")
 ALL_BACKENDS = pytest.mark.parametrize("backend", backends())
 QEMU_ONLY = pytest.mark.parametrize("backend", [b for b in backends() if b == "qemu"])
 
-
-def ticks(text, name):
-    return [int(n) for n in re.findall(r"\[%s\] tick (\d+)" % name, text)]
 
 
 def boot_two(machine_factory, backend, extra=""):

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import ESCAPE, backends, guest_partition
+from conftest import ESCAPE, backends, guest_partition, console_log, ticks
 
 ALL_BACKENDS = pytest.mark.parametrize("backend", backends())
 
@@ -21,15 +21,6 @@ CHECKS = ["cpuid", "hypercall", "msr",
 CRASH_PARAMS = [0x7e57c0de00000000 + n for n in range(5)]
 
 
-def console_log(m):
-    """All the console printed so far (the Machine's log file)."""
-    m.log.flush()
-    with open(m.log.name, errors="replace") as f:
-        return f.read()
-
-
-def ticks(text, name):
-    return [int(n) for n in re.findall(r"\[%s\] tick (\d+)" % name, text)]
 
 
 @ALL_BACKENDS

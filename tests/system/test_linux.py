@@ -3,11 +3,10 @@ finds a Hyper-V partition (synthetic CPUID/MSRs, reference TSC page,
 synthetic timers), gives a shell on its serial console, and powers the
 partition off, while a test-guest partition beside it keeps running."""
 import os
-import re
 
 import pytest
 
-from conftest import BUILD, ESCAPE, backends, guest_partition, linux_partition
+from conftest import BUILD, ESCAPE, backends, guest_partition, linux_partition, ticks
 
 # Linux under Bochs boots in 1-2 minutes when it is the only partition, but with a
 # second partition beside it, it sometimes stops making progress at "Loading
@@ -21,9 +20,6 @@ PROMPT = "~ # "
 pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(BUILD, "linux", "vmlinux")),
                                 reason="build/linux/vmlinux not built (make guests)")
 
-
-def ticks(text, name):
-    return [int(n) for n in re.findall(r"\[%s\] tick (\d+)" % name, text)]
 
 
 def boot_linux(machine_factory, backend, extra=""):

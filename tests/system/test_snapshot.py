@@ -6,21 +6,17 @@ running; interrupts work after a restore; a neighbour is untouched; bad
 requests get `error: ` lines and change nothing; a VMBus channel the test
 guest left open comes back open after its client closed and unloaded it.
 (Linux with hv_utils across a snapshot: test_vmbus.py.)"""
-import re
 import time
 
 import pytest
 
-from conftest import ESCAPE, backends, guest_partition
+from conftest import ESCAPE, backends, guest_partition, ticks
 
 ALL_BACKENDS = pytest.mark.parametrize("backend", backends())
 # Seconds: the guest ticks every ~0.5 s under QEMU, ~1.1 s under Bochs (bare).
 WAIT = {"qemu": 60, "bochs": 300}
 LOOP_X = "56998eacc4ba9c2e"  # what the 'l' loop computes (tests/guest/README.md)
 
-
-def ticks(text, name):
-    return [int(n) for n in re.findall(r"\[%s\] tick (\d+)" % name, text)]
 
 
 def last_tick(m, name):
