@@ -65,6 +65,12 @@ bool part_pm_io(struct partition *p, u16 port, bool in, u32 *val)
 	return false;
 }
 
+/* No snapshot in these tests: no write is a tracked one. */
+bool snap_write_fault(struct partition *p, u64 gpa)
+{
+	return false;
+}
+
 int arch_mmio_emulate(struct vp *vp, u64 gpa, arch_mmio_fn fn, void *ctx, char *why, size_t whylen)
 {
 	snprintf(why, whylen, "not in this test");
