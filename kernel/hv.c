@@ -154,7 +154,7 @@ static void print_crash_message(struct partition *p, u64 gpa, u64 len)
 	unsigned n = 0;
 
 	for (u64 i = 0; i < MIN(len, (u64)CRASH_MSG_MAX); i++) {
-		const u8 *c = part_gpa_to_hva(p, gpa + i, 1);
+		const u8 *c = part_gpa_peek(p, gpa + i, 1);
 
 		if (!c)
 			break;
@@ -307,7 +307,7 @@ static int read_input(struct partition *p, u64 gpa, void *buf, u64 len)
 		return HV_STATUS_INVALID_ALIGNMENT;
 	if ((gpa & ~PAGE_MASK) + len > PAGE_SIZE)
 		return HV_STATUS_INVALID_ALIGNMENT;
-	src = part_gpa_to_hva(p, gpa, len);
+	src = part_gpa_peek(p, gpa, len);
 	if (!src)
 		return HV_STATUS_INVALID_PARAMETER;
 	memcpy(buf, src, len);

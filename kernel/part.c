@@ -37,15 +37,22 @@ struct partition *part_find(const char *name)
 	return NULL;
 }
 
-void *part_gpa_to_hva(struct partition *p, u64 gpa, u64 len)
+void *part_gpa_peek(struct partition *p, u64 gpa, u64 len)
 {
-	u64 page = gpa >> PAGE_SHIFT;
-
 	if (gpa >= p->mem_size || len > PAGE_SIZE - (gpa & ~PAGE_MASK))
 		return NULL;
-	/* The pointer may be kept (a ring) and written any time: snapshots copy this page. */
-	p->host_seen[page / 64] |= 1ull << (page % 64);
 	return (u8 *)phys_to_virt(p->frames[gpa >> PAGE_SHIFT]) + (gpa & ~PAGE_MASK);
+}
+
+void *part_gpa_to_hva(struct partition *p, u64 gpa, u64 len)
+{
+	void *hva = part_gpa_peek(p, gpa, len);
+	u64 page = gpa >> PAGE_SHIFT;
+
+	/* The pointer may be kept (a ring) and written any time: snapshots copy this page. */
+	if (hva)
+		p->host_seen[page / 64] |= 1ull << (page % 64);
+	return hva;
 }
 
 u64 part_bitmap_pages(const struct partition *p)
@@ -125,7 +132,7 @@ static void part_load_image(struct partition *p)
 		u64 gpa = p->load + off;
 		u64 chunk = MIN(PAGE_SIZE - (gpa & ~PAGE_MASK), p->image_size - off);
 
-		memcpy(part_gpa_to_hva(p, gpa, chunk), (const u8 *)p->image + off, chunk);
+		memcpy(part_gpa_peek(p, gpa, chunk), (const u8 *)p->image + off, chunk);
 		off += chunk;
 	}
 }

@@ -82,7 +82,14 @@ bool part_pm_io(struct partition *p, u16 port, bool in, u32 *val);
 bool snap_write_fault(struct partition *p, u64 gpa);
 /* Pages of a bitmap with a bit per guest page. */
 u64 part_bitmap_pages(const struct partition *p);
-/* Host address of guest-physical gpa (len bytes, all inside one page), or NULL. */
+/*
+ * Host address of guest-physical gpa (len bytes, all inside one page), or
+ * NULL. The page is marked as one the hypervisor may write at any time
+ * (host_seen): every restore copies it back.
+ */
 void *part_gpa_to_hva(struct partition *p, u64 gpa, u64 len);
+/* The same, unmarked: for reads, and for writes while the partition boots (a reset makes
+ * every snapshot copy all of memory back). */
+void *part_gpa_peek(struct partition *p, u64 gpa, u64 len);
 
 #endif

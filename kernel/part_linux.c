@@ -32,7 +32,7 @@ static int guest_write(void *ctx, u64 gpa, const void *src, u64 len)
 
 	for (u64 off = 0; off < len;) {
 		u64 chunk = MIN(PAGE_SIZE - ((gpa + off) & ~PAGE_MASK), len - off);
-		u8 *dst = part_gpa_to_hva(p, gpa + off, chunk);
+		u8 *dst = part_gpa_peek(p, gpa + off, chunk);
 
 		if (!dst)
 			return -1;
@@ -55,7 +55,7 @@ static int load_acpi(struct partition *p, u64 *rsdp, char *err, size_t errlen)
 	    .pm1a_cnt_port = PM1A_CNT_PORT,
 	    .sci_irq = SCI_IRQ,
 	};
-	void *buf = part_gpa_to_hva(p, ACPI_TABLES_GPA, ACPI_TABLES_SIZE);
+	void *buf = part_gpa_peek(p, ACPI_TABLES_GPA, ACPI_TABLES_SIZE);
 
 	if (!buf || acpi_build(buf, ACPI_TABLES_SIZE, ACPI_TABLES_GPA, &ap, rsdp)) {
 		snprintf(err, errlen, "cannot build the ACPI tables");
@@ -77,7 +77,7 @@ int part_linux_boot(struct partition *p, char *err, size_t errlen)
 	};
 	struct vp_regs regs;
 	struct vp_sregs sregs;
-	void *info = part_gpa_to_hva(p, PVH_START_INFO_GPA, PVH_START_INFO_SIZE);
+	void *info = part_gpa_peek(p, PVH_START_INFO_GPA, PVH_START_INFO_SIZE);
 
 	if (pvh_parse(p->image, p->image_size, p->mem_size, &k, err, errlen))
 		return -1;

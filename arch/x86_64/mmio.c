@@ -18,7 +18,7 @@
 
 static int read_guest(void *ctx, u64 gpa, void *buf, unsigned len)
 {
-	const void *src = part_gpa_to_hva(ctx, gpa, len);
+	const void *src = part_gpa_peek(ctx, gpa, len);
 
 	if (!src)
 		return -1;

@@ -53,7 +53,7 @@ static bool gp(struct vp *vp)
 static bool load_pdptes(struct vp *vp, u64 cr3)
 {
 	struct cpuid_regs id;
-	const u64 *pdpte = part_gpa_to_hva(vp->part, cr3 & PAE_CR3_MASK, PDPTE_COUNT * sizeof(u64));
+	const u64 *pdpte = part_gpa_peek(vp->part, cr3 & PAE_CR3_MASK, PDPTE_COUNT * sizeof(u64));
 	u64 entries[PDPTE_COUNT];
 
 	if (!pdpte)
