@@ -144,7 +144,9 @@ bool snap_write_fault(struct partition *p, u64 gpa)
 
 	if (!t->on)
 		return false;
-	if (gpa >= RESET_ALIAS_GPA && gpa < RESET_ALIAS_GPA + BIOS_ALIAS_SIZE)
+	/* The alias exists only over RAM at 0xF0000 (part.c); elsewhere not RAM: no write of ours. */
+	if (gpa >= RESET_ALIAS_GPA && gpa < RESET_ALIAS_GPA + BIOS_ALIAS_SIZE &&
+	    p->mem_size >= BIOS_ALIAS_GPA + BIOS_ALIAS_SIZE)
 		gpa = BIOS_ALIAS_GPA + (gpa - RESET_ALIAS_GPA);
 	if (gpa >= p->mem_size)
 		return false;
@@ -176,7 +178,7 @@ static u64 snap_struct_pages(void)
 	return ALIGN_UP(sizeof(struct snap), PAGE_SIZE) >> PAGE_SHIFT;
 }
 
-static void snap_free(struct snap *s)
+static void snap_free(const struct partition *p, struct snap *s)
 {
 	unsigned e = 0;
 
@@ -190,8 +192,7 @@ static void snap_free(struct snap *s)
 		}
 	}
 	if (s->dirty)
-		palloc_free_contig((u64)s->dirty,
-				   ALIGN_UP(ALIGN_UP(s->pages, 64) / 8, PAGE_SIZE) >> PAGE_SHIFT);
+		palloc_free_contig((u64)s->dirty, part_bitmap_pages(p));
 	if (s->copy) {
 		for (u64 i = 0; i < s->pages; i++)
 			if (s->copy[i])
@@ -225,7 +226,8 @@ static int snap_ext_save(struct partition *p, struct snap *s, char *err, size_t 
 static struct snap *snap_take(struct partition *p, char *err, size_t errlen)
 {
 	u64 pages = p->mem_size >> PAGE_SHIFT;
-	u64 need = pages + snap_struct_pages() + (ALIGN_UP(pages * sizeof(u64), PAGE_SIZE) >> PAGE_SHIFT);
+	u64 copy_pages = ALIGN_UP(pages * sizeof(u64), PAGE_SIZE) >> PAGE_SHIFT;
+	u64 need = pages + copy_pages + snap_struct_pages() + part_bitmap_pages(p);
 	struct snap *s;
 
 	if (palloc_free_count() < need) {
@@ -240,12 +242,10 @@ static struct snap *snap_take(struct partition *p, char *err, size_t errlen)
 	}
 	memset(s, 0, sizeof(*s));
 	s->pages = pages;
-	s->copy_pages = ALIGN_UP(pages * sizeof(u64), PAGE_SIZE) >> PAGE_SHIFT;
-	s->copy = (u64 *)palloc_alloc_contig(s->copy_pages, PAGE_SIZE);
-	if (!s->copy) {
-		s->copy_pages = 0;
+	s->copy_pages = copy_pages;
+	s->copy = (u64 *)palloc_alloc_contig(copy_pages, PAGE_SIZE);
+	if (!s->copy)
 		goto oom;
-	}
 	memset(s->copy, 0, s->copy_pages << PAGE_SHIFT);
 	s->dirty = bm_alloc(p);
 	if (!s->dirty)
@@ -256,10 +256,8 @@ static struct snap *snap_take(struct partition *p, char *err, size_t errlen)
 			goto oom;
 		memcpy(phys_to_virt(s->copy[i]), phys_to_virt(p->frames[i]), PAGE_SIZE);
 	}
-	if (snap_ext_save(p, s, err, errlen)) {
-		snap_free(s);
-		return NULL;
-	}
+	/* The VP and devices of the same instant as memory: saving the VMBus restarts its
+	 * channels, whose VSPs may signal the guest at once. */
 	vp_ops->vp_save(&p->vp, &s->vp);
 	sched_fpu_flush(p);
 	memcpy(s->fpu, p->vp.fpu, sizeof(s->fpu));
@@ -271,10 +269,14 @@ static struct snap *snap_take(struct partition *p, char *err, size_t errlen)
 	s->uart = p->uart;
 	s->pm1_cnt = p->pm1_cnt;
 	s->pm1_en = p->pm1_en;
+	if (snap_ext_save(p, s, err, errlen)) {
+		snap_free(p, s);
+		return NULL;
+	}
 	s->taken_us = arch_time_us();
 	return s;
 oom:
-	snap_free(s);
+	snap_free(p, s);
 	snprintf(err, errlen, "out of memory");
 	return NULL;
 }
@@ -298,11 +300,11 @@ static u64 put_back_memory(struct partition *p, struct snap *s)
 			continue;
 		o->all_dirty |= s->all_dirty;
 		for (u64 w = 0; w < words && !o->all_dirty; w++)
-			o->dirty[w] |= s->dirty[w] | p->host_seen[w];
+			o->dirty[w] |= s->dirty[w]; /* host_seen pages are copied anyway */
 	}
 	memset(s->dirty, 0, words * sizeof(u64));
 	s->all_dirty = false;
-	protect(p);
+	protect(p); /* and a TLB flush: the guest's cached translations are of other tables */
 	return copied;
 }
 
@@ -320,7 +322,6 @@ static int snap_put_back(struct partition *p, struct snap *s, u64 *copied, char 
 		return -1;
 	}
 	*copied = put_back_memory(p, s);
-	p->gpt_gen++; /* the guest's cached translations are of other page tables */
 	vp_ops->vp_load(&p->vp, &s->vp);
 	memcpy(p->vp.fpu, s->fpu, sizeof(p->vp.fpu));
 	sched_fpu_drop(p);
@@ -400,7 +401,7 @@ static void cmd_snapshot(int argc, char **argv)
 		con_printf("error: snapshot of %s: %s\n", p->name, err);
 		return;
 	}
-	snap_free(slots[p->id][slot]);
+	snap_free(p, slots[p->id][slot]);
 	slots[p->id][slot] = s;
 	protect(p); /* the new slot starts clean: writes from now on are tracked */
 	con_printf("snapshot partition=%s slot=%u pages=%llu state=%s ms=%llu\n", p->name, slot,
@@ -476,7 +477,7 @@ static void cmd_forget(int argc, char **argv)
 		con_printf("error: partition %s has no snapshot in slot %u\n", p->name, slot);
 		return;
 	}
-	snap_free(slots[p->id][slot]);
+	snap_free(p, slots[p->id][slot]);
 	slots[p->id][slot] = NULL;
 	con_printf("forgot partition=%s slot=%u free_pages=%llu\n", p->name, slot,
 		   (unsigned long long)palloc_free_count());

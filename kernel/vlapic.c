@@ -2,7 +2,6 @@
 #include "vlapic.h"
 
 #include <stdio.h>
-
 #include <string.h>
 
 /* x2APIC MSR addresses (SDM Vol.3 table 11-6). */

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SNAP_CHUNK 1024 /* bytes per save_continue call; grown when a piece needs more */
+#define SNAP_CHUNK 1024 /* first buffer; doubled while more remains, grown for a big piece */
 
 struct vmbus_snap_channel {
 	u8 *buf;
@@ -69,7 +69,7 @@ static vmb_status save_stream(struct vmb_channel *ch, struct vmbus_snap_channel 
 		len += filled;
 		if (st != VMB_STATUS_BUFFER_OVERFLOW)
 			break;
-		cap = len + SNAP_CHUNK;
+		cap *= 2; /* len <= cap: at least cap bytes more */
 	}
 	vmb_channel_save_end(ch);
 	if (st != VMB_STATUS_SUCCESS) {
