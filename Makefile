@@ -29,7 +29,7 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 KERNEL_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=4096 -T linker.ld
 
 KERNEL_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/libc/*.c) \
-	$(wildcard arch/x86_64/*.c) $(wildcard vmbus/*.c) $(wildcard vsp/*.c)
+	$(wildcard arch/x86_64/*.c) $(wildcard vmbus/*.c) $(wildcard vsp/*.c) $(wildcard vsp/*/*.c)
 KERNEL_ASMS := $(wildcard arch/x86_64/*.S)
 KERNEL_OBJS := $(patsubst %.c,$(BUILD)/k/%.o,$(KERNEL_SRCS)) \
 	$(patsubst %.S,$(BUILD)/k/%.o,$(KERNEL_ASMS))

@@ -18,6 +18,8 @@ struct part_ext {
 	/* At creation, after memory: 0, or -1 with a one-line reason (the partition is not
 	 * started). */
 	int (*create)(struct partition *p, const struct cfg_partition *c, char *err, size_t errlen);
+	/* Undo create (optional): the partition's creation failed later on, or it goes away. */
+	void (*destroy)(struct partition *p);
 	/* The partition was reset (memory cleared, VP at its first instruction). */
 	void (*reset)(struct partition *p);
 	/* Between slices: deferred work. */
@@ -35,6 +37,13 @@ struct part_ext {
 #define PART_EXT(var)                                                                              \
 	static const struct part_ext var __attribute__((used, aligned(8), section("part_ext")))
 
+/*
+ * Order: the extensions run in link order (the Makefile's source order:
+ * kernel/, then vmbus/, then vsp/), create and every other hook alike;
+ * destroy runs in the reverse order, only for extensions whose create
+ * succeeded. The VMBus extension orders its VSPs itself (vmbus/vsp.h).
+ */
+
 /* Console commands beyond the built-in ones. */
 struct con_command {
 	const char *name;
@@ -44,15 +53,29 @@ struct con_command {
 #define CON_COMMAND(var)                                                                           \
 	static const struct con_command var __attribute__((used, aligned(8), section("con_cmds")))
 
+/*
+ * Commands a layer above keeps in a table of its own (the VSP door,
+ * vmbus/vsp.c): get returns the i-th, or NULL after the last.
+ */
+struct con_source {
+	const struct con_command *(*get)(unsigned i);
+};
+#define CON_SOURCE(var)                                                                            \
+	static const struct con_source var __attribute__((used, aligned(8), section("con_srcs")))
+
 /* The sets, bounded by the symbols the linker provides for C-named sections. */
 extern const struct part_ext __start_part_ext[] __attribute__((weak));
 extern const struct part_ext __stop_part_ext[] __attribute__((weak));
 extern const struct con_command __start_con_cmds[] __attribute__((weak));
 extern const struct con_command __stop_con_cmds[] __attribute__((weak));
+extern const struct con_source __start_con_srcs[] __attribute__((weak));
+extern const struct con_source __stop_con_srcs[] __attribute__((weak));
 
 #define for_each_part_ext(e)                                                                       \
 	for (const struct part_ext *e = __start_part_ext; e < __stop_part_ext; e++)
 #define for_each_con_command(c)                                                                    \
 	for (const struct con_command *c = __start_con_cmds; c < __stop_con_cmds; c++)
+#define for_each_con_source(s)                                                                     \
+	for (const struct con_source *s = __start_con_srcs; s < __stop_con_srcs; s++)
 
 #endif

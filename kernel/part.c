@@ -189,6 +189,28 @@ int part_reset(struct partition *p)
 	return 0;
 }
 
+/* Destroy the extensions before `end`, newest first (kernel/ext.h, "Order"). */
+static void part_ext_destroy(struct partition *p, const struct part_ext *end)
+{
+	for (const struct part_ext *x = end; x-- > __start_part_ext;)
+		if (x->destroy)
+			x->destroy(p);
+}
+
+/* Create every extension; on a failure, destroy the ones made before it. */
+static int part_ext_create(struct partition *p, const struct cfg_partition *c, char *err,
+			   size_t errlen)
+{
+	for_each_part_ext(x)
+	{
+		if (x->create && x->create(p, c, err, errlen)) {
+			part_ext_destroy(p, x);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int part_create(struct partition *p, const struct cfg_partition *c, const void *image,
 		u64 image_size, const void *initrd, u64 initrd_size, char *err, size_t errlen)
 {
@@ -236,15 +258,13 @@ int part_create(struct partition *p, const struct cfg_partition *c, const void *
 		snprintf(err, errlen, "cannot create its virtual processor");
 		return -1;
 	}
-	for_each_part_ext(x)
-	{
-		if (x->create && x->create(p, c, err, errlen)) {
-			vp_ops->vp_destroy(&p->vp);
-			part_free_memory(p);
-			return -1;
-		}
+	if (part_ext_create(p, c, err, errlen)) {
+		vp_ops->vp_destroy(&p->vp);
+		part_free_memory(p);
+		return -1;
 	}
 	if (part_start(p, err, errlen)) {
+		part_ext_destroy(p, __stop_part_ext);
 		vp_ops->vp_destroy(&p->vp);
 		part_free_memory(p);
 		return -1;

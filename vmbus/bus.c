@@ -15,7 +15,6 @@
 
 #define LOG_LINE_MAX 160
 
-static struct vmb_bus *buses;
 
 struct vmb_bus *vmbus_create(const struct vmbus_host *host, const char *name)
 {
@@ -31,8 +30,6 @@ struct vmb_bus *vmbus_create(const struct vmbus_host *host, const char *name)
 	bus->host = *host;
 	snprintf(bus->name, sizeof(bus->name), "%s", name ? name : "");
 	bus->msg_sint = VMBUS_SINT;
-	bus->next = buses;
-	buses = bus;
 	return bus;
 }
 
@@ -43,12 +40,6 @@ void vmbus_destroy(struct vmb_bus *bus)
 	vmbus_disconnect(bus);
 	while (bus->nr_channels)
 		vmb_channel_cleanup(bus->channels[bus->nr_channels - 1]);
-	for (struct vmb_bus **pp = &buses; *pp; pp = &(*pp)->next) {
-		if (*pp == bus) {
-			*pp = bus->next;
-			break;
-		}
-	}
 	free(bus->queue);
 	free(bus);
 }
@@ -62,14 +53,6 @@ void vmbus_reset(struct vmb_bus *bus)
 const char *vmbus_name(const struct vmb_bus *bus)
 {
 	return bus->name;
-}
-
-struct vmb_bus *vmbus_find(const char *partition_name)
-{
-	for (struct vmb_bus *b = buses; b; b = b->next)
-		if (!strcmp(b->name, partition_name))
-			return b;
-	return NULL;
 }
 
 u32 vmbus_version(const struct vmb_bus *bus)

@@ -119,7 +119,6 @@ struct vmbus_queued_msg {
 };
 
 struct vmb_bus {
-	struct vmb_bus *next; /* every bus, for vmbus_find */
 	struct vmbus_host host;
 	char name[VMBUS_NAME_MAX + 1];
 	u32 version; /* 0: the guest is not connected */

@@ -1,20 +1,29 @@
 /*
  * The VMBus server in a partition: the "vmbus" partition extension
- * (kernel/ext.h) creates a partition's bus and the VSPs its configuration's
- * `vmbus =` list names, connects the bus to the partition's SynIC and
- * memory and to the guest's HvPostMessage / HvSignalEvent connections; and
- * the console command `channels P` lists the bus's channels.
+ * (kernel/ext.h) creates a partition's bus and, through the VSP door
+ * (vsp.c), the VSPs its configuration's `vmbus =` list names; it connects
+ * the bus to the partition's SynIC and memory and to the guest's
+ * HvPostMessage / HvSignalEvent connections; and the console command
+ * `channels P` lists the bus's channels.
  */
+#include "vmbus/part.h"
 #include "vmbus/vmbus.h"
 #include "kernel/con.h"
 #include "kernel/ext.h"
 #include "kernel/part.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define KNOWN_MAX 96
 #define GUID_TEXT 37
+
+static struct vmb_bus *bus_of(const struct partition *p)
+{
+	const struct vmbus_part *vp = p->vmbus;
+
+	return vp ? vp->bus : NULL;
+}
 
 /* ---- what the bus needs from the partition ---- */
 
@@ -36,7 +45,7 @@ static int host_post(void *ctx, const void *msg, u32 size)
 	m.type = VMBUS_HV_MESSAGE_TYPE;
 	m.payload_size = (u8)size;
 	memcpy(m.payload, msg, size);
-	return synic_post(&p->hv.synic, vmbus_message_sint(p->vmbus), &m);
+	return synic_post(&p->hv.synic, vmbus_message_sint(bus_of(p)), &m);
 }
 
 static void host_signal(void *ctx, u32 relid)
@@ -52,14 +61,14 @@ static int port_post(void *ctx, u32 conn_id, u32 type, const void *payload, u32 
 {
 	struct partition *p = ctx;
 
-	return vmbus_guest_post(p->vmbus, conn_id, type, payload, size);
+	return vmbus_guest_post(bus_of(p), conn_id, type, payload, size);
 }
 
 static int port_signal(void *ctx, u32 conn_id, unsigned flag)
 {
 	struct partition *p = ctx;
 
-	return vmbus_guest_signal(p->vmbus, conn_id, flag);
+	return vmbus_guest_signal(bus_of(p), conn_id, flag);
 }
 
 static int add_ports(struct partition *p)
@@ -79,118 +88,133 @@ static int add_ports(struct partition *p)
 
 /* ---- the extension ---- */
 
-static const struct vmb_vsp_type *find_vsp(const char *name)
+static void vmbus_part_destroy(struct partition *p)
 {
-	for_each_vmb_vsp(v) if (!strcmp(v->name, name)) return v;
-	return NULL;
-}
+	struct vmbus_part *vp = p->vmbus;
 
-static void known_vsps(char *buf, size_t len)
-{
-	size_t at = 0;
-
-	buf[0] = 0;
-	for_each_vmb_vsp(v)
-	{
-		int n = snprintf(buf + at, len - at, "%s%s", at ? ", " : "", v->name);
-
-		if (n < 0 || (size_t)n >= len - at)
-			break;
-		at += (size_t)n;
-	}
-	if (!at)
-		snprintf(buf, len, "none");
-}
-
-/* Every name known and named once. */
-static int check_vsps(const struct cfg_partition *c, char *err, size_t errlen)
-{
-	char known[KNOWN_MAX];
-
-	for (unsigned i = 0; i < c->nr_vsps; i++) {
-		if (!find_vsp(c->vsps[i])) {
-			known_vsps(known, sizeof(known));
-			snprintf(err, errlen, "vmbus: unknown VSP '%s' (known: %s)", c->vsps[i],
-				 known);
-			return -1;
-		}
-		for (unsigned j = 0; j < i; j++) {
-			if (!strcmp(c->vsps[i], c->vsps[j])) {
-				snprintf(err, errlen, "vmbus: VSP '%s' named twice", c->vsps[i]);
-				return -1;
-			}
-		}
-	}
-	return 0;
+	if (!vp)
+		return;
+	vsp_destroy_all(vp);
+	vmbus_destroy(vp->bus);
+	free(vp);
+	p->vmbus = NULL;
 }
 
 static int vmbus_part_create(struct partition *p, const struct cfg_partition *c, char *err,
 			     size_t errlen)
 {
 	const struct vmbus_host host = {host_page, host_post, host_signal, p};
-	char why[CFG_ERR_MAX];
-	struct vmb_bus *bus;
+	struct vmbus_part *vp;
 
 	if (!c->nr_vsps)
 		return 0;
-	if (check_vsps(c, err, errlen))
-		return -1;
-	bus = vmbus_create(&host, p->name);
-	if (!bus) {
+	vp = calloc(1, sizeof(*vp));
+	if (vp)
+		vp->bus = vmbus_create(&host, p->name);
+	if (!vp || !vp->bus) {
+		free(vp);
 		snprintf(err, errlen, "vmbus: out of memory");
 		return -1;
 	}
-	p->vmbus = bus;
-	for (unsigned i = 0; i < c->nr_vsps; i++) {
-		why[0] = 0;
-		if (find_vsp(c->vsps[i])->create(bus, why, sizeof(why))) {
-			snprintf(err, errlen, "vmbus: VSP '%s': %s", c->vsps[i],
-				 why[0] ? why : "failed");
-			goto fail;
-		}
-	}
+	vp->part = p;
+	p->vmbus = vp;
+	if (vsp_create_all(vp, c, err, errlen))
+		goto fail;
 	if (add_ports(p)) {
 		snprintf(err, errlen, "vmbus: its connection ids are taken");
 		goto fail;
 	}
 	return 0;
 fail:
-	vmbus_destroy(bus);
-	p->vmbus = NULL;
+	vmbus_part_destroy(p);
 	return -1;
 }
 
 static void vmbus_part_reset(struct partition *p)
 {
-	if (p->vmbus)
-		vmbus_reset(p->vmbus);
+	struct vmbus_part *vp = p->vmbus;
+
+	if (!vp)
+		return;
+	vmbus_reset(vp->bus);
+	vsp_reset_all(vp);
 }
 
 static void vmbus_part_poll(struct partition *p)
 {
-	if (p->vmbus)
-		vmbus_poll(p->vmbus);
+	struct vmbus_part *vp = p->vmbus;
+
+	if (!vp)
+		return;
+	vmbus_poll(vp->bus);
+	vsp_work_all(vp);
+}
+
+/* A snapshot of the partition's VMBus: the bus with its channels, then the VSPs' own state. */
+struct vmbus_part_snap {
+	void *bus;
+	void *vsps;
+};
+
+static void vmbus_part_snap_drop(void *state)
+{
+	struct vmbus_part_snap *s = state;
+
+	if (!s)
+		return;
+	vmbus_snap_drop(s->bus);
+	vsp_drop_all(s->vsps);
+	free(s);
 }
 
 static void *vmbus_part_snap_save(struct partition *p, char *err, size_t errlen)
 {
-	return p->vmbus ? vmbus_snap_save(p->vmbus, err, errlen) : NULL;
+	struct vmbus_part *vp = p->vmbus;
+	struct vmbus_part_snap *s;
+
+	if (!vp)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "vmbus: out of memory");
+		return NULL;
+	}
+	s->bus = vmbus_snap_save(vp->bus, err, errlen);
+	if (s->bus)
+		s->vsps = vsp_save_all(vp, err, errlen);
+	if (!s->bus || !s->vsps) {
+		vmbus_part_snap_drop(s);
+		return NULL;
+	}
+	return s;
 }
 
 static int vmbus_part_snap_restore(struct partition *p, const void *state, char *err,
 				   size_t errlen)
 {
-	return p->vmbus ? vmbus_snap_restore(p->vmbus, state, err, errlen) : 0;
+	struct vmbus_part *vp = p->vmbus;
+	const struct vmbus_part_snap *s = state;
+
+	if (!vp)
+		return 0;
+	if (!s) {
+		snprintf(err, errlen, "vmbus: the snapshot has no VMBus state");
+		return -1;
+	}
+	if (vmbus_snap_restore(vp->bus, s->bus, err, errlen))
+		return -1;
+	return vsp_restore_all(vp, s->vsps, err, errlen);
 }
 
 PART_EXT(vmbus_ext) = {
     .name = "vmbus",
     .create = vmbus_part_create,
+    .destroy = vmbus_part_destroy,
     .reset = vmbus_part_reset,
     .poll = vmbus_part_poll,
     .snap_save = vmbus_part_snap_save,
     .snap_restore = vmbus_part_snap_restore,
-    .snap_drop = vmbus_snap_drop,
+    .snap_drop = vmbus_part_snap_drop,
 };
 
 /* ---- console ---- */
@@ -213,7 +237,7 @@ static void cmd_channels(int argc, char **argv)
 
 	if (!p)
 		return;
-	bus = p->vmbus;
+	bus = bus_of(p);
 	if (!bus) {
 		con_printf("error: partition %s has no VMBus (no `vmbus =` in its config)\n",
 			   p->name);

@@ -2,7 +2,8 @@
  * The VMBus server of one partition, as the rest of the hypervisor sees it
  * (DESIGN.md, "VMBus and the KMCL-equivalent API"). The kernel never calls
  * this directly: vmbus/part.c hooks it into partitions (kernel/ext.h) and
- * into the synthetic interface (hv_port_add). VSPs see only kmcl.h.
+ * into the synthetic interface (hv_port_add). VSPs see only kmcl.h and
+ * vsp.h.
  *
  * Protocol facts: channel management messages travel as SynIC messages of
  * type VMBUS_HV_MESSAGE_TYPE (1) on SINT 2 (host -> guest) and as
@@ -58,24 +59,8 @@ int vmbus_guest_signal(struct vmb_bus *bus, u32 conn_id, unsigned flag);
 /* Retry what had to wait (a full message slot, a full ring), run deferred work. */
 void vmbus_poll(struct vmb_bus *bus);
 
-/*
- * VSPs register under the name a configuration's `vmbus = ...` list uses
- * (e.g. "ic", "echo"); the server creates each named one for the partition.
- * create makes and enables its channels; 0, or -1 with a one-line reason.
- */
-struct vmb_vsp_type {
-	const char *name;
-	int (*create)(struct vmb_bus *bus, char *err, size_t errlen);
-};
-#define VMB_VSP(var) \
-	static const struct vmb_vsp_type var __attribute__((used, aligned(8), section("vmb_vsps")))
-extern const struct vmb_vsp_type __start_vmb_vsps[] __attribute__((weak));
-extern const struct vmb_vsp_type __stop_vmb_vsps[] __attribute__((weak));
-#define for_each_vmb_vsp(v) \
-	for (const struct vmb_vsp_type *v = __start_vmb_vsps; v < __stop_vmb_vsps; v++)
-/* The partition a bus belongs to, for VSPs that act on it (shutdown, heartbeat). */
+/* The partition a bus belongs to, for messages. */
 const char *vmbus_name(const struct vmb_bus *bus);
-struct vmb_bus *vmbus_find(const char *partition_name);
 
 /* For the console: `channels P`. */
 struct vmbus_channel_info {

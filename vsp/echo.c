@@ -8,7 +8,8 @@
  * bytes and a note of what is still owed (echo, or only the completion),
  * and packet delivery is paused so that later packets stay in the guest's
  * ring, in order. The queue drains from processing_complete and from the
- * poll hook (PART_EXT "echo"), which resumes delivery once it is empty.
+ * door's work pass (vsp_defer, vmbus/vsp.h), which resumes delivery once
+ * it is empty.
  * Deferred packets are in use, so a channel save carries them
  * (echo_save_packet / echo_restore_packet).
  *
@@ -19,11 +20,7 @@
  * for ring space is queued by the library and returns SUCCESS).
  */
 #include "vsp/echo.h"
-#include "vmbus/vmbus.h"
-#include "kernel/con.h"
-#include "kernel/ext.h"
-#include "kernel/log.h"
-#include "kernel/part.h"
+#include "vmbus/vsp.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -36,9 +33,9 @@ struct echo_entry {
 	u8 data[ECHO_MAX_DATA];
 };
 
+/* The instance (vsp_state); the channel's context points to it. */
 struct echo_dev {
-	struct vmb_bus *bus;
-	char name[24]; /* the partition's, as vmbus_name(bus) said at creation */
+	struct vsp *vsp;
 	struct vmb_channel *channel;
 	bool open;
 	bool paused; /* by us, while entries wait */
@@ -48,41 +45,23 @@ struct echo_dev {
 	struct echo_stats stats;
 };
 
-/* Searched newest first, by bus and name: see ic.c (a destroyed bus leaves ours behind). */
-static struct echo_dev echo_devs[PART_MAX];
-static unsigned echo_nr_devs;
-
-static struct echo_dev *echo_find(const struct vmb_bus *bus)
+static struct echo_dev *echo_of_channel(struct vmb_channel *channel)
 {
-	for (unsigned i = echo_nr_devs; i-- > 0;)
-		if (echo_devs[i].bus == bus && !strcmp(echo_devs[i].name, vmbus_name(bus)))
-			return &echo_devs[i];
-	return NULL;
+	return *(struct echo_dev **)vmb_channel_get_pointer(channel);
 }
 
-static struct echo_dev *echo_of_channel(const struct vmb_channel *channel)
+void echo_get_stats(struct vsp *v, struct echo_stats *out)
 {
-	for (unsigned i = echo_nr_devs; i-- > 0;)
-		if (echo_devs[i].channel == channel)
-			return &echo_devs[i];
-	return NULL;
-}
+	const struct echo_dev *d = vsp_state(v);
 
-int echo_get_stats(const struct vmb_bus *bus, struct echo_stats *out)
-{
-	const struct echo_dev *d = echo_find(bus);
-
-	if (!d)
-		return -1;
 	*out = d->stats;
-	return 0;
 }
 
-unsigned echo_queued(const struct vmb_bus *bus)
+unsigned echo_queued(struct vsp *v)
 {
-	const struct echo_dev *d = echo_find(bus);
+	const struct echo_dev *d = vsp_state(v);
 
-	return d ? d->count : 0;
+	return d->count;
 }
 
 static struct echo_entry *echo_slot(struct echo_dev *d, unsigned i)
@@ -168,7 +147,7 @@ static void echo_drop(struct echo_dev *d, struct vmb_packet *packet, const char 
 	if (d->drop_logged)
 		return;
 	d->drop_logged = true;
-	kprintf("echo: partition %s: packet failed: %s\n", d->name, why);
+	vsp_log(d->vsp, "packet failed: %s", why);
 }
 
 static void echo_process_packet(struct vmb_channel *channel, struct vmb_packet *packet,
@@ -177,10 +156,6 @@ static void echo_process_packet(struct vmb_channel *channel, struct vmb_packet *
 	struct echo_dev *d = echo_of_channel(channel);
 	struct echo_entry *e;
 
-	if (!d) {
-		vmb_channel_packet_fail(packet);
-		return;
-	}
 	if (d->count == ECHO_QUEUE_DEPTH) {
 		/* Only if the library still delivers while we have paused it. */
 		echo_drop(d, packet, "queue full although delivery is paused");
@@ -209,6 +184,7 @@ static void echo_process_packet(struct vmb_channel *channel, struct vmb_packet *
 	d->stats.deferred++;
 	if (!d->paused && vmb_channel_pause(d->channel) == VMB_STATUS_SUCCESS)
 		d->paused = true;
+	vsp_defer(d->vsp); /* retry from the work pass, outside this callback */
 }
 
 /* Send what waits, oldest first, until the ring is full again. */
@@ -222,30 +198,28 @@ static void echo_drain(struct echo_dev *d)
 
 static void echo_processing_complete(struct vmb_channel *channel, u32 packets)
 {
-	struct echo_dev *d = echo_of_channel(channel);
-
-	if (d)
-		echo_drain(d);
+	echo_drain(echo_of_channel(channel));
 }
 
-/* Between slices: retry, and resume delivery (never from inside a callback). */
-void echo_poll(struct partition *p)
+/* The work pass: retry, and resume delivery (never from inside a callback). */
+static void echo_work(struct vsp *v)
 {
-	struct vmb_bus *bus = vmbus_find(p->name);
-	struct echo_dev *d = bus ? echo_find(bus) : NULL;
+	struct echo_dev *d = vsp_state(v);
 
-	if (!d)
-		return;
 	echo_drain(d);
-	if (!d->paused || d->count)
+	if (d->count) {
+		vsp_defer(v); /* the ring is still full: try again at the next pass */
+		return;
+	}
+	if (!d->paused)
 		return;
 	/* Cleared first: start delivers at once, and a packet may pause us again. */
 	d->paused = false;
-	if (vmb_channel_start(d->channel) != VMB_STATUS_SUCCESS)
+	if (vmb_channel_start(d->channel) != VMB_STATUS_SUCCESS) {
 		d->paused = true;
+		vsp_defer(v);
+	}
 }
-
-PART_EXT(echo_part_ext) = {.name = "echo", .poll = echo_poll};
 
 /* ---- channel state ---- */
 
@@ -253,8 +227,6 @@ static vmb_status echo_opened(struct vmb_channel *channel)
 {
 	struct echo_dev *d = echo_of_channel(channel);
 
-	if (!d)
-		return VMB_STATUS_INVALID_DEVICE_STATE;
 	d->open = true;
 	d->drop_logged = false;
 	return VMB_STATUS_SUCCESS;
@@ -264,8 +236,6 @@ static void echo_closed(struct vmb_channel *channel)
 {
 	struct echo_dev *d = echo_of_channel(channel);
 
-	if (!d)
-		return;
 	/* The library has dropped the in-use packets: forget them. */
 	d->open = false;
 	d->head = d->count = 0;
@@ -287,7 +257,7 @@ static vmb_status echo_save_packet(struct vmb_channel *channel, struct vmb_packe
 	struct echo_saved_packet s;
 	const struct echo_entry *e = NULL;
 
-	for (unsigned i = 0; d && i < d->count && !e; i++)
+	for (unsigned i = 0; i < d->count && !e; i++)
 		if (echo_slot(d, i)->packet == packet)
 			e = echo_slot(d, i);
 	if (!e) {
@@ -313,8 +283,6 @@ static vmb_status echo_restore_packet(struct vmb_channel *channel, const void *l
 	struct vmb_packet *packet;
 	vmb_status st;
 
-	if (!d)
-		return VMB_STATUS_INVALID_DEVICE_STATE;
 	if (save_buf_size < sizeof(s))
 		return VMB_STATUS_DATA_ERROR;
 	memcpy(&s, save_buf, sizeof(s));
@@ -340,26 +308,21 @@ static vmb_status echo_restore_packet(struct vmb_channel *channel, const void *l
 	e->len = s.len;
 	memcpy(e->data, (const u8 *)save_buf + sizeof(s), s.len);
 	d->count++;
+	vsp_defer(d->vsp); /* it goes out from the work pass */
 	return VMB_STATUS_SUCCESS;
 }
 
 /* ---- creation: `vmbus = echo` ---- */
 
-static int echo_create(struct vmb_bus *bus, char *err, size_t errlen)
+static int echo_create(struct vsp *v, char *err, size_t errlen)
 {
 	static const struct vmb_guid type = ECHO_TYPE_GUID, instance = ECHO_INSTANCE_GUID;
-	struct echo_dev *d;
+	struct vmb_bus *bus = vsp_bus(v);
+	struct echo_dev *d = vsp_state(v);
 	struct vmb_channel *ch;
 	vmb_status st;
 
-	if (echo_find(bus)) {
-		snprintf(err, errlen, "echo: listed twice");
-		return -1;
-	}
-	if (echo_nr_devs == ARRAY_SIZE(echo_devs)) {
-		snprintf(err, errlen, "echo: more than %u partitions", (unsigned)PART_MAX);
-		return -1;
-	}
+	d->vsp = v;
 	st = vmb_channel_allocate(bus, &ch);
 	if (st != VMB_STATUS_SUCCESS) {
 		snprintf(err, errlen, "echo: no channel (status 0x%08x)", st);
@@ -370,6 +333,7 @@ static int echo_create(struct vmb_bus *bus, char *err, size_t errlen)
 	    (st = vmb_channel_init_set_friendly_name(ch, "echo")) ||
 	    (st = vmb_channel_init_set_maximum_packet_size(ch, ECHO_MAX_DATA)) ||
 	    (st = vmb_channel_init_set_maximum_external_data(ch, ECHO_MAX_EXTERNAL)) ||
+	    (st = vmb_channel_init_set_client_context_size(ch, sizeof(d))) ||
 	    (st = vmb_channel_init_set_process_packet_callbacks(ch, echo_process_packet,
 								echo_processing_complete)) ||
 	    (st = vmb_channel_init_set_state_change_callbacks(ch, &echo_state_callbacks)) ||
@@ -379,15 +343,10 @@ static int echo_create(struct vmb_bus *bus, char *err, size_t errlen)
 		snprintf(err, errlen, "echo: channel set-up failed (status 0x%08x)", st);
 		return -1;
 	}
-	d = &echo_devs[echo_nr_devs];
-	memset(d, 0, sizeof(*d));
-	d->bus = bus;
-	snprintf(d->name, sizeof(d->name), "%s", vmbus_name(bus));
+	*(struct echo_dev **)vmb_channel_get_pointer(ch) = d;
 	d->channel = ch;
-	echo_nr_devs++; /* before enable: callbacks may come from then on */
 	st = vmb_channel_enable(ch);
 	if (st != VMB_STATUS_SUCCESS) {
-		echo_nr_devs--;
 		vmb_channel_cleanup(ch);
 		snprintf(err, errlen, "echo: offer failed (status 0x%08x)", st);
 		return -1;
@@ -395,29 +354,21 @@ static int echo_create(struct vmb_bus *bus, char *err, size_t errlen)
 	return 0;
 }
 
-VMB_VSP(echo_vsp) = {"echo", echo_create};
+VSP_TYPE(echo_vsp) = {
+    .name = "echo",
+    .state_size = sizeof(struct echo_dev),
+    .create = echo_create,
+    .work = echo_work,
+};
 
 /* ---- console ---- */
 
-static void cmd_echo(int argc, char **argv)
+static void cmd_echo(struct vsp *v, int argc, char **argv)
 {
-	struct partition *p = con_arg_partition(argc, argv, "echo PARTITION");
-	struct vmb_bus *bus;
-	const struct echo_dev *d;
-	const struct echo_stats *s;
+	const struct echo_dev *d = vsp_state(v);
+	const struct echo_stats *s = &d->stats;
 
-	if (!p)
-		return;
-	bus = vmbus_find(p->name);
-	d = bus ? echo_find(bus) : NULL;
-	if (!d) {
-		con_printf(
-		    "error: partition %s has no echo channel (add `echo` to its vmbus list)\n",
-		    argv[1]);
-		return;
-	}
-	s = &d->stats;
-	con_printf("echo partition=%s state=%s packets=%llu bytes=%llu completions=%llu "
+	vsp_printf("echo partition=%s state=%s packets=%llu bytes=%llu completions=%llu "
 		   "external=%llu truncated=%llu deferred=%llu queued=%u paused=%d errors=%llu "
 		   "dropped=%llu\n",
 		   argv[1], d->open ? "open" : "closed", (unsigned long long)s->packets,
@@ -427,4 +378,11 @@ static void cmd_echo(int argc, char **argv)
 		   (unsigned long long)s->errors, (unsigned long long)s->dropped);
 }
 
-CON_COMMAND(echo_cmd) = {"echo", cmd_echo, "echo P               counters of P's echo device"};
+VSP_COMMAND(echo_cmd) = {
+    .name = "echo",
+    .vsp = "echo",
+    .device = "echo channel",
+    .usage = "echo PARTITION",
+    .fn = cmd_echo,
+    .help = "echo P               counters of P's echo device",
+};

@@ -24,7 +24,7 @@
 
 #include "vmbus/kmcl.h"
 
-struct partition;
+struct vsp;
 
 #define ECHO_TYPE_GUID	   VMB_GUID(0xb1c0e000, 0x0ec0, 0x4b48, 0x90, 0x00, 0, 0, 0, 0, 0, 0x01)
 #define ECHO_INSTANCE_GUID VMB_GUID(0xb1c0e000, 0x0ec0, 0x4b48, 0x90, 0x00, 0, 0, 0, 0, 0x01, 0x01)
@@ -60,11 +60,9 @@ _Static_assert(sizeof(struct echo_saved_packet) == 16, "echo saved packet");
 #define ECHO_SAVED_ECHOED 0x1 /* the echo went out; only the completion is owed */
 #define ECHO_SAVED_KNOWN  ECHO_SAVED_ECHOED
 
-/* The counters of the echo device on bus: 0, or -1 if it has none. */
-int echo_get_stats(const struct vmb_bus *bus, struct echo_stats *out);
+/* The counters of an echo instance (vmbus/vsp.h). */
+void echo_get_stats(struct vsp *v, struct echo_stats *out);
 /* Packets waiting for ring space. */
-unsigned echo_queued(const struct vmb_bus *bus);
-/* The partition's poll hook (PART_EXT "echo"): retries waiting packets. */
-void echo_poll(struct partition *p);
+unsigned echo_queued(struct vsp *v);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * libFuzzer: what a guest sends on the Integration Components channels
- * (vsp/ic*.c), through the fake VMBus library of tests/unit/test_vsp_fake.c,
+ * (vsp/ic/), through the fake VMBus library of tests/unit/test_vsp_fake.c,
  * and the pure parsers under it. Input layout:
  *
  *   u8 mode | packets: { u8 op, u8 len_lo, u8 len_hi, len bytes }...
@@ -10,7 +10,7 @@
  * outstanding (heartbeat, shutdown or timesync message). Each op delivers
  * the bytes as one guest packet (op bit 0: with external data, bit 1:
  * completion requested), then lets op >> 2 tens of milliseconds pass and
- * polls. The fake aborts on any breach of the library contract; the checks
+ * runs a pass of the door (deferred work, due timers). The fake aborts on any breach of the library contract; the checks
  * below must hold after every step.
  */
 #include <stdint.h>
@@ -19,9 +19,7 @@
 #include <string.h>
 
 #include "tests/unit/test_vsp_fake.h"
-#include "kernel/part.h"
-#include "vmbus/vmbus.h"
-#include "vsp/ic.h"
+#include "vsp/ic/ic.h"
 
 #define MAX_PACKETS   48
 #define OP_EXTERNAL   0x01
@@ -36,7 +34,6 @@ static const struct vmb_guid types[IC_NR_SERVICES] = {
 	VMB_GUID(0x9527e630, 0xd0ae, 0x497b, 0xad, 0xce, 0xe8, 0x0a, 0xb0, 0x17, 0x5c, 0xaf),
 };
 
-static struct partition part;
 static struct ic_instance *ic;
 static struct vmb_channel *ch[IC_NR_SERVICES];
 
@@ -48,18 +45,16 @@ static void check(bool ok)
 
 static void setup_once(void)
 {
-	const struct vmb_vsp_type *ic_type = NULL;
 	struct vmb_bus *bus;
+	struct vsp *v;
 	char err[128];
 
 	fake_reset();
 	fake_abort_on_violation = true;
-	snprintf(part.name, sizeof(part.name), "fuzz");
-	hv_clock_init(&part.hv.clock, FAKE_TSC_HZ, 0);
-	bus = fake_bus("fuzz", &part);
-	for_each_vmb_vsp(v) if (!strcmp(v->name, "ic")) ic_type = v;
-	check(ic_type && !ic_type->create(bus, err, sizeof(err)));
-	ic = ic_find(bus);
+	v = fake_vsp_create("ic", "fuzz", err, sizeof(err));
+	check(v != NULL);
+	bus = vsp_bus(v);
+	ic = vsp_state(v);
 	for (unsigned s = 0; s < IC_NR_SERVICES; s++)
 		ch[s] = fake_channel(bus, &types[s]);
 }
@@ -149,22 +144,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&ic->ch[i].u, 0, sizeof(ic->ch[i].u));
 	}
 	ic->wall_offset_100ns = 0;
-	fake_tsc = 100 * FAKE_TSC_HZ;
+	fake_now_ns = IC_NS(100);
 	fake_clear();
 	fake_abort_on_violation = true;
 	check(fake_open(ch[s]) == VMB_STATUS_SUCCESS);
-	ic_poll(&part);
+	fake_pass();
 	if (mode & 4) {
 		answer_negotiation(ch[s]);
 		check(ic->ch[s].state == IC_READY);
 		if (mode & 8) {
 			char err[96];
 
-			fake_tsc += 10 * FAKE_TSC_HZ;
+			fake_now_ns += IC_NS(10);
 			if (s == IC_SHUTDOWN)
 				check(!ic_shutdown_request(ic, IC_SHUTDOWN_SHUTDOWN, err,
 							   sizeof(err)));
-			ic_poll(&part);
+			fake_pass();
 			check(ic->ch[s].outstanding);
 		}
 	}
@@ -186,8 +181,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    (op & OP_COMPLETION ? VMB_PACKET_COMPLETION_REQUESTED : 0),
 				op & OP_EXTERNAL ? &ext : NULL);
 		check_channel(&ic->ch[s], ch[s]);
-		fake_tsc += (u64)(op >> 2) * (FAKE_TSC_HZ / 100);
-		ic_poll(&part);
+		fake_now_ns += (u64)(op >> 2) * (IC_NS(1) / 100);
+		fake_pass();
 		check_channel(&ic->ch[s], ch[s]);
 		data += len;
 		size -= len;

@@ -1,3 +1,3 @@
 FUZZERS += fuzz_vsp_ic
-fuzz_vsp_ic_SRCS := vsp/ic.c vsp/ic_heartbeat.c vsp/ic_shutdown.c vsp/ic_timesync.c \
+fuzz_vsp_ic_SRCS := vsp/ic/ic.c vsp/ic/heartbeat.c vsp/ic/shutdown.c vsp/ic/timesync.c \
 	kernel/hv_time.c tests/unit/test_vsp_fake.c

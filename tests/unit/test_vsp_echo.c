@@ -13,12 +13,9 @@
 #include <cmocka.h>
 
 #include "tests/unit/test_vsp_fake.h"
-#include "kernel/ext.h"
-#include "kernel/part.h"
-#include "vmbus/vmbus.h"
 #include "vsp/echo.h"
 
-static struct partition part, plain;
+static struct vsp *echo;
 static struct vmb_bus *bus;
 static struct vmb_channel *ch;
 static struct echo_stats base; /* the counters when the test began */
@@ -28,7 +25,7 @@ static struct echo_stats stats(void)
 {
 	struct echo_stats s;
 
-	assert_int_equal(echo_get_stats(bus, &s), 0);
+	echo_get_stats(echo, &s);
 	return s;
 }
 
@@ -36,28 +33,7 @@ static struct echo_stats stats(void)
 
 static const char *console(const char *line)
 {
-	char buf[128], *argv[5];
-	int argc = 0;
-
-	snprintf(buf, sizeof(buf), "%s", line);
-	for (char *t = strtok(buf, " "); t && argc < 5; t = strtok(NULL, " "))
-		argv[argc++] = t;
-	fake_console[0] = 0;
-	for_each_con_command(c)
-	{
-		if (!strcmp(c->name, argv[0])) {
-			c->fn(argc, argv);
-			return fake_console;
-		}
-	}
-	fail_msg("no console command '%s'", argv[0]);
-	return NULL;
-}
-
-static const struct vmb_vsp_type *vsp_named(const char *name)
-{
-	for_each_vmb_vsp(v) if (!strcmp(v->name, name)) return v;
-	return NULL;
+	return fake_command(line);
 }
 
 static int group_setup(void **state)
@@ -65,12 +41,10 @@ static int group_setup(void **state)
 	char err[128] = "";
 
 	fake_reset();
-	snprintf(part.name, sizeof(part.name), "linux");
-	snprintf(plain.name, sizeof(plain.name), "plain");
-	bus = fake_bus("linux", &part);
-	fake_bus("plain", &plain);
-	assert_non_null(vsp_named("echo"));
-	assert_int_equal(vsp_named("echo")->create(bus, err, sizeof(err)), 0);
+	echo = fake_vsp_create("echo", "linux", err, sizeof(err));
+	assert_non_null(echo);
+	fake_partition("plain");
+	bus = vsp_bus(echo);
 	ch = fake_channel(bus, &echo_type);
 	assert_non_null(ch);
 	return 0;
@@ -114,7 +88,6 @@ static void test_offer(void **state)
 	const struct vmb_guid want_instance =
 	    VMB_GUID(0xb1c0e000, 0x0ec0, 0x4b48, 0x90, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01);
 	struct vmb_guid type, instance;
-	char err[128] = "";
 
 	assert_true(fake_enabled(ch));
 	fake_channel_ids(ch, &type, &instance);
@@ -122,8 +95,6 @@ static void test_offer(void **state)
 	assert_memory_equal(&instance, &want_instance, sizeof(instance));
 	assert_string_equal(fake_friendly_name(ch), "echo");
 	assert_int_equal(fake_max_packet(ch), ECHO_MAX_DATA);
-	assert_int_equal(vsp_named("echo")->create(bus, err, sizeof(err)), -1);
-	assert_string_equal(err, "echo: listed twice");
 }
 
 static void test_echo_without_completion(void **state)
@@ -238,25 +209,25 @@ static void test_full_ring_defers_then_drains_in_order(void **state)
 	}
 	assert_int_equal(fake_count(ch, FAKE_SENT), 0);
 	assert_true(fake_paused(ch));
-	assert_int_equal(echo_queued(bus), 1);
+	assert_int_equal(echo_queued(echo), 1);
 	assert_int_equal(fake_in_use(ch), 1);
 	assert_int_equal(fake_guest_queued(ch), N - 1);
 	assert_non_null(strstr(console("echo linux"), " queued=1 paused=1 "));
 	/* Polls while the ring stays full change nothing. */
-	echo_poll(&part);
-	echo_poll(&part);
+	fake_pass();
+	fake_pass();
 	assert_int_equal(fake_count(ch, FAKE_SENT), 0);
 	/* Room for three: the waiting one and the next two go out, then it waits again. */
 	fake_ring_room = 3;
-	echo_poll(&part);
+	fake_pass();
 	assert_int_equal(fake_count(ch, FAKE_SENT) + fake_count(ch, FAKE_COMPLETION), 3);
 	assert_true(fake_paused(ch));
 	/* Room for all. */
 	fake_ring_room = FAKE_RING_UNLIMITED;
-	echo_poll(&part);
-	echo_poll(&part);
+	fake_pass();
+	fake_pass();
 	assert_false(fake_paused(ch));
-	assert_int_equal(echo_queued(bus), 0);
+	assert_int_equal(echo_queued(echo), 0);
 	assert_int_equal(fake_guest_queued(ch), 0);
 	assert_int_equal(fake_in_use(ch), 0);
 	/* Every packet echoed exactly once, in order; completions where asked, in order. */
@@ -279,9 +250,9 @@ static void test_completion_without_room_is_retried_alone(void **state)
 	fake_guest_send(ch, "abc", 3, VMB_PACKET_COMPLETION_REQUESTED, NULL);
 	assert_int_equal(fake_count(ch, FAKE_SENT), 1);
 	assert_int_equal(fake_count(ch, FAKE_COMPLETION), 0);
-	assert_int_equal(echo_queued(bus), 1);
+	assert_int_equal(echo_queued(echo), 1);
 	fake_ring_room = FAKE_RING_UNLIMITED;
-	echo_poll(&part);
+	fake_pass();
 	assert_int_equal(fake_count(ch, FAKE_SENT), 1); /* not echoed twice */
 	assert_record(FAKE_COMPLETION, 0, "abc", 3);
 	assert_int_equal(fake_in_use(ch), 0);
@@ -294,9 +265,9 @@ static void test_no_packet_to_send_with_is_like_a_full_ring(void **state)
 	fake_guest_send(ch, "p0", 2, 0, NULL);
 	fake_guest_send(ch, "p1", 2, 0, NULL);
 	assert_int_equal(fake_count(ch, FAKE_SENT), 0);
-	assert_int_equal(echo_queued(bus), 1);
+	assert_int_equal(echo_queued(echo), 1);
 	fake_alloc_fails = false;
-	echo_poll(&part);
+	fake_pass();
 	assert_record(FAKE_SENT, 0, "p0", 2);
 	assert_record(FAKE_SENT, 1, "p1", 2);
 	assert_int_equal(fake_count(ch, FAKE_SENT), 2);
@@ -306,13 +277,13 @@ static void test_close_forgets_waiting_packets(void **state)
 {
 	fake_ring_room = 0;
 	fake_guest_send(ch, "lost", 4, VMB_PACKET_COMPLETION_REQUESTED, NULL);
-	assert_int_equal(echo_queued(bus), 1);
+	assert_int_equal(echo_queued(echo), 1);
 	fake_close(ch); /* the library dropped them: the VSP must not touch them again */
-	assert_int_equal(echo_queued(bus), 0);
+	assert_int_equal(echo_queued(echo), 0);
 	assert_false(fake_paused(ch));
 	assert_non_null(strstr(console("echo linux"), " state=closed "));
 	fake_ring_room = FAKE_RING_UNLIMITED;
-	echo_poll(&part);
+	fake_pass();
 	assert_int_equal(fake_open(ch), VMB_STATUS_SUCCESS);
 	fake_guest_send(ch, "new", 3, 0, NULL);
 	assert_int_equal(fake_count(ch, FAKE_SENT), 1);
@@ -327,24 +298,24 @@ static void test_save_restore_keeps_waiting_packets(void **state)
 	fake_ring_room = 1;
 	/* p0: echoed, completion owed. */
 	fake_guest_send(ch, "first", 5, VMB_PACKET_COMPLETION_REQUESTED, NULL);
-	assert_int_equal(echo_queued(bus), 1);
+	assert_int_equal(echo_queued(echo), 1);
 	/* Let it take one more that owes everything: resume delivery by hand, ring still full. */
 	assert_int_equal(vmb_channel_start(ch), VMB_STATUS_SUCCESS);
 	fake_guest_send(ch, data, sizeof(data), VMB_PACKET_COMPLETION_REQUESTED, NULL);
-	assert_int_equal(echo_queued(bus), 2);
+	assert_int_equal(echo_queued(echo), 2);
 	assert_int_equal(fake_save(ch), 2);
 	fake_nr_sent = 0;
 	assert_int_equal(fake_restore(ch), 2);
-	assert_int_equal(echo_queued(bus), 2);
+	assert_int_equal(echo_queued(echo), 2);
 	fake_ring_room = FAKE_RING_UNLIMITED;
-	echo_poll(&part);
+	fake_pass();
 	/* After the restore: p0 only completes, p1 is echoed and completes. */
 	assert_int_equal(fake_count(ch, FAKE_SENT), 1);
 	assert_record(FAKE_SENT, 0, data, sizeof(data));
 	assert_record(FAKE_COMPLETION, 0, "first", 5);
 	assert_record(FAKE_COMPLETION, 1, data, sizeof(data));
 	assert_int_equal(fake_in_use(ch), 0);
-	assert_int_equal(echo_queued(bus), 0);
+	assert_int_equal(echo_queued(echo), 0);
 }
 
 static void test_restore_refuses_bad_saved_state(void **state)
@@ -370,10 +341,10 @@ static void test_restore_refuses_bad_saved_state(void **state)
 	memcpy(blob, &s, sizeof(s));
 	assert_int_equal(fake_restore_one(ch, blob, sizeof(blob) - 1), VMB_STATUS_DATA_ERROR);
 	assert_int_equal(fake_restore_one(ch, blob, 3), VMB_STATUS_DATA_ERROR);
-	assert_int_equal(echo_queued(bus), 0);
+	assert_int_equal(echo_queued(echo), 0);
 	/* The good one restores and is echoed. */
 	assert_int_equal(fake_restore_one(ch, blob, sizeof(blob)), VMB_STATUS_SUCCESS);
-	echo_poll(&part);
+	fake_pass();
 	assert_record(FAKE_SENT, 0, "12345678", 8);
 	assert_record(FAKE_COMPLETION, 0, "12345678", 8);
 }
@@ -395,13 +366,48 @@ static void test_echo_command(void **state)
 	assert_string_equal(console("echo nobody"),
 			    "error: no partition named 'nobody' (see 'list')\n");
 	assert_string_equal(console("echo"), "error: usage: echo PARTITION\n");
-	assert_int_equal(echo_get_stats(fake_bus("plain", &plain), &base), -1);
+	assert_string_equal(console("echo linux more"), "error: usage: echo PARTITION\n");
+}
+
+/* Two partitions' echo devices: each instance has its own channel, queue and counters. */
+static void test_instances_are_apart(void **state)
+{
+	static const struct vmb_guid type = ECHO_TYPE_GUID;
+	char err[128] = "";
+	struct vsp *other = fake_vsp_create("echo", "other", err, sizeof(err));
+	struct vmb_channel *och;
+	struct echo_stats os;
+
+	assert_non_null(other);
+	och = fake_channel(vsp_bus(other), &type);
+	assert_non_null(och);
+	assert_ptr_not_equal(och, ch);
+	assert_int_equal(fake_open(och), VMB_STATUS_SUCCESS);
+	fake_ring_room = 0;
+	fake_guest_send(och, "wait", 4, 0, NULL);
+	assert_int_equal(echo_queued(other), 1);
+	assert_int_equal(echo_queued(echo), 0);
+	assert_true(fake_deferred(other));
+	assert_false(fake_deferred(echo));
+	fake_ring_room = FAKE_RING_UNLIMITED;
+	fake_guest_send(ch, "mine", 4, 0, NULL);
+	assert_int_equal(DELTA(packets), 1);
+	echo_get_stats(other, &os);
+	assert_int_equal(os.packets, 1);
+	fake_pass();
+	assert_int_equal(echo_queued(other), 0);
+	assert_false(fake_deferred(other));
+	assert_false(fake_paused(och));
+	assert_non_null(strstr(console("echo other"), "echo partition=other state=open packets=1 "));
+	fake_close(och);
+	fake_vsp_destroy(other);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_offer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_instances_are_apart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_echo_without_completion, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_echo_with_completion, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_external_data_is_echoed_in_band, setup, teardown),

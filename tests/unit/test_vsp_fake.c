@@ -9,11 +9,6 @@
 #include <string.h>
 
 #include "tests/unit/test_vsp_fake.h"
-#include "kernel/arch.h"
-#include "kernel/con.h"
-#include "kernel/log.h"
-#include "kernel/part.h"
-#include "vmbus/vmbus.h"
 
 #define FAKE_MAX_BUSES	  4
 #define FAKE_MAX_CHANNELS 16
@@ -23,11 +18,28 @@
 #define FAKE_CONTEXT_MAX  256
 #define FAKE_LIB_MAGIC	  0x4b4c4946u /* "FILK": the fake library's part of a saved packet */
 
+#define FAKE_MAX_VSPS 8
+
 struct vmb_bus {
 	bool used;
-	char name[CFG_NAME_MAX + 1];
-	struct partition *part;
+	char name[24]; /* the partition's */
 };
+
+struct vsp {
+	bool used;
+	const struct vsp_type *type;
+	struct vmb_bus *bus;
+	void *state;
+	bool deferred, timer_on;
+	u64 timer_at_ns;
+	enum vsp_run_state run_state;
+	size_t bytes; /* held through vsp_alloc */
+};
+
+extern const struct vsp_type __start_vsp_types[] __attribute__((weak));
+extern const struct vsp_type __stop_vsp_types[] __attribute__((weak));
+extern const struct vsp_command __start_vsp_cmds[] __attribute__((weak));
+extern const struct vsp_command __stop_vsp_cmds[] __attribute__((weak));
 
 struct fake_guest_packet {
 	u32 len, flags;
@@ -84,11 +96,13 @@ int fake_ring_room = FAKE_RING_UNLIMITED;
 bool fake_alloc_fails;
 unsigned fake_violations;
 bool fake_abort_on_violation;
-u64 fake_tsc;
+u64 fake_now_ns;
+u64 fake_ref_time;
 char fake_console[16384];
 char fake_log[16384];
 
 static struct vmb_bus buses[FAKE_MAX_BUSES];
+static struct vsp vsps[FAKE_MAX_VSPS];
 static struct vmb_channel channels[FAKE_MAX_CHANNELS];
 static struct vmb_packet packets[FAKE_MAX_PACKETS];
 static struct fake_saved saved[FAKE_MAX_SAVED];
@@ -121,8 +135,13 @@ static void append(char *out, size_t size, const char *fmt, va_list ap)
 
 void fake_reset(void)
 {
+	for (unsigned i = 0; i < FAKE_MAX_VSPS; i++)
+		free(vsps[i].state);
+	memset(vsps, 0, sizeof(vsps));
+	memset(buses, 0, sizeof(buses));
 	memset(channels, 0, sizeof(channels));
 	memset(packets, 0, sizeof(packets));
+	fake_now_ns = fake_ref_time = 0;
 	fake_clear();
 }
 
@@ -137,39 +156,232 @@ void fake_clear(void)
 	nr_saved = 0;
 }
 
-struct vmb_bus *fake_bus(const char *name, struct partition *p)
-{
-	struct vmb_bus *free_bus = NULL;
+/* ---- the VSP door (vmbus/vsp.h) ---- */
 
-	for (unsigned i = 0; i < FAKE_MAX_BUSES; i++) {
-		if (buses[i].used && !strcmp(buses[i].name, name)) {
-			buses[i].part = p;
+static const struct vsp_type *type_named(const char *name)
+{
+	for (const struct vsp_type *t = __start_vsp_types; t < __stop_vsp_types; t++)
+		if (!strcmp(t->name, name))
+			return t;
+	return NULL;
+}
+
+static struct vmb_bus *bus_named(const char *name, bool make)
+{
+	for (unsigned i = 0; i < FAKE_MAX_BUSES; i++)
+		if (buses[i].used && !strcmp(buses[i].name, name))
+			return &buses[i];
+	for (unsigned i = 0; make && i < FAKE_MAX_BUSES; i++) {
+		if (!buses[i].used) {
+			buses[i].used = true;
+			snprintf(buses[i].name, sizeof(buses[i].name), "%s", name);
 			return &buses[i];
 		}
-		if (!buses[i].used && !free_bus)
-			free_bus = &buses[i];
 	}
-	if (!free_bus)
-		abort();
-	free_bus->used = true;
-	snprintf(free_bus->name, sizeof(free_bus->name), "%s", name);
-	free_bus->part = p;
-	return free_bus;
+	return NULL;
 }
 
-/* ---- kernel services the VSPs use ---- */
-
-u64 arch_rdtsc(void)
+void fake_partition(const char *name)
 {
-	return fake_tsc;
+	if (!bus_named(name, true))
+		violation("more than %u fake partitions", FAKE_MAX_BUSES);
 }
 
-u64 arch_tsc_hz(void)
+struct vsp *fake_vsp_create(const char *type, const char *partition, char *err, size_t errlen)
 {
-	return FAKE_TSC_HZ;
+	const struct vsp_type *t = type_named(type);
+	struct vmb_bus *bus = bus_named(partition, true);
+	struct vsp *v = NULL;
+
+	for (unsigned i = 0; i < FAKE_MAX_VSPS && !v; i++)
+		if (!vsps[i].used)
+			v = &vsps[i];
+	if (!t || !bus || !v) {
+		snprintf(err, errlen, "fake: no VSP type '%s' or no room", type);
+		return NULL;
+	}
+	memset(v, 0, sizeof(*v));
+	v->used = true;
+	v->type = t;
+	v->bus = bus;
+	v->state = calloc(1, t->state_size ? t->state_size : 1);
+	if (t->create(v, err, errlen)) {
+		free(v->state);
+		v->used = false;
+		return NULL;
+	}
+	return v;
 }
 
-void con_printf(const char *fmt, ...)
+void fake_vsp_destroy(struct vsp *v)
+{
+	if (v->type->destroy)
+		v->type->destroy(v);
+	free(v->state);
+	v->used = false;
+}
+
+void fake_pass(void)
+{
+	for (unsigned i = 0; i < FAKE_MAX_VSPS; i++) {
+		struct vsp *v = &vsps[i];
+
+		if (!v->used)
+			continue;
+		if (v->timer_on && fake_now_ns >= v->timer_at_ns) {
+			v->timer_on = false;
+			v->deferred = true;
+		}
+		if (!v->deferred)
+			continue;
+		v->deferred = false;
+		if (v->type->work)
+			v->type->work(v);
+	}
+}
+
+bool fake_timer(const struct vsp *v, u64 *at_ns)
+{
+	if (v->timer_on && at_ns)
+		*at_ns = v->timer_at_ns;
+	return v->timer_on;
+}
+
+bool fake_deferred(const struct vsp *v)
+{
+	return v->deferred;
+}
+
+void fake_set_run_state(struct vsp *v, enum vsp_run_state s)
+{
+	v->run_state = s;
+}
+
+size_t fake_vsp_bytes(const struct vsp *v)
+{
+	return v->bytes;
+}
+
+vmb_status fake_vsp_save(struct vsp *v, void *buf, u32 size, u32 *needed)
+{
+	*needed = 0;
+	return v->type->save ? v->type->save(v, buf, size, needed) : VMB_STATUS_SUCCESS;
+}
+
+vmb_status fake_vsp_restore(struct vsp *v, const void *buf, u32 size)
+{
+	return v->type->restore ? v->type->restore(v, buf, size) : VMB_STATUS_SUCCESS;
+}
+
+const char *fake_command(const char *line)
+{
+	char buf[256], *argv[8];
+	int argc = 0;
+	const struct vsp_command *c = NULL;
+	struct vmb_bus *bus;
+	struct vsp *v = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (char *t = strtok(buf, " "); t && argc < 8; t = strtok(NULL, " "))
+		argv[argc++] = t;
+	fake_console[0] = 0;
+	for (const struct vsp_command *k = __start_vsp_cmds; argc && k < __stop_vsp_cmds; k++)
+		if (!strcmp(k->name, argv[0]))
+			c = k;
+	if (!c) {
+		violation("no console command '%s'", argc ? argv[0] : "");
+		return fake_console;
+	}
+	if (argc < 2 || argc - 2 > c->max_args) {
+		vsp_printf("error: usage: %s\n", c->usage);
+		return fake_console;
+	}
+	bus = bus_named(argv[1], false);
+	if (!bus) {
+		vsp_printf("error: no partition named '%s' (see 'list')\n", argv[1]);
+		return fake_console;
+	}
+	for (unsigned i = 0; i < FAKE_MAX_VSPS && !v; i++)
+		if (vsps[i].used && vsps[i].bus == bus && !strcmp(vsps[i].type->name, c->vsp))
+			v = &vsps[i];
+	if (!v) {
+		vsp_printf("error: partition %s has no %s (add `%s` to its vmbus list)\n", argv[1],
+			   c->device, c->vsp);
+		return fake_console;
+	}
+	c->fn(v, argc, argv);
+	return fake_console;
+}
+
+void *vsp_state(struct vsp *v)
+{
+	return v->state;
+}
+
+struct vmb_bus *vsp_bus(struct vsp *v)
+{
+	return v->bus;
+}
+
+const char *vsp_partition_name(const struct vsp *v)
+{
+	return v->bus->name;
+}
+
+struct fake_block {
+	size_t size;
+	u8 data[] __aligned(16);
+};
+
+void *vsp_alloc(struct vsp *v, size_t size)
+{
+	struct fake_block *b = calloc(1, sizeof(*b) + size);
+
+	if (!b)
+		return NULL;
+	b->size = size;
+	v->bytes += size;
+	return b->data;
+}
+
+void vsp_free(struct vsp *v, void *ptr)
+{
+	struct fake_block *b;
+
+	if (!ptr)
+		return;
+	b = (struct fake_block *)((u8 *)ptr - offsetof(struct fake_block, data));
+	v->bytes -= b->size;
+	free(b);
+}
+
+u64 vsp_now_ns(void)
+{
+	return fake_now_ns;
+}
+
+u64 vsp_ref_time(const struct vsp *v)
+{
+	return fake_ref_time;
+}
+
+void vsp_timer_at(struct vsp *v, u64 at_ns)
+{
+	v->timer_on = true;
+	v->timer_at_ns = at_ns;
+}
+
+void vsp_defer(struct vsp *v)
+{
+	v->deferred = true;
+}
+
+enum vsp_run_state vsp_run_state(const struct vsp *v)
+{
+	return v->run_state;
+}
+
+void vsp_printf(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -178,48 +390,20 @@ void con_printf(const char *fmt, ...)
 	va_end(ap);
 }
 
-void kprintf(const char *fmt, ...)
+void vsp_log(const struct vsp *v, const char *fmt, ...)
 {
+	size_t used = strlen(fake_log);
 	va_list ap;
 
+	if (used + 1 < sizeof(fake_log))
+		snprintf(fake_log + used, sizeof(fake_log) - used, "%s: partition %s: ",
+			 v->type->name, v->bus->name);
 	va_start(ap, fmt);
 	append(fake_log, sizeof(fake_log), fmt, ap);
 	va_end(ap);
-}
-
-struct partition *part_find(const char *name)
-{
-	for (unsigned i = 0; i < FAKE_MAX_BUSES; i++)
-		if (buses[i].used && !strcmp(buses[i].name, name))
-			return buses[i].part;
-	return NULL;
-}
-
-struct partition *con_arg_partition(int argc, char **argv, const char *usage)
-{
-	struct partition *p;
-
-	if (argc != 2) {
-		con_printf("error: usage: %s\n", usage);
-		return NULL;
-	}
-	p = part_find(argv[1]);
-	if (!p)
-		con_printf("error: no partition named '%s' (see 'list')\n", argv[1]);
-	return p;
-}
-
-struct vmb_bus *vmbus_find(const char *partition_name)
-{
-	for (unsigned i = 0; i < FAKE_MAX_BUSES; i++)
-		if (buses[i].used && !strcmp(buses[i].name, partition_name))
-			return &buses[i];
-	return NULL;
-}
-
-const char *vmbus_name(const struct vmb_bus *bus)
-{
-	return bus->name;
+	used = strlen(fake_log);
+	if (used + 1 < sizeof(fake_log))
+		snprintf(fake_log + used, sizeof(fake_log) - used, "\n");
 }
 
 /* ---- channels ---- */

@@ -1,21 +1,21 @@
 /*
- * A fake VMBus server library (vmbus/kmcl.h) and the few kernel services a
- * VSP uses, for the VSP unit tests (test_vsp_*.c) and fuzzers: tables of
+ * A fake of a VSP's whole world, exactly vmbus/kmcl.h and vmbus/vsp.h, for
+ * the VSP unit tests (test_vsp_*.c) and fuzzers. The library: tables of
  * channels and packets, a guest->host queue per channel that obeys pause and
  * start, a host->guest ring whose room the test sets, and a record of every
  * packet and completion the VSP sent. It also checks the VSP keeps the
  * library's rules (every delivered packet completed, failed or deferred;
  * nothing used after it is gone; setters only before enable) and counts
- * each breach in fake_violations.
+ * each breach in fake_violations. The door: instances made by type name,
+ * a pass that runs deferred work and due timers, a clock the test sets,
+ * console commands resolved as the real door does.
  */
 #ifndef BULKHEAD_TEST_VSP_FAKE_H
 #define BULKHEAD_TEST_VSP_FAKE_H
 
 #include "vmbus/kmcl.h"
+#include "vmbus/vsp.h"
 
-struct partition;
-
-#define FAKE_TSC_HZ	    2400000000ull
 #define FAKE_MAX_DATA	    4096
 #define FAKE_MAX_SENT	    256
 #define FAKE_MAX_RANGES	    4
@@ -56,17 +56,40 @@ extern bool fake_alloc_fails;
 extern unsigned fake_violations;
 /* Abort at the first breach (fuzzers) instead of counting it. */
 extern bool fake_abort_on_violation;
-extern u64 fake_tsc;
-/* Everything con_printf and kprintf printed since fake_reset. */
+extern u64 fake_now_ns;	 /* vsp_now_ns */
+extern u64 fake_ref_time; /* vsp_ref_time */
+/* Everything vsp_printf and vsp_log printed since fake_reset. */
 extern char fake_console[16384];
 extern char fake_log[16384];
 
-/* Forget everything (channels, packets, records, output); buses keep their names. */
+/* Forget everything: instances (without destroy), partitions, channels, packets, records. */
 void fake_reset(void);
 /* Between tests that share the VSPs' channels: records, output, knobs and counters only. */
 void fake_clear(void);
-/* The bus of partition `name` (vmbus_find finds it); p may be NULL (part_find then fails). */
-struct vmb_bus *fake_bus(const char *name, struct partition *p);
+/* ---- the door ---- */
+
+/* An instance of the VSP_TYPE named `type` for partition `partition` (its bus made on first
+ * use); NULL with the reason in err if create fails. */
+struct vsp *fake_vsp_create(const char *type, const char *partition, char *err, size_t errlen);
+/* A partition with a bus but no instance yet (for the console's errors). */
+void fake_partition(const char *name);
+void fake_vsp_destroy(struct vsp *v);
+/* One pass of the door: work runs where it was deferred or the timer is due at fake_now_ns. */
+void fake_pass(void);
+/* The instance's timer: armed? (and for when) */
+bool fake_timer(const struct vsp *v, u64 *at_ns);
+bool fake_deferred(const struct vsp *v);
+void fake_set_run_state(struct vsp *v, enum vsp_run_state s);
+/* Bytes the instance holds through vsp_alloc. */
+size_t fake_vsp_bytes(const struct vsp *v);
+/* The type's save / restore hooks (SUCCESS with *needed 0 where it has none). */
+vmb_status fake_vsp_save(struct vsp *v, void *buf, u32 size, u32 *needed);
+vmb_status fake_vsp_restore(struct vsp *v, const void *buf, u32 size);
+/* Run a console line as the door would (VSP_COMMAND); returns what it printed. */
+const char *fake_command(const char *line);
+
+/* ---- the library ---- */
+
 /* The channel a VSP enabled on bus with this interface type, or NULL. */
 struct vmb_channel *fake_channel(struct vmb_bus *bus, const struct vmb_guid *type);
 bool fake_enabled(struct vmb_channel *ch);

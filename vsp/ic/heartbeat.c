@@ -5,11 +5,7 @@
  * last answer and how old it is. Versions 3.0 and 1.0, as Linux 6.1 offers
  * (hb_versions).
  */
-#include "vsp/ic.h"
-#include "kernel/arch.h"
-#include "kernel/con.h"
-#include "kernel/ext.h"
-#include "kernel/part.h"
+#include "vsp/ic/ic.h"
 
 #include <string.h>
 
@@ -36,7 +32,12 @@ static void hb_tick(struct ic_channel *c, u64 now)
 	hb->sent++;
 	if (unanswered)
 		hb->missed++;
-	hb->next_at = now + ic_seconds(IC_HEARTBEAT_PERIOD_S);
+	hb->next_at = now + IC_NS(IC_HEARTBEAT_PERIOD_S);
+}
+
+static u64 hb_next_due(const struct ic_channel *c)
+{
+	return c->u.hb.next_at;
 }
 
 static bool hb_response(struct ic_channel *c, const struct ic_msg_hdr *hdr, const u8 *body,
@@ -74,50 +75,46 @@ const struct ic_service_desc ic_heartbeat_desc = {
     .nr_versions = ARRAY_SIZE(hb_versions),
     .ready = hb_ready,
     .tick = hb_tick,
+    .next_due = hb_next_due,
     .response = hb_response,
 };
 
-static const char *hb_state(const struct partition *p, const struct ic_channel *c, u64 now)
+static const char *hb_state(const struct vsp *v, const struct ic_channel *c, u64 now)
 {
-	if (p->state == PART_STOPPED)
+	if (vsp_run_state(v) == VSP_STOPPED)
 		return "stopped"; /* its channels stay as they were until a reset */
 	if (c->state != IC_READY)
 		return ic_state_name(c->state);
 	if (!c->u.hb.live)
 		return "waiting";
-	if (now - c->u.hb.answered_at > ic_seconds(IC_HEARTBEAT_LATE_S))
+	if (now - c->u.hb.answered_at > IC_NS(IC_HEARTBEAT_LATE_S))
 		return "late";
 	return "ok";
 }
 
-static void cmd_heartbeat(int argc, char **argv)
+static void cmd_heartbeat(struct vsp *v, int argc, char **argv)
 {
-	struct partition *p = con_arg_partition(argc, argv, "heartbeat PARTITION");
-	struct ic_instance *ic;
-	const struct ic_channel *c;
-	const struct ic_heartbeat_state *hb;
-	u64 now = arch_rdtsc();
+	struct ic_instance *ic = vsp_state(v);
+	const struct ic_channel *c = &ic->ch[IC_HEARTBEAT];
+	const struct ic_heartbeat_state *hb = &c->u.hb;
+	u64 now = vsp_now_ns();
 	long long age_ms = -1;
 
-	if (!p)
-		return;
-	ic = ic_of_partition(p);
-	if (!ic) {
-		con_printf("error: partition %s has no IC channels (add `ic` to its vmbus list)\n",
-			   argv[1]);
-		return;
-	}
-	c = &ic->ch[IC_HEARTBEAT];
-	hb = &c->u.hb;
 	if (hb->answered)
-		age_ms = (long long)((now - hb->answered_at) / (arch_tsc_hz() / 1000));
-	con_printf("heartbeat partition=%s seq=%llu age_ms=%lld state=%s version=%u.%u sent=%llu "
+		age_ms = (long long)((now - hb->answered_at) / 1000000);
+	vsp_printf("heartbeat partition=%s seq=%llu age_ms=%lld state=%s version=%u.%u sent=%llu "
 		   "answered=%llu missed=%llu bad=%llu\n",
-		   argv[1], (unsigned long long)hb->seq_answered, age_ms, hb_state(p, c, now),
+		   argv[1], (unsigned long long)hb->seq_answered, age_ms, hb_state(v, c, now),
 		   c->version.major, c->version.minor, (unsigned long long)hb->sent,
 		   (unsigned long long)hb->answered, (unsigned long long)hb->missed,
 		   (unsigned long long)c->bad);
 }
 
-CON_COMMAND(ic_heartbeat_cmd) = {"heartbeat", cmd_heartbeat,
-				 "heartbeat P          last heartbeat P's guest answered (IC)"};
+VSP_COMMAND(ic_heartbeat_cmd) = {
+    .name = "heartbeat",
+    .vsp = "ic",
+    .device = "IC channels",
+    .usage = "heartbeat PARTITION",
+    .fn = cmd_heartbeat,
+    .help = "heartbeat P          last heartbeat P's guest answered (IC)",
+};

@@ -7,20 +7,12 @@
  * both alike), reason SHTDN_REASON_FLAG_PLANNED, no timeout and no text.
  * Versions 3.2, 3.1, 3.0 and 1.0, as Linux 6.1 offers (sd_versions).
  */
-#include "vsp/ic.h"
-#include "vmbus/vmbus.h"
-#include "kernel/arch.h"
-#include "kernel/con.h"
-#include "kernel/ext.h"
-#include "kernel/log.h"
-#include "kernel/part.h"
+#include "vsp/ic/ic.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static const struct ic_version sd_versions[] = {{3, 2}, {3, 1}, {3, 0}, {1, 0}};
-
-static struct ic_shutdown_msg sd_msg; /* 2 KiB: not on the stack */
 
 static void sd_ready(struct ic_channel *c, u64 now)
 {
@@ -29,33 +21,38 @@ static void sd_ready(struct ic_channel *c, u64 now)
 static void sd_tick(struct ic_channel *c, u64 now)
 {
 	struct ic_shutdown_state *sd = &c->u.sd;
+	struct ic_shutdown_msg *msg = &c->ic->sd_msg; /* 2 KiB: not on the stack */
 
 	if (!sd->pending)
 		return;
-	memset(&sd_msg, 0, sizeof(sd_msg));
-	sd_msg.reason = IC_SHTDN_REASON_FLAG_PLANNED;
-	sd_msg.timeout_s = 0;
-	sd_msg.flags = sd->flags;
-	if (ic_send(c, IC_MSG_SHUTDOWN, &sd_msg, sizeof(sd_msg), now) != VMB_STATUS_SUCCESS)
-		return; /* ring full: ic_poll tries again */
+	memset(msg, 0, sizeof(*msg));
+	msg->reason = IC_SHTDN_REASON_FLAG_PLANNED;
+	msg->timeout_s = 0;
+	msg->flags = sd->flags;
+	if (ic_send(c, IC_MSG_SHUTDOWN, msg, sizeof(*msg), now) != VMB_STATUS_SUCCESS)
+		return; /* ring full: ic_work tries again */
 	sd->pending = false;
 	sd->requested++;
+}
+
+static u64 sd_next_due(const struct ic_channel *c)
+{
+	return c->u.sd.pending ? 0 : ~0ull;
 }
 
 static bool sd_response(struct ic_channel *c, const struct ic_msg_hdr *hdr, const u8 *body,
 			u32 body_len, u64 now)
 {
 	struct ic_shutdown_state *sd = &c->u.sd;
-	const char *name = c->ic->name;
 
 	sd->last_status = hdr->status;
 	if (hdr->status == IC_S_OK) {
 		sd->accepted++;
-		kprintf("ic: partition %s: the guest accepted the shutdown request\n", name);
+		vsp_log(c->ic->vsp, "the guest accepted the shutdown request");
 		return true;
 	}
 	sd->refused++;
-	kprintf("ic: partition %s: the guest refused the shutdown request (status 0x%08x)\n", name,
+	vsp_log(c->ic->vsp, "the guest refused the shutdown request (status 0x%08x)",
 		hdr->status);
 	return true;
 }
@@ -71,6 +68,7 @@ const struct ic_service_desc ic_shutdown_desc = {
     .nr_versions = ARRAY_SIZE(sd_versions),
     .ready = sd_ready,
     .tick = sd_tick,
+    .next_due = sd_next_due,
     .response = sd_response,
 };
 
@@ -94,34 +92,32 @@ int ic_shutdown_request(struct ic_instance *ic, u32 flags, char *err, size_t err
 	}
 	c->u.sd.pending = true;
 	c->u.sd.flags = flags;
-	sd_tick(c, arch_rdtsc()); /* now if the ring has room */
+	sd_tick(c, vsp_now_ns()); /* now if the ring has room */
+	if (c->u.sd.pending)
+		vsp_defer(ic->vsp);
 	return 0;
 }
 
-static void cmd_shutdown(int argc, char **argv)
+static void cmd_shutdown(struct vsp *v, int argc, char **argv)
 {
-	struct partition *p = con_arg_partition(argc, argv, "shutdown PARTITION");
-	struct ic_instance *ic;
 	char err[96];
 
-	if (!p)
-		return;
-	if (p->state == PART_STOPPED) {
-		con_printf("error: partition %s is stopped\n", argv[1]);
+	if (vsp_run_state(v) == VSP_STOPPED) {
+		vsp_printf("error: partition %s is stopped\n", argv[1]);
 		return;
 	}
-	ic = ic_of_partition(p);
-	if (!ic) {
-		con_printf("error: partition %s has no IC channels (add `ic` to its vmbus list)\n",
-			   argv[1]);
+	if (ic_shutdown_request(vsp_state(v), IC_SHUTDOWN_SHUTDOWN, err, sizeof(err))) {
+		vsp_printf("error: partition %s: %s\n", argv[1], err);
 		return;
 	}
-	if (ic_shutdown_request(ic, IC_SHUTDOWN_SHUTDOWN, err, sizeof(err))) {
-		con_printf("error: partition %s: %s\n", argv[1], err);
-		return;
-	}
-	con_printf("partition %s: shutdown requested\n", argv[1]);
+	vsp_printf("partition %s: shutdown requested\n", argv[1]);
 }
 
-CON_COMMAND(ic_shutdown_cmd) = {"shutdown", cmd_shutdown,
-				"shutdown P           ask P's guest to shut down (IC)"};
+VSP_COMMAND(ic_shutdown_cmd) = {
+    .name = "shutdown",
+    .vsp = "ic",
+    .device = "IC channels",
+    .usage = "shutdown PARTITION",
+    .fn = cmd_shutdown,
+    .help = "shutdown P           ask P's guest to shut down (IC)",
+};

@@ -9,15 +9,11 @@
  * Linux 6.1 offers (ts_versions).
  *
  * Wall time: the hypervisor has no RTC yet. Its notion of UTC is
- * IC_WALL_EPOCH_UNIX at TSC 0 (power-on) plus the TSC since, in 100 ns
+ * IC_WALL_EPOCH_UNIX when it started plus the host time since, in 100 ns
  * units; `date P SECONDS` sets partition P's clock (an offset from that) and
  * sends it at once with SYNC.
  */
-#include "vsp/ic.h"
-#include "kernel/arch.h"
-#include "kernel/con.h"
-#include "kernel/ext.h"
-#include "kernel/part.h"
+#include "vsp/ic/ic.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,34 +22,27 @@
 
 static const struct ic_version ts_versions[] = {{4, 0}, {3, 0}, {1, 0}};
 
-/* tsc ticks in 100 ns units, without 128-bit math: (tsc % hz) * 10^7 fits while hz < 1.8 THz. */
-static u64 tsc_to_filetime(u64 tsc)
+static u64 hypervisor_filetime(u64 now_ns)
 {
-	u64 hz = arch_tsc_hz();
-
-	return tsc / hz * IC_FILETIME_HZ + tsc % hz * IC_FILETIME_HZ / hz;
+	return IC_FILETIME_UNIX_EPOCH + IC_WALL_EPOCH_UNIX * IC_FILETIME_HZ + now_ns / 100;
 }
 
-static u64 hypervisor_filetime(u64 tsc)
+u64 ic_wall_filetime(const struct ic_instance *ic, u64 now_ns)
 {
-	return IC_FILETIME_UNIX_EPOCH + IC_WALL_EPOCH_UNIX * IC_FILETIME_HZ + tsc_to_filetime(tsc);
+	return hypervisor_filetime(now_ns) + (u64)ic->wall_offset_100ns;
 }
 
-u64 ic_wall_filetime(const struct ic_instance *ic, u64 tsc)
-{
-	return hypervisor_filetime(tsc) + (u64)ic->wall_offset_100ns;
-}
-
-void ic_wall_set_unix(struct ic_instance *ic, u64 unix_seconds, u64 tsc)
+void ic_wall_set_unix(struct ic_instance *ic, u64 unix_seconds, u64 now_ns)
 {
 	u64 want = IC_FILETIME_UNIX_EPOCH + unix_seconds * IC_FILETIME_HZ;
 
-	ic->wall_offset_100ns = (s64)(want - hypervisor_filetime(tsc));
+	ic->wall_offset_100ns = (s64)(want - hypervisor_filetime(now_ns));
 }
 
 void ic_timesync_sync_now(struct ic_instance *ic)
 {
 	ic->ch[IC_TIMESYNC].u.ts.sync_due = true;
+	vsp_defer(ic->vsp);
 }
 
 static void ts_ready(struct ic_channel *c, u64 now)
@@ -71,14 +60,12 @@ static void ts_tick(struct ic_channel *c, u64 now)
 
 	if (!ts->sync_due && now < ts->next_at)
 		return;
-	if (!c->ic->part)
-		return; /* the reference clock is the partition's: known from the first ic_poll */
 	parent = ic_wall_filetime(c->ic, now);
 	if (c->version.major >= 4) {
 		struct ic_timesync_ref_msg msg = {0};
 
 		msg.parent_time = parent;
-		msg.vm_reference_time = hv_clock_ref(&c->ic->part->hv.clock, now);
+		msg.vm_reference_time = vsp_ref_time(c->ic->vsp);
 		msg.flags = flags;
 		st = ic_send(c, IC_MSG_TIMESYNC, &msg, sizeof(msg), now);
 	} else {
@@ -93,7 +80,12 @@ static void ts_tick(struct ic_channel *c, u64 now)
 	ts->sync_due = false;
 	ts->sent++;
 	ts->last_parent_time = parent;
-	ts->next_at = now + ic_seconds(IC_TIMESYNC_PERIOD_S);
+	ts->next_at = now + IC_NS(IC_TIMESYNC_PERIOD_S);
+}
+
+static u64 ts_next_due(const struct ic_channel *c)
+{
+	return c->u.ts.sync_due ? 0 : c->u.ts.next_at;
 }
 
 static bool ts_response(struct ic_channel *c, const struct ic_msg_hdr *hdr, const u8 *body,
@@ -114,48 +106,31 @@ const struct ic_service_desc ic_timesync_desc = {
     .nr_versions = ARRAY_SIZE(ts_versions),
     .ready = ts_ready,
     .tick = ts_tick,
+    .next_due = ts_next_due,
     .response = ts_response,
 };
 
 /* `date P [SECONDS]`: show or set P's wall clock, in seconds since 1970 (UTC). */
-static void cmd_date(int argc, char **argv)
+static void cmd_date(struct vsp *v, int argc, char **argv)
 {
-	struct partition *p;
-	struct ic_instance *ic;
-	const struct ic_channel *c;
-	u64 now, unix_100ns;
+	struct ic_instance *ic = vsp_state(v);
+	const struct ic_channel *c = &ic->ch[IC_TIMESYNC];
+	u64 now = vsp_now_ns(), unix_100ns;
 
-	if (argc != 2 && argc != 3) {
-		con_printf("error: usage: date PARTITION [SECONDS]\n");
-		return;
-	}
-	p = part_find(argv[1]);
-	if (!p) {
-		con_printf("error: no partition named '%s' (see 'list')\n", argv[1]);
-		return;
-	}
-	ic = ic_of_partition(p);
-	if (!ic) {
-		con_printf("error: partition %s has no IC channels (add `ic` to its vmbus list)\n",
-			   argv[1]);
-		return;
-	}
-	now = arch_rdtsc();
 	if (argc == 3) {
 		char *end;
 		unsigned long long secs = strtoull(argv[2], &end, 10);
 
 		if (!*argv[2] || *end || secs > IC_WALL_MAX_UNIX) {
-			con_printf("error: SECONDS must be 0..%llu (seconds since 1970, UTC)\n",
+			vsp_printf("error: SECONDS must be 0..%llu (seconds since 1970, UTC)\n",
 				   IC_WALL_MAX_UNIX);
 			return;
 		}
 		ic_wall_set_unix(ic, secs, now);
 		ic_timesync_sync_now(ic);
 	}
-	c = &ic->ch[IC_TIMESYNC];
 	unix_100ns = ic_wall_filetime(ic, now) - IC_FILETIME_UNIX_EPOCH;
-	con_printf("date partition=%s unix=%llu.%07llu timesync=%s version=%u.%u sent=%llu "
+	vsp_printf("date partition=%s unix=%llu.%07llu timesync=%s version=%u.%u sent=%llu "
 		   "answered=%llu\n",
 		   argv[1], (unsigned long long)(unix_100ns / IC_FILETIME_HZ),
 		   (unsigned long long)(unix_100ns % IC_FILETIME_HZ), ic_state_name(c->state),
@@ -163,5 +138,12 @@ static void cmd_date(int argc, char **argv)
 		   (unsigned long long)c->u.ts.answered);
 }
 
-CON_COMMAND(ic_date_cmd) = {
-    "date", cmd_date, "date P [SECONDS]     P's wall clock (IC timesync); set it, in Unix time"};
+VSP_COMMAND(ic_date_cmd) = {
+    .name = "date",
+    .vsp = "ic",
+    .device = "IC channels",
+    .usage = "date PARTITION [SECONDS]",
+    .max_args = 1,
+    .fn = cmd_date,
+    .help = "date P [SECONDS]     P's wall clock (IC timesync); set it, in Unix time",
+};

@@ -1,24 +1,24 @@
 /*
  * The Integration Components VSP ("ic" in a configuration's `vmbus =` list):
  * three channels per partition, heartbeat, shutdown and timesync, that
- * Linux's hv_utils binds. Shared by vsp/ic*.c and the unit tests; nothing
+ * Linux's hv_utils binds. Shared by the files of vsp/ic/ and the unit tests; nothing
  * outside vsp/ includes it.
  *
  * Each channel runs the same conversation (ic.c): the host (we) speaks
  * first with a version negotiation; the guest answers with its choice; then
- * the service (ic_heartbeat.c, ic_shutdown.c, ic_timesync.c) sends its
- * requests, one outstanding at a time, and the guest answers each in place.
- * Sending happens only from ic_poll (the partition's poll hook, between
- * scheduling slices) and from console commands, never from inside a VMBus
- * callback; callbacks only record what arrived.
+ * the service (heartbeat.c, shutdown.c, timesync.c) sends its requests,
+ * one outstanding at a time, and the guest answers each in place. Sending
+ * happens only from ic_work (the door's work pass, vmbus/vsp.h: a timer
+ * armed for the next thing due, or work deferred by a callback) and from
+ * console commands, never from inside a VMBus callback; callbacks only
+ * record what arrived.
  */
 #ifndef BULKHEAD_VSP_IC_H
 #define BULKHEAD_VSP_IC_H
 
 #include "vmbus/kmcl.h"
-#include "vsp/ic_proto.h"
-
-struct partition;
+#include "vmbus/vsp.h"
+#include "vsp/ic/proto.h"
 
 enum ic_service {
 	IC_HEARTBEAT,
@@ -38,7 +38,7 @@ enum ic_state {
 /* Largest message either side sends: a shutdown request is IC_HDR_SIZE + 2060. */
 #define IC_MAX_MESSAGE 4096 /* Linux receives IC messages into one 4 KiB page */
 
-/* Seconds of host time (TSC) between periodic messages, and response limits. */
+/* Seconds of host time between periodic messages, and response limits. */
 #define IC_HEARTBEAT_PERIOD_S  1
 #define IC_HEARTBEAT_LATE_S    5 /* no answer for this long: state=late */
 #define IC_TIMESYNC_PERIOD_S   5 /* samples between syncs, as OpenVMM sends them */
@@ -58,6 +58,8 @@ struct ic_service_desc {
 	void (*ready)(struct ic_channel *c, u64 now);
 	/* READY: send what is due (the channel has no request outstanding or may replace it). */
 	void (*tick)(struct ic_channel *c, u64 now);
+	/* READY: the host time (ns) the next message is due at (~0: none); now if it is late. */
+	u64 (*next_due)(const struct ic_channel *c);
 	/*
 	 * The guest answered our outstanding request of msg_type (header checked, body
 	 * copied). false: not a valid answer (rejected; the request stays outstanding).
@@ -73,8 +75,8 @@ extern const unsigned ic_nr_framework_versions;
 struct ic_heartbeat_state {
 	u64 seq_sent;	  /* sequence number of the last heartbeat sent */
 	u64 seq_answered; /* the guest's answer (seq_sent + 1) to the last one it answered */
-	u64 answered_at;  /* TSC of that answer */
-	u64 next_at;	  /* TSC when the next heartbeat is due */
+	u64 answered_at;  /* host time (ns) of that answer */
+	u64 next_at;	  /* host time (ns) the next heartbeat is due */
 	bool live;	  /* answered since the versions were agreed */
 	u64 sent, answered, missed;
 };
@@ -115,29 +117,28 @@ struct ic_channel {
 	} u;
 };
 
+/* The instance (vsp_state); each channel's context points to its struct ic_channel. */
 struct ic_instance {
-	struct vmb_bus *bus;
-	char name[24]; /* the partition's, as vmbus_name(bus) said at creation */
-	/* Set by ic_poll: the partition list does not hold it yet when the VSP is created. */
-	struct partition *part;
+	struct vsp *vsp;
 	s64 wall_offset_100ns; /* this partition's wall clock minus the hypervisor's */
 	struct ic_channel ch[IC_NR_SERVICES];
+	/* One message at a time in each direction (callbacks of a bus never overlap). */
+	u8 rx[IC_MAX_MESSAGE] __aligned(8);
+	u8 tx[IC_MAX_MESSAGE] __aligned(8);
+	struct ic_shutdown_msg sd_msg;
 };
 
 /* ---- ic.c: the common conversation ---- */
 
-/* The partition's poll hook (PART_EXT "ic"): sends what is due. */
-void ic_poll(struct partition *p);
-struct ic_instance *ic_find(const struct vmb_bus *bus);
-/* The IC instance of the partition a console command names, or NULL. */
-struct ic_instance *ic_of_partition(const struct partition *p);
+/* The door's work pass (vsp_type.work): sends what is due, arms the timer for what is next. */
+void ic_work(struct vsp *v);
 const char *ic_state_name(enum ic_state s);
 /* Send a request on a READY (or, for IC_MSG_NEGOTIATE, open) channel; it becomes outstanding. */
 vmb_status ic_send(struct ic_channel *c, u16 type, const void *body, u16 body_len, u64 now);
 /* Count and log (once per open) a guest message that is not acted on. */
 void ic_reject(struct ic_channel *c, const char *why);
-/* TSC ticks in `seconds` of host time. */
-u64 ic_seconds(u64 seconds);
+/* Nanoseconds in `seconds`. */
+#define IC_NS(seconds) ((u64)(seconds) * 1000000000ull)
 
 /*
  * A guest packet, checked (pure: unit tests and fuzzing). IC_PARSE_OK: hdr
@@ -167,12 +168,13 @@ enum ic_parse ic_parse_negotiate(const u8 *body, u32 body_len, const struct ic_v
 int ic_shutdown_request(struct ic_instance *ic, u32 flags, char *err, size_t errlen);
 /*
  * Wall time: the hypervisor has no RTC yet, so its notion of UTC is
- * IC_WALL_EPOCH_UNIX at boot plus the TSC since, and each partition may be
- * set apart from it (`date P SECONDS`). FILETIME units (100 ns since 1601).
+ * IC_WALL_EPOCH_UNIX at boot plus the host time since (vsp_now_ns), and
+ * each partition may be set apart from it (`date P SECONDS`). FILETIME
+ * units (100 ns since 1601); now_ns is host time.
  */
 #define IC_WALL_EPOCH_UNIX 1767225600ull /* 2026-01-01T00:00:00Z */
-u64 ic_wall_filetime(const struct ic_instance *ic, u64 tsc);
-void ic_wall_set_unix(struct ic_instance *ic, u64 unix_seconds, u64 tsc);
+u64 ic_wall_filetime(const struct ic_instance *ic, u64 now_ns);
+void ic_wall_set_unix(struct ic_instance *ic, u64 unix_seconds, u64 now_ns);
 /* Send a SYNC timesync at the next poll. */
 void ic_timesync_sync_now(struct ic_instance *ic);
 

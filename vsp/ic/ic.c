@@ -2,8 +2,8 @@
  * The Integration Components VSP, common part: the three channels of a
  * partition, the version negotiation every IC channel starts with, the one
  * outstanding request per channel, the checks on what the guest sends back,
- * and the poll hook that drives the periodic work of ic_heartbeat.c,
- * ic_shutdown.c and ic_timesync.c.
+ * and the work pass that drives the periodic work of heartbeat.c,
+ * shutdown.c and timesync.c.
  *
  * Negotiation follows the host side of Linux's vmbus_prep_negotiate_resp
  * (drivers/hv/channel_mgmt.c) and OpenVMM's hyperv_ic IcPipe::negotiate:
@@ -13,21 +13,16 @@
  * slots (or both counts to 0 when nothing fits), flags it TRANSACTION |
  * RESPONSE and sends it back as a new in-band packet.
  *
- * Timer: kmcl.h has none, so the periodic work runs from a partition poll
- * hook (PART_EXT "ic", kernel/ext.h), which the scheduler calls for every
- * running partition between slices (at least every 10 ms, also while the
- * guest idles in HLT). It finds the partition's bus with vmbus_find.
+ * Timer: the door's (vmbus/vsp.h). Each work pass sends what is due and
+ * arms the timer for the earliest thing due next (a periodic message, a
+ * negotiation timeout); a callback that makes something due (an open, a
+ * console request) defers work to the next pass.
  *
  * Library rules relied on (vmbus/kmcl.h): a successful vmb_packet_send
  * consumes the packet, a failed one leaves it to us to free; callbacks we do
  * not need are NULL.
  */
-#include "vsp/ic.h"
-#include "vmbus/vmbus.h"
-#include "kernel/arch.h"
-#include "kernel/ext.h"
-#include "kernel/log.h"
-#include "kernel/part.h"
+#include "vsp/ic/ic.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -43,18 +38,6 @@ static const struct ic_service_desc *const ic_services[IC_NR_SERVICES] = {
     [IC_SHUTDOWN] = &ic_shutdown_desc,
     [IC_TIMESYNC] = &ic_timesync_desc,
 };
-
-/*
- * Searched newest first, by bus and name: when partition creation fails
- * after us, the server destroys the bus and its channels (vmbus_destroy)
- * without telling VSPs, and a later bus or channel may reuse the addresses
- * the left-over instance still holds.
- */
-static struct ic_instance ic_instances[PART_MAX];
-static unsigned ic_nr_instances;
-/* One message at a time: callbacks never nest and there is one CPU. */
-static u8 ic_rx[IC_MAX_MESSAGE] __aligned(8);
-static u8 ic_tx[IC_MAX_MESSAGE] __aligned(8);
 
 const char *ic_state_name(enum ic_state s)
 {
@@ -91,38 +74,9 @@ const char *ic_parse_name(enum ic_parse r)
 	return "?";
 }
 
-u64 ic_seconds(u64 seconds)
+static struct ic_channel *ic_channel_of(struct vmb_channel *channel)
 {
-	return seconds * arch_tsc_hz();
-}
-
-struct ic_instance *ic_find(const struct vmb_bus *bus)
-{
-	for (unsigned i = ic_nr_instances; i-- > 0;)
-		if (ic_instances[i].bus == bus && !strcmp(ic_instances[i].name, vmbus_name(bus)))
-			return &ic_instances[i];
-	return NULL;
-}
-
-struct ic_instance *ic_of_partition(const struct partition *p)
-{
-	struct vmb_bus *bus = vmbus_find(p->name);
-
-	return bus ? ic_find(bus) : NULL;
-}
-
-static struct ic_channel *ic_channel_of(const struct vmb_channel *channel)
-{
-	for (unsigned i = ic_nr_instances; i-- > 0;)
-		for (unsigned s = 0; s < IC_NR_SERVICES; s++)
-			if (ic_instances[i].ch[s].channel == channel)
-				return &ic_instances[i].ch[s];
-	return NULL;
-}
-
-static const char *ic_name(const struct ic_channel *c)
-{
-	return c->ic->name;
+	return *(struct ic_channel **)vmb_channel_get_pointer(channel);
 }
 
 /* ---- checking what the guest sent (pure) ---- */
@@ -191,7 +145,9 @@ vmb_status ic_send(struct ic_channel *c, u16 type, const void *body, u16 body_le
 	struct vmb_packet *packet;
 	vmb_status st;
 
-	if (len > sizeof(ic_tx))
+	u8 *tx = c->ic->tx;
+
+	if (len > sizeof(c->ic->tx))
 		return VMB_STATUS_INVALID_PARAMETER;
 	if (type != IC_MSG_NEGOTIATE) {
 		hdr.framework = c->framework;
@@ -202,14 +158,14 @@ vmb_status ic_send(struct ic_channel *c, u16 type, const void *body, u16 body_le
 	hdr.status = IC_S_OK;
 	hdr.transaction = c->next_transaction;
 	hdr.flags = IC_FLAG_TRANSACTION | IC_FLAG_REQUEST;
-	memcpy(ic_tx, &pipe, sizeof(pipe));
-	memcpy(ic_tx + sizeof(pipe), &hdr, sizeof(hdr));
-	memcpy(ic_tx + IC_HDR_SIZE, body, body_len);
+	memcpy(tx, &pipe, sizeof(pipe));
+	memcpy(tx + sizeof(pipe), &hdr, sizeof(hdr));
+	memcpy(tx + IC_HDR_SIZE, body, body_len);
 
 	st = vmb_packet_allocate(c->channel, &packet);
 	if (st != VMB_STATUS_SUCCESS)
 		return st;
-	st = vmb_packet_send(packet, ic_tx, len, NULL, 0);
+	st = vmb_packet_send(packet, tx, len, NULL, 0);
 	if (st != VMB_STATUS_SUCCESS) {
 		vmb_packet_free(packet);
 		return st;
@@ -249,8 +205,7 @@ void ic_reject(struct ic_channel *c, const char *why)
 	if (c->bad_logged)
 		return;
 	c->bad_logged = true;
-	kprintf("ic: partition %s: %s: guest message ignored: %s\n", ic_name(c), c->desc->name,
-		why);
+	vsp_log(c->ic->vsp, "%s: guest message ignored: %s", c->desc->name, why);
 }
 
 /* The answer to our negotiate message; false if it is not a valid one. */
@@ -263,8 +218,7 @@ static bool ic_negotiated(struct ic_channel *c, const u8 *body, u32 body_len, u6
 
 	if (r == IC_PARSE_REFUSED) {
 		c->state = IC_REFUSED;
-		kprintf("ic: partition %s: %s: the guest supports none of our versions\n",
-			ic_name(c), d->name);
+		vsp_log(c->ic->vsp, "%s: the guest supports none of our versions", d->name);
 		return true;
 	}
 	if (r != IC_PARSE_OK) {
@@ -275,8 +229,8 @@ static bool ic_negotiated(struct ic_channel *c, const u8 *body, u32 body_len, u6
 	c->framework = fw;
 	c->version = ver;
 	c->state = IC_READY;
-	kprintf("ic: partition %s: %s %u.%u (framework %u.%u) negotiated\n", ic_name(c), d->name,
-		ver.major, ver.minor, fw.major, fw.minor);
+	vsp_log(c->ic->vsp, "%s %u.%u (framework %u.%u) negotiated", d->name, ver.major,
+		ver.minor, fw.major, fw.minor);
 	d->ready(c, now);
 	return true;
 }
@@ -308,30 +262,29 @@ static void ic_process_packet(struct vmb_channel *channel, struct vmb_packet *pa
 			      const void *buffer, u32 len, u32 flags)
 {
 	struct ic_channel *c = ic_channel_of(channel);
-	bool fits = len <= sizeof(ic_rx) && !(flags & VMB_PACKET_EXTERNAL_DATA);
+	u8 *rx = c->ic->rx;
+	bool fits = len <= sizeof(c->ic->rx) && !(flags & VMB_PACKET_EXTERNAL_DATA);
 
 	/* Copy once, then let the packet go: the guest's answers want no completion. */
-	if (c && fits)
-		memcpy(ic_rx, buffer, len);
+	if (fits)
+		memcpy(rx, buffer, len);
 	vmb_channel_packet_complete(packet, NULL, 0);
-	if (!c)
-		return;
 	if (!fits) {
 		ic_reject(c, "too large or with external data");
 		return;
 	}
-	ic_receive(c, ic_rx, len, arch_rdtsc());
+	ic_receive(c, rx, len, vsp_now_ns());
+	vsp_defer(c->ic->vsp); /* an answer may make the next message due */
 }
 
 static vmb_status ic_opened(struct vmb_channel *channel)
 {
 	struct ic_channel *c = ic_channel_of(channel);
 
-	if (!c)
-		return VMB_STATUS_INVALID_DEVICE_STATE;
-	c->state = IC_NEGOTIATE; /* sent from ic_poll, outside this callback */
+	c->state = IC_NEGOTIATE; /* sent from ic_work, outside this callback */
 	c->outstanding = false;
 	c->bad_logged = false;
+	vsp_defer(c->ic->vsp);
 	return VMB_STATUS_SUCCESS;
 }
 
@@ -339,8 +292,6 @@ static void ic_closed(struct vmb_channel *channel)
 {
 	struct ic_channel *c = ic_channel_of(channel);
 
-	if (!c)
-		return;
 	c->state = IC_CLOSED;
 	c->outstanding = false;
 	c->framework = c->version = (struct ic_version){0, 0};
@@ -357,8 +308,7 @@ static const struct vmb_state_callbacks ic_state_callbacks = {
 
 static void ic_channel_tick(struct ic_channel *c, u64 now)
 {
-	if (c->state == IC_NEGOTIATING &&
-	    now - c->out_sent_at >= ic_seconds(IC_NEGOTIATE_TIMEOUT_S))
+	if (c->state == IC_NEGOTIATING && now - c->out_sent_at >= IC_NS(IC_NEGOTIATE_TIMEOUT_S))
 		c->state = IC_NEGOTIATE; /* no valid answer: ask again */
 	if (c->state == IC_NEGOTIATE) {
 		if (ic_send_negotiate(c, now) == VMB_STATUS_SUCCESS)
@@ -369,20 +319,35 @@ static void ic_channel_tick(struct ic_channel *c, u64 now)
 		c->desc->tick(c, now);
 }
 
-void ic_poll(struct partition *p)
+/* When the channel next has something to do (~0: when the guest does something). */
+static u64 ic_channel_next_due(const struct ic_channel *c, u64 now)
 {
-	struct ic_instance *ic = ic_of_partition(p);
-	u64 now;
-
-	if (!ic)
-		return;
-	ic->part = p;
-	now = arch_rdtsc();
-	for (unsigned s = 0; s < IC_NR_SERVICES; s++)
-		ic_channel_tick(&ic->ch[s], now);
+	switch (c->state) {
+	case IC_NEGOTIATE:
+		return now; /* the ring was full: try again at the next pass */
+	case IC_NEGOTIATING:
+		return c->out_sent_at + IC_NS(IC_NEGOTIATE_TIMEOUT_S);
+	case IC_READY:
+		return c->desc->next_due(c);
+	case IC_CLOSED:
+	case IC_REFUSED:
+		break;
+	}
+	return ~0ull;
 }
 
-PART_EXT(ic_part_ext) = {.name = "ic", .poll = ic_poll};
+void ic_work(struct vsp *v)
+{
+	struct ic_instance *ic = vsp_state(v);
+	u64 now = vsp_now_ns(), next = ~0ull;
+
+	for (unsigned s = 0; s < IC_NR_SERVICES; s++)
+		ic_channel_tick(&ic->ch[s], now);
+	for (unsigned s = 0; s < IC_NR_SERVICES; s++)
+		next = MIN(next, ic_channel_next_due(&ic->ch[s], now));
+	if (next != ~0ull)
+		vsp_timer_at(v, next);
+}
 
 /* ---- creation: `vmbus = ic` ---- */
 
@@ -390,24 +355,27 @@ static vmb_status ic_channel_setup(struct ic_instance *ic, enum ic_service s)
 {
 	struct ic_channel *c = &ic->ch[s];
 	const struct ic_service_desc *d = ic_services[s];
+	struct vmb_bus *bus = vsp_bus(ic->vsp);
 	struct vmb_channel *ch;
 	vmb_status st;
 
 	c->desc = d;
 	c->ic = ic;
 	c->state = IC_CLOSED;
-	st = vmb_channel_allocate(ic->bus, &ch);
+	st = vmb_channel_allocate(bus, &ch);
 	if (st != VMB_STATUS_SUCCESS)
 		return st;
-	if ((st = vmb_server_channel_init_set_vmbus_handle(ch, ic->bus)) ||
+	if ((st = vmb_server_channel_init_set_vmbus_handle(ch, bus)) ||
 	    (st = vmb_server_channel_init_set_target_interface_id(ch, &d->type, &d->instance)) ||
 	    (st = vmb_channel_init_set_friendly_name(ch, d->name)) ||
 	    (st = vmb_channel_init_set_maximum_packet_size(ch, IC_MAX_MESSAGE)) ||
+	    (st = vmb_channel_init_set_client_context_size(ch, sizeof(c))) ||
 	    (st = vmb_channel_init_set_process_packet_callbacks(ch, ic_process_packet, NULL)) ||
 	    (st = vmb_channel_init_set_state_change_callbacks(ch, &ic_state_callbacks))) {
 		vmb_channel_cleanup(ch);
 		return st;
 	}
+	*(struct ic_channel **)vmb_channel_get_pointer(ch) = c;
 	c->channel = ch;
 	return VMB_STATUS_SUCCESS;
 }
@@ -424,24 +392,13 @@ static void ic_teardown(struct ic_instance *ic, unsigned enabled, unsigned set_u
 	}
 }
 
-static int ic_create(struct vmb_bus *bus, char *err, size_t errlen)
+static int ic_create(struct vsp *v, char *err, size_t errlen)
 {
-	struct ic_instance *ic;
+	struct ic_instance *ic = vsp_state(v);
 	unsigned s;
 	vmb_status st = VMB_STATUS_SUCCESS;
 
-	if (ic_find(bus)) {
-		snprintf(err, errlen, "ic: listed twice");
-		return -1;
-	}
-	if (ic_nr_instances == ARRAY_SIZE(ic_instances)) {
-		snprintf(err, errlen, "ic: more than %u partitions", (unsigned)PART_MAX);
-		return -1;
-	}
-	ic = &ic_instances[ic_nr_instances];
-	memset(ic, 0, sizeof(*ic));
-	ic->bus = bus;
-	snprintf(ic->name, sizeof(ic->name), "%s", vmbus_name(bus));
+	ic->vsp = v;
 	for (s = 0; s < IC_NR_SERVICES && st == VMB_STATUS_SUCCESS; s++)
 		st = ic_channel_setup(ic, s);
 	if (st != VMB_STATUS_SUCCESS) {
@@ -450,12 +407,10 @@ static int ic_create(struct vmb_bus *bus, char *err, size_t errlen)
 			 ic_services[s - 1]->name, st);
 		return -1;
 	}
-	ic_nr_instances++; /* before enable: callbacks may come from then on */
 	for (s = 0; s < IC_NR_SERVICES; s++) {
 		st = vmb_channel_enable(ic->ch[s].channel);
 		if (st != VMB_STATUS_SUCCESS) {
 			ic_teardown(ic, s, IC_NR_SERVICES);
-			ic_nr_instances--;
 			snprintf(err, errlen, "ic: %s channel: offer failed (status 0x%08x)",
 				 ic_services[s]->name, st);
 			return -1;
@@ -464,4 +419,9 @@ static int ic_create(struct vmb_bus *bus, char *err, size_t errlen)
 	return 0;
 }
 
-VMB_VSP(ic_vsp) = {"ic", ic_create};
+VSP_TYPE(ic_vsp) = {
+    .name = "ic",
+    .state_size = sizeof(struct ic_instance),
+    .create = ic_create,
+    .work = ic_work,
+};

@@ -1,0 +1,47 @@
+/*
+ * Inside vmbus/: one partition's VMBus, as vmbus/part.c (the partition
+ * extension) and vmbus/vsp.c (the VSP door) share it. Nothing outside
+ * vmbus/ includes this.
+ */
+#ifndef BULKHEAD_VMBUS_PART_H
+#define BULKHEAD_VMBUS_PART_H
+
+#include "vmbus/vsp.h"
+#include "kernel/config.h"
+
+struct partition;
+struct vsp_block;
+
+/* Bytes a partition's VSPs may hold through vsp_alloc, beyond their state. */
+#define VSP_MEM_MAX (1u << 20)
+
+struct vsp {
+	const struct vsp_type *type;
+	struct vmbus_part *owner;
+	void *state;		  /* type->state_size bytes */
+	struct vsp_block *blocks; /* what vsp_alloc gave, newest first */
+	bool deferred;		  /* run `work` at the next pass */
+	bool timer_on;
+	u64 timer_at_ns;
+};
+
+struct vmbus_part {
+	struct partition *part;
+	struct vmb_bus *bus;
+	u64 vsp_bytes; /* held through vsp_alloc, all instances */
+	unsigned nr_vsps;
+	struct vsp vsps[CFG_MAX_VSPS];
+};
+
+/* vsp.c: the instances of a partition, in the orders vmbus/vsp.h states. */
+int vsp_create_all(struct vmbus_part *vp, const struct cfg_partition *c, char *err,
+		   size_t errlen);
+void vsp_destroy_all(struct vmbus_part *vp);
+void vsp_reset_all(struct vmbus_part *vp);
+void vsp_work_all(struct vmbus_part *vp);
+/* Snapshots: each instance's own state (vsp_type save/restore), as one object. */
+void *vsp_save_all(struct vmbus_part *vp, char *err, size_t errlen);
+int vsp_restore_all(struct vmbus_part *vp, const void *state, char *err, size_t errlen);
+void vsp_drop_all(void *state);
+
+#endif

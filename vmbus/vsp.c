@@ -1,0 +1,429 @@
+/*
+ * The VSP door (vmbus/vsp.h): a partition's VSP instances, the services
+ * they get, and their console commands. The orders vsp.h states are kept
+ * here and nowhere else.
+ */
+#include "vmbus/part.h"
+#include "vmbus/vmbus.h"
+#include "kernel/arch.h"
+#include "kernel/con.h"
+#include "kernel/ext.h"
+#include "kernel/log.h"
+#include "kernel/part.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KNOWN_MAX	 96
+#define VSP_COMMANDS_MAX 16
+
+extern const struct vsp_type __start_vsp_types[] __attribute__((weak));
+extern const struct vsp_type __stop_vsp_types[] __attribute__((weak));
+extern const struct vsp_command __start_vsp_cmds[] __attribute__((weak));
+extern const struct vsp_command __stop_vsp_cmds[] __attribute__((weak));
+
+/* A vsp_alloc block: the header, then the caller's bytes. */
+struct vsp_block {
+	struct vsp_block *next, **prev;
+	size_t size;
+	u8 data[] __aligned(16);
+};
+
+/* ---- the instance ---- */
+
+void *vsp_state(struct vsp *v)
+{
+	return v->state;
+}
+
+struct vmb_bus *vsp_bus(struct vsp *v)
+{
+	return v->owner->bus;
+}
+
+const char *vsp_partition_name(const struct vsp *v)
+{
+	return v->owner->part->name;
+}
+
+/* ---- memory ---- */
+
+void *vsp_alloc(struct vsp *v, size_t size)
+{
+	struct vmbus_part *vp = v->owner;
+	struct vsp_block *b;
+
+	if (size > VSP_MEM_MAX || vp->vsp_bytes + size > VSP_MEM_MAX)
+		return NULL;
+	b = calloc(1, sizeof(*b) + size);
+	if (!b)
+		return NULL;
+	b->size = size;
+	b->next = v->blocks;
+	b->prev = &v->blocks;
+	if (v->blocks)
+		v->blocks->prev = &b->next;
+	v->blocks = b;
+	vp->vsp_bytes += size;
+	return b->data;
+}
+
+void vsp_free(struct vsp *v, void *ptr)
+{
+	struct vsp_block *b;
+
+	if (!ptr)
+		return;
+	b = (struct vsp_block *)((u8 *)ptr - offsetof(struct vsp_block, data));
+	*b->prev = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	v->owner->vsp_bytes -= b->size;
+	free(b);
+}
+
+/* ---- time and work ---- */
+
+u64 vsp_now_ns(void)
+{
+	u64 tsc = arch_rdtsc(), hz = arch_tsc_hz();
+
+	/* Without 128-bit math: (tsc % hz) * 10^9 fits while hz < 18 GHz. */
+	return tsc / hz * 1000000000ull + tsc % hz * 1000000000ull / hz;
+}
+
+u64 vsp_ref_time(const struct vsp *v)
+{
+	return hv_clock_ref(&v->owner->part->hv.clock, arch_rdtsc());
+}
+
+void vsp_timer_at(struct vsp *v, u64 at_ns)
+{
+	v->timer_on = true;
+	v->timer_at_ns = at_ns;
+}
+
+void vsp_defer(struct vsp *v)
+{
+	v->deferred = true;
+}
+
+enum vsp_run_state vsp_run_state(const struct vsp *v)
+{
+	switch (v->owner->part->state) {
+	case PART_RUNNING:
+		return VSP_RUNNING;
+	case PART_PAUSED:
+		return VSP_PAUSED;
+	case PART_STOPPED:
+		return VSP_STOPPED;
+	case PART_HALTED:
+		return VSP_HALTED;
+	}
+	return VSP_STOPPED;
+}
+
+/* ---- messages ---- */
+
+void vsp_log(const struct vsp *v, const char *fmt, ...)
+{
+	char line[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	kprintf("%s: partition %s: %s\n", v->type->name, vsp_partition_name(v), line);
+}
+
+void vsp_printf(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	con_printf("%s", line);
+}
+
+/* ---- instances of a partition ---- */
+
+static const struct vsp_type *find_type(const char *name)
+{
+	for (const struct vsp_type *t = __start_vsp_types; t < __stop_vsp_types; t++)
+		if (!strcmp(t->name, name))
+			return t;
+	return NULL;
+}
+
+static void known_types(char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = 0;
+	for (const struct vsp_type *t = __start_vsp_types; t < __stop_vsp_types; t++) {
+		int n = snprintf(buf + at, len - at, "%s%s", at ? ", " : "", t->name);
+
+		if (n < 0 || (size_t)n >= len - at)
+			break;
+		at += (size_t)n;
+	}
+	if (!at)
+		snprintf(buf, len, "none");
+}
+
+static void vsp_free_instance(struct vsp *v)
+{
+	while (v->blocks)
+		vsp_free(v, v->blocks->data);
+	free(v->state);
+	memset(v, 0, sizeof(*v));
+}
+
+int vsp_create_all(struct vmbus_part *vp, const struct cfg_partition *c, char *err,
+		   size_t errlen)
+{
+	char why[CFG_ERR_MAX], known[KNOWN_MAX];
+
+	/* Every name first: nothing is made for a list that names an unknown VSP. */
+	for (unsigned i = 0; i < c->nr_vsps; i++) {
+		if (!find_type(c->vsps[i])) {
+			known_types(known, sizeof(known));
+			snprintf(err, errlen, "vmbus: unknown VSP '%s' (known: %s)", c->vsps[i],
+				 known);
+			return -1;
+		}
+	}
+	for (unsigned i = 0; i < c->nr_vsps; i++) {
+		struct vsp *v = &vp->vsps[i];
+
+		v->type = find_type(c->vsps[i]);
+		v->owner = vp;
+		v->state = calloc(1, v->type->state_size ? v->type->state_size : 1);
+		vp->nr_vsps = i + 1; /* destroy_all frees this one too */
+		why[0] = 0;
+		if (!v->state) {
+			snprintf(err, errlen, "vmbus: VSP '%s': out of memory", c->vsps[i]);
+			goto fail;
+		}
+		if (v->type->create(v, why, sizeof(why))) {
+			snprintf(err, errlen, "vmbus: VSP '%s': %s", c->vsps[i],
+				 why[0] ? why : "failed");
+			vsp_free_instance(v); /* its create undid itself: no destroy */
+			vp->nr_vsps = i;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	vsp_destroy_all(vp);
+	return -1;
+}
+
+void vsp_destroy_all(struct vmbus_part *vp)
+{
+	while (vp->nr_vsps) {
+		struct vsp *v = &vp->vsps[--vp->nr_vsps];
+
+		if (v->type->destroy)
+			v->type->destroy(v);
+		vsp_free_instance(v);
+	}
+}
+
+void vsp_reset_all(struct vmbus_part *vp)
+{
+	for (unsigned i = 0; i < vp->nr_vsps; i++) {
+		struct vsp *v = &vp->vsps[i];
+
+		if (v->type->reset)
+			v->type->reset(v);
+	}
+}
+
+void vsp_work_all(struct vmbus_part *vp)
+{
+	u64 now = 0;
+
+	for (unsigned i = 0; i < vp->nr_vsps; i++) {
+		struct vsp *v = &vp->vsps[i];
+
+		if (v->timer_on && !now)
+			now = vsp_now_ns();
+		if (v->timer_on && now >= v->timer_at_ns) {
+			v->timer_on = false;
+			v->deferred = true;
+		}
+		if (!v->deferred)
+			continue;
+		v->deferred = false; /* work may defer again */
+		if (v->type->work)
+			v->type->work(v);
+	}
+}
+
+/* ---- snapshots: each instance's own state ---- */
+
+struct vsp_saved {
+	const struct vsp_type *type;
+	u32 size;
+	u8 *bytes;
+};
+
+struct vsp_saved_all {
+	unsigned nr;
+	struct vsp_saved s[CFG_MAX_VSPS];
+};
+
+void vsp_drop_all(void *state)
+{
+	struct vsp_saved_all *all = state;
+
+	if (!all)
+		return;
+	for (unsigned i = 0; i < all->nr; i++)
+		free(all->s[i].bytes);
+	free(all);
+}
+
+static int vsp_save_one(struct vsp *v, struct vsp_saved *s, char *err, size_t errlen)
+{
+	u32 needed = 0;
+	vmb_status st;
+
+	s->type = v->type;
+	if (!v->type->save)
+		return 0;
+	st = v->type->save(v, NULL, 0, &needed);
+	if (st == VMB_STATUS_BUFFER_TOO_SMALL && needed) {
+		s->bytes = malloc(needed);
+		if (!s->bytes) {
+			snprintf(err, errlen, "%s: out of memory", v->type->name);
+			return -1;
+		}
+		st = v->type->save(v, s->bytes, needed, &needed);
+	}
+	if (st != VMB_STATUS_SUCCESS) {
+		snprintf(err, errlen, "%s: its state cannot be saved (status 0x%08x)",
+			 v->type->name, st);
+		return -1;
+	}
+	s->size = needed;
+	return 0;
+}
+
+void *vsp_save_all(struct vmbus_part *vp, char *err, size_t errlen)
+{
+	struct vsp_saved_all *all = calloc(1, sizeof(*all));
+
+	if (!all) {
+		snprintf(err, errlen, "vmbus: out of memory");
+		return NULL;
+	}
+	for (; all->nr < vp->nr_vsps; all->nr++) {
+		if (vsp_save_one(&vp->vsps[all->nr], &all->s[all->nr], err, errlen)) {
+			all->nr++; /* its buffer, if any, is freed with the rest */
+			vsp_drop_all(all);
+			return NULL;
+		}
+	}
+	return all;
+}
+
+int vsp_restore_all(struct vmbus_part *vp, const void *state, char *err, size_t errlen)
+{
+	const struct vsp_saved_all *all = state;
+
+	if (!all || all->nr != vp->nr_vsps) {
+		snprintf(err, errlen, "vmbus: the snapshot has other VSPs");
+		return -1;
+	}
+	for (unsigned i = 0; i < all->nr; i++) {
+		if (all->s[i].type != vp->vsps[i].type) {
+			snprintf(err, errlen, "vmbus: the snapshot has other VSPs");
+			return -1;
+		}
+	}
+	for (unsigned i = 0; i < all->nr; i++) {
+		struct vsp *v = &vp->vsps[i];
+		vmb_status st;
+
+		if (!v->type->restore)
+			continue;
+		st = v->type->restore(v, all->s[i].bytes, all->s[i].size);
+		if (st != VMB_STATUS_SUCCESS) {
+			snprintf(err, errlen, "%s: its saved state is refused (status 0x%08x)",
+				 v->type->name, st);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- console commands ---- */
+
+static const struct vsp_command *find_vsp_command(const char *name)
+{
+	for (const struct vsp_command *c = __start_vsp_cmds; c < __stop_vsp_cmds; c++)
+		if (!strcmp(c->name, name))
+			return c;
+	return NULL;
+}
+
+/* The instance of type `name` on partition p's bus, or NULL. */
+static struct vsp *vsp_of_partition(struct partition *p, const char *name)
+{
+	struct vmbus_part *vp = p->vmbus;
+
+	for (unsigned i = 0; vp && i < vp->nr_vsps; i++)
+		if (!strcmp(vp->vsps[i].type->name, name))
+			return &vp->vsps[i];
+	return NULL;
+}
+
+static void run_vsp_command(int argc, char **argv)
+{
+	const struct vsp_command *c = find_vsp_command(argv[0]);
+	struct partition *p;
+	struct vsp *v;
+
+	if (!c)
+		return;
+	if (argc < 2 || argc - 2 > c->max_args) {
+		con_printf("error: usage: %s\n", c->usage);
+		return;
+	}
+	p = part_find(argv[1]);
+	if (!p) {
+		con_printf("error: no partition named '%s' (see 'list')\n", argv[1]);
+		return;
+	}
+	v = vsp_of_partition(p, c->vsp);
+	if (!v) {
+		con_printf("error: partition %s has no %s (add `%s` to its vmbus list)\n", p->name,
+			   c->device, c->vsp);
+		return;
+	}
+	c->fn(v, argc, argv);
+}
+
+/* The console's view of them: a con_command each, made at the first look. */
+static const struct con_command *vsp_command_get(unsigned i)
+{
+	static struct con_command table[VSP_COMMANDS_MAX];
+	static unsigned nr;
+	static bool made;
+
+	if (!made) {
+		for (const struct vsp_command *c = __start_vsp_cmds;
+		     c < __stop_vsp_cmds && nr < VSP_COMMANDS_MAX; c++)
+			table[nr++] = (struct con_command){c->name, run_vsp_command, c->help};
+		made = true;
+	}
+	return i < nr ? &table[i] : NULL;
+}
+
+CON_SOURCE(vsp_commands) = {vsp_command_get};
