@@ -7,7 +7,9 @@
  *
  * mode bits 0-1 pick the channel (heartbeat, shutdown, timesync); bit 2
  * first completes the negotiation as Linux would; bit 3 then has a request
- * outstanding (heartbeat, shutdown or timesync message). Each op delivers
+ * outstanding (heartbeat, shutdown or timesync message); bit 4 first hands
+ * the rest of the input to the instance's restore hook, as the saved state
+ * of a hostile snapshot image, then reads it as packets too. Each op delivers
  * the bytes as one guest packet (op bit 0: with external data, bit 1:
  * completion requested), then lets op >> 2 tens of milliseconds pass and
  * runs a pass of the door (deferred work, due timers). The fake aborts on any breach of the library contract; the checks
@@ -34,6 +36,7 @@ static const struct vmb_guid types[IC_NR_SERVICES] = {
 	VMB_GUID(0x9527e630, 0xd0ae, 0x497b, 0xad, 0xce, 0xe8, 0x0a, 0xb0, 0x17, 0x5c, 0xaf),
 };
 
+static struct vsp *inst;
 static struct ic_instance *ic;
 static struct vmb_channel *ch[IC_NR_SERVICES];
 
@@ -46,15 +49,14 @@ static void check(bool ok)
 static void setup_once(void)
 {
 	struct vmb_bus *bus;
-	struct vsp *v;
 	char err[128];
 
 	fake_reset();
 	fake_abort_on_violation = true;
-	v = fake_vsp_create("ic", "fuzz", err, sizeof(err));
-	check(v != NULL);
-	bus = vsp_bus(v);
-	ic = vsp_state(v);
+	inst = fake_vsp_create("ic", "fuzz", err, sizeof(err));
+	check(inst != NULL);
+	bus = vsp_bus(inst);
+	ic = vsp_state(inst);
 	for (unsigned s = 0; s < IC_NR_SERVICES; s++)
 		ch[s] = fake_channel(bus, &types[s]);
 }
@@ -162,6 +164,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fake_pass();
 			check(ic->ch[s].outstanding);
 		}
+	}
+	if (mode & 0x10) {
+		vmb_status st = fake_vsp_restore(inst, data, (u32)size);
+
+		check(st == VMB_STATUS_SUCCESS || st == VMB_STATUS_DATA_ERROR ||
+		      st == VMB_STATUS_REVISION_MISMATCH);
+		for (unsigned i = 0; i < IC_NR_SERVICES; i++)
+			check_channel(&ic->ch[i], ch[i]);
+		fake_pass();
 	}
 	ext = (struct fake_ext){1, {ext_bytes}, {sizeof(ext_bytes)}};
 	while (size >= 3 && packets++ < MAX_PACKETS) {

@@ -912,9 +912,137 @@ static void test_wall_clock_is_the_epoch_plus_host_time(void **state)
 	assert_int_equal(ic_wall_filetime(ic, 12345), IC_FILETIME_UNIX_EPOCH);
 }
 
+/* ---- the door: timer, snapshots ---- */
+
+static void test_work_arms_the_timer_for_the_next_heartbeat(void **state)
+{
+	u64 at;
+
+	bring_up(IC_HEARTBEAT);
+	poll_ic(); /* the first heartbeat goes at once */
+	assert_int_equal(sent_hdr(last_sent(ch[IC_HEARTBEAT])).type, IC_MSG_HEARTBEAT);
+	assert_true(fake_timer(vsp, &at));
+	assert_int_equal(at, fake_now_ns + IC_NS(IC_HEARTBEAT_PERIOD_S));
+	/* Nothing runs before it is due, whatever the number of passes. */
+	advance_ms(IC_HEARTBEAT_PERIOD_S * 1000 - 1);
+	poll_ic();
+	poll_ic();
+	assert_int_equal(fake_count(ch[IC_HEARTBEAT], FAKE_SENT), 2);
+	advance_ms(1);
+	poll_ic();
+	assert_int_equal(fake_count(ch[IC_HEARTBEAT], FAKE_SENT), 3);
+}
+
+/* What a snapshot restore does to the channels: closed, then opened again (NEGOTIATE). */
+static void channels_restored(void)
+{
+	for (unsigned s = 0; s < IC_NR_SERVICES; s++) {
+		bool open = fake_is_open(ch[s]);
+
+		fake_close(ch[s]);
+		if (open)
+			assert_int_equal(fake_open(ch[s]), VMB_STATUS_SUCCESS);
+	}
+}
+
+static void test_save_restore_keeps_the_conversation(void **state)
+{
+	struct ic_channel *hb = &ic->ch[IC_HEARTBEAT];
+	struct ic_saved saved;
+	u32 needed = 0;
+	u8 tx;
+	unsigned sent;
+
+	bring_up(IC_HEARTBEAT);
+	bring_up(IC_SHUTDOWN);
+	poll_ic(); /* a heartbeat is outstanding */
+	assert_true(hb->outstanding);
+	tx = hb->out_transaction;
+	ic->wall_offset_100ns = 12345;
+	assert_int_equal(fake_vsp_save(vsp, NULL, 0, &needed), VMB_STATUS_BUFFER_TOO_SMALL);
+	assert_int_equal(needed, sizeof(saved));
+	assert_int_equal(fake_vsp_save(vsp, &saved, sizeof(saved), &needed), VMB_STATUS_SUCCESS);
+	assert_int_equal(saved.ch[IC_HEARTBEAT].state, IC_SAVED_READY);
+	assert_int_equal(saved.ch[IC_TIMESYNC].state, IC_SAVED_CLOSED);
+	/* The guest moves on, then the snapshot comes back. */
+	guest_answer(IC_HEARTBEAT);
+	ic->wall_offset_100ns = 0;
+	channels_restored();
+	assert_int_equal(hb->state, IC_NEGOTIATE);
+	assert_int_equal(fake_vsp_restore(vsp, &saved, sizeof(saved)), VMB_STATUS_SUCCESS);
+	assert_int_equal(hb->state, IC_READY);
+	assert_int_equal(ic->ch[IC_SHUTDOWN].state, IC_READY);
+	assert_int_equal(ic->ch[IC_TIMESYNC].state, IC_CLOSED);
+	assert_true(hb->outstanding);
+	assert_int_equal(hb->out_transaction, tx);
+	assert_int_equal(hb->version.major, 3);
+	assert_int_equal(ic->wall_offset_100ns, 12345);
+	/* No new negotiation: the guest's answer to the saved request is taken. */
+	sent = fake_count(ch[IC_HEARTBEAT], FAKE_SENT);
+	guest_answer(IC_HEARTBEAT);
+	assert_false(hb->outstanding);
+	poll_ic();
+	assert_int_equal(fake_count(ch[IC_HEARTBEAT], FAKE_SENT), sent + 1);
+	assert_int_equal(sent_hdr(last_sent(ch[IC_HEARTBEAT])).type, IC_MSG_HEARTBEAT);
+}
+
+static void test_restore_refuses_bad_saved_state(void **state)
+{
+	struct ic_saved saved, bad;
+	u8 longer[sizeof(saved) + 8];
+	u32 needed;
+
+	bring_up(IC_HEARTBEAT);
+	assert_int_equal(fake_vsp_save(vsp, &saved, sizeof(saved), &needed), VMB_STATUS_SUCCESS);
+	bad = saved;
+	bad.version = 2;
+	assert_int_equal(fake_vsp_restore(vsp, &bad, sizeof(bad)), VMB_STATUS_REVISION_MISMATCH);
+	assert_int_equal(fake_vsp_restore(vsp, &saved, sizeof(saved) - 1), VMB_STATUS_DATA_ERROR);
+	assert_int_equal(fake_vsp_restore(vsp, &saved, 4), VMB_STATUS_DATA_ERROR);
+	bad = saved;
+	bad.ch[IC_HEARTBEAT].state = 9;
+	assert_int_equal(fake_vsp_restore(vsp, &bad, sizeof(bad)), VMB_STATUS_DATA_ERROR);
+	bad = saved;
+	bad.ch[IC_HEARTBEAT].flags = 0x80;
+	assert_int_equal(fake_vsp_restore(vsp, &bad, sizeof(bad)), VMB_STATUS_DATA_ERROR);
+	bad = saved;
+	bad.ch[IC_HEARTBEAT].version = (struct ic_version){9, 9};
+	assert_int_equal(fake_vsp_restore(vsp, &bad, sizeof(bad)), VMB_STATUS_DATA_ERROR);
+	/* A channel the guest holds open cannot come back closed, nor the other way. */
+	bad = saved;
+	bad.ch[IC_HEARTBEAT].state = IC_SAVED_CLOSED;
+	bad.wall_offset_100ns = 99;
+	assert_int_equal(fake_vsp_restore(vsp, &bad, sizeof(bad)), VMB_STATUS_DATA_ERROR);
+	bad = saved;
+	bad.ch[IC_SHUTDOWN].state = IC_SAVED_READY;
+	bad.ch[IC_SHUTDOWN].framework = (struct ic_version){3, 0};
+	bad.ch[IC_SHUTDOWN].version = (struct ic_version){3, 2};
+	assert_int_equal(fake_vsp_restore(vsp, &bad, sizeof(bad)), VMB_STATUS_DATA_ERROR);
+	/* Nothing changed on the way. */
+	assert_int_equal(ic->wall_offset_100ns, 0);
+	assert_int_equal(ic->ch[IC_HEARTBEAT].state, IC_READY);
+	/* A longer record of this version (a later build's) is read for what is known. */
+	bad = saved;
+	bad.size = sizeof(longer);
+	bad.wall_offset_100ns = 7;
+	memset(longer, 0xee, sizeof(longer));
+	memcpy(longer, &bad, sizeof(bad));
+	assert_int_equal(fake_vsp_restore(vsp, longer, sizeof(longer)), VMB_STATUS_SUCCESS);
+	assert_int_equal(ic->wall_offset_100ns, 7);
+	/* An empty one (no saved state): the channels negotiate again. */
+	channels_restored();
+	assert_int_equal(fake_vsp_restore(vsp, NULL, 0), VMB_STATUS_SUCCESS);
+	assert_int_equal(ic->ch[IC_HEARTBEAT].state, IC_NEGOTIATE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_work_arms_the_timer_for_the_next_heartbeat, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_save_restore_keeps_the_conversation, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_refuses_bad_saved_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offers_three_channels_with_hyperv_guids, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_negotiate_message_offers_every_version, setup,

@@ -349,6 +349,172 @@ void ic_work(struct vsp *v)
 		vsp_timer_at(v, next);
 }
 
+/* ---- snapshots: the instance's own state (ic.h, "saved state") ---- */
+
+static const u8 ic_saved_state[] = {
+    [IC_CLOSED] = IC_SAVED_CLOSED,	     [IC_NEGOTIATE] = IC_SAVED_NEGOTIATE,
+    [IC_NEGOTIATING] = IC_SAVED_NEGOTIATING, [IC_READY] = IC_SAVED_READY,
+    [IC_REFUSED] = IC_SAVED_REFUSED,
+};
+
+static bool ic_state_of_saved(u8 saved, enum ic_state *out)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(ic_saved_state); i++) {
+		if (ic_saved_state[i] == saved) {
+			*out = (enum ic_state)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void ic_save_channel(const struct ic_channel *c, struct ic_saved_channel *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->state = ic_saved_state[c->state];
+	o->flags = c->outstanding ? IC_SAVED_OUTSTANDING : 0;
+	o->out_transaction = c->out_transaction;
+	o->next_transaction = c->next_transaction;
+	o->out_type = c->out_type;
+	o->framework = c->framework;
+	o->version = c->version;
+	o->negotiations = c->negotiations;
+	o->bad = c->bad;
+	if (c->desc == &ic_heartbeat_desc) {
+		const struct ic_heartbeat_state *hb = &c->u.hb;
+
+		o->flags |= hb->live ? IC_SAVED_HB_LIVE : 0;
+		o->svc[0] = hb->seq_sent;
+		o->svc[1] = hb->seq_answered;
+		o->svc[2] = hb->sent;
+		o->svc[3] = hb->answered;
+		o->svc[4] = hb->missed;
+	} else if (c->desc == &ic_shutdown_desc) {
+		const struct ic_shutdown_state *sd = &c->u.sd;
+
+		o->flags |= sd->pending ? IC_SAVED_SD_PENDING : 0;
+		o->svc[0] = sd->flags;
+		o->svc[1] = sd->requested;
+		o->svc[2] = sd->accepted;
+		o->svc[3] = sd->refused;
+		o->svc[4] = sd->last_status;
+	} else {
+		const struct ic_timesync_state *ts = &c->u.ts;
+
+		o->flags |= ts->sync_due ? IC_SAVED_TS_SYNC_DUE : 0;
+		o->svc[0] = ts->sent;
+		o->svc[1] = ts->answered;
+		o->svc[2] = ts->last_parent_time;
+	}
+}
+
+vmb_status ic_save(struct vsp *v, void *buf, u32 size, u32 *needed)
+{
+	const struct ic_instance *ic = vsp_state(v);
+	struct ic_saved s;
+
+	*needed = sizeof(s);
+	if (size < sizeof(s))
+		return VMB_STATUS_BUFFER_TOO_SMALL;
+	memset(&s, 0, sizeof(s));
+	s.version = IC_SAVE_VERSION;
+	s.size = sizeof(s);
+	s.wall_offset_100ns = ic->wall_offset_100ns;
+	for (unsigned i = 0; i < IC_NR_SERVICES; i++)
+		ic_save_channel(&ic->ch[i], &s.ch[i]);
+	memcpy(buf, &s, sizeof(s));
+	return VMB_STATUS_SUCCESS;
+}
+
+/* A saved channel that fits the live one: its open state agrees, its versions were offered. */
+static bool ic_saved_channel_ok(const struct ic_channel *c, const struct ic_saved_channel *o)
+{
+	const u8 known = IC_SAVED_OUTSTANDING | IC_SAVED_HB_LIVE | IC_SAVED_SD_PENDING |
+			 IC_SAVED_TS_SYNC_DUE;
+	const struct ic_service_desc *d = c->desc;
+	enum ic_state st;
+
+	if (!ic_state_of_saved(o->state, &st) || (o->flags & ~known))
+		return false;
+	/* The channel save put the guest's open channel back (opened: NEGOTIATE) or not. */
+	if ((st == IC_CLOSED) != (c->state == IC_CLOSED))
+		return false;
+	if (st == IC_READY && (!ic_offered(ic_framework_versions, ic_nr_framework_versions,
+					   o->framework) ||
+			       !ic_offered(d->versions, d->nr_versions, o->version)))
+		return false;
+	return true;
+}
+
+static void ic_restore_channel(struct ic_channel *c, const struct ic_saved_channel *o, u64 now)
+{
+	ic_state_of_saved(o->state, &c->state);
+	c->outstanding = o->flags & IC_SAVED_OUTSTANDING;
+	c->out_transaction = o->out_transaction;
+	c->next_transaction = o->next_transaction;
+	c->out_type = o->out_type;
+	c->out_sent_at = now;
+	c->framework = o->framework;
+	c->version = o->version;
+	c->negotiations = o->negotiations;
+	c->bad = o->bad;
+	if (c->desc == &ic_heartbeat_desc) {
+		struct ic_heartbeat_state *hb = &c->u.hb;
+
+		*hb = (struct ic_heartbeat_state){.seq_sent = o->svc[0],
+						  .seq_answered = o->svc[1],
+						  .answered_at = now,
+						  .next_at = now,
+						  .live = o->flags & IC_SAVED_HB_LIVE,
+						  .sent = o->svc[2],
+						  .answered = o->svc[3],
+						  .missed = o->svc[4]};
+	} else if (c->desc == &ic_shutdown_desc) {
+		struct ic_shutdown_state *sd = &c->u.sd;
+
+		*sd = (struct ic_shutdown_state){.pending = o->flags & IC_SAVED_SD_PENDING,
+						 .flags = (u32)o->svc[0],
+						 .requested = o->svc[1],
+						 .accepted = o->svc[2],
+						 .refused = o->svc[3],
+						 .last_status = (u32)o->svc[4]};
+	} else {
+		struct ic_timesync_state *ts = &c->u.ts;
+
+		*ts = (struct ic_timesync_state){.sync_due = o->flags & IC_SAVED_TS_SYNC_DUE,
+						 .next_at = now,
+						 .sent = o->svc[0],
+						 .answered = o->svc[1],
+						 .last_parent_time = o->svc[2]};
+	}
+}
+
+vmb_status ic_restore(struct vsp *v, const void *buf, u32 size)
+{
+	struct ic_instance *ic = vsp_state(v);
+	struct ic_saved s;
+
+	if (!size)
+		return VMB_STATUS_SUCCESS; /* nothing saved: the channels negotiate again */
+	if (size < 2 * sizeof(u32))
+		return VMB_STATUS_DATA_ERROR;
+	memcpy(&s, buf, 2 * sizeof(u32));
+	if (s.version != IC_SAVE_VERSION)
+		return VMB_STATUS_REVISION_MISMATCH;
+	if (size < sizeof(s) || s.size < sizeof(s) || s.size != size)
+		return VMB_STATUS_DATA_ERROR;
+	memcpy(&s, buf, sizeof(s));
+	/* Everything checked before anything changes. */
+	for (unsigned i = 0; i < IC_NR_SERVICES; i++)
+		if (!ic_saved_channel_ok(&ic->ch[i], &s.ch[i]))
+			return VMB_STATUS_DATA_ERROR;
+	ic->wall_offset_100ns = s.wall_offset_100ns;
+	for (unsigned i = 0; i < IC_NR_SERVICES; i++)
+		ic_restore_channel(&ic->ch[i], &s.ch[i], vsp_now_ns());
+	vsp_defer(v);
+	return VMB_STATUS_SUCCESS;
+}
+
 /* ---- creation: `vmbus = ic` ---- */
 
 static vmb_status ic_channel_setup(struct ic_instance *ic, enum ic_service s)
@@ -424,4 +590,6 @@ VSP_TYPE(ic_vsp) = {
     .state_size = sizeof(struct ic_instance),
     .create = ic_create,
     .work = ic_work,
+    .save = ic_save,
+    .restore = ic_restore,
 };

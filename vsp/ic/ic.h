@@ -162,6 +162,56 @@ enum ic_parse ic_parse_negotiate(const u8 *body, u32 body_len, const struct ic_v
 				 unsigned nr_svc, struct ic_version *framework,
 				 struct ic_version *version);
 
+/*
+ * ---- the instance's saved state (vsp_type save/restore) ----
+ *
+ * What the channels' own save does not carry: each channel's conversation
+ * (negotiated versions, the request outstanding, the counters) and the
+ * partition's wall-clock offset, so that a restored guest carries on
+ * without a new negotiation. Host times are not saved: after a restore
+ * everything periodic is due at once, and a heartbeat answer is as fresh
+ * as the restore. Growth rule: fields are only appended, so a longer
+ * record of IC_SAVE_VERSION (from a later build) is read for the fields
+ * this one knows; a shorter one is refused (there is one layout yet); any
+ * other version is REVISION_MISMATCH.
+ */
+#define IC_SAVE_VERSION 1
+#define IC_SAVED_CLOSED 0 /* saved-state constants for enum ic_state */
+#define IC_SAVED_NEGOTIATE 1
+#define IC_SAVED_NEGOTIATING 2
+#define IC_SAVED_READY 3
+#define IC_SAVED_REFUSED 4
+#define IC_SAVED_OUTSTANDING 0x1 /* ic_saved_channel.flags */
+#define IC_SAVED_HB_LIVE 0x2
+#define IC_SAVED_SD_PENDING 0x4
+#define IC_SAVED_TS_SYNC_DUE 0x8
+
+struct ic_saved_channel {
+	u8 state; /* IC_SAVED_* */
+	u8 flags; /* IC_SAVED_* bits */
+	u8 out_transaction, next_transaction;
+	u16 out_type;
+	u16 reserved;
+	struct ic_version framework, version;
+	u64 negotiations, bad;
+	/* The service's: heartbeat seq_sent, seq_answered, sent, answered, missed; shutdown
+	 * flags, requested, accepted, refused, last_status; timesync sent, answered,
+	 * last_parent_time (unused ones 0). */
+	u64 svc[5];
+} __packed;
+_Static_assert(sizeof(struct ic_saved_channel) == 72, "ic saved channel");
+
+struct ic_saved {
+	u32 version; /* IC_SAVE_VERSION */
+	u32 size;    /* sizeof(struct ic_saved) when written */
+	s64 wall_offset_100ns;
+	struct ic_saved_channel ch[IC_NR_SERVICES];
+} __packed;
+_Static_assert(sizeof(struct ic_saved) == 16 + 3 * 72, "ic saved");
+
+vmb_status ic_save(struct vsp *v, void *buf, u32 size, u32 *needed);
+vmb_status ic_restore(struct vsp *v, const void *buf, u32 size);
+
 /* ---- services ---- */
 
 /* Ask the guest to shut down (flags IC_SHUTDOWN_*): 0, or -1 with a reason. */
