@@ -51,6 +51,29 @@ struct boot_info {
 	char cfg_name[BOOT_NAME_MAX]; /* the config file among files[] */
 };
 
+/*
+ * Configuration keys as the loader finds them in the hypervisor image: the
+ * ELF section BOOT_CFG_KEYS_SECTION is an array of BOOT_CFG_KEY_SIZE-byte
+ * entries, each starting with struct boot_cfg_key (kernel/config.h,
+ * CFG_KEY, declares them). The loader brings along the files that the
+ * keys flagged BOOT_CFG_KEY_FILE name; the rest of the config is the
+ * hypervisor's to parse. Names are inline: the loader reads the file, not
+ * a running image.
+ */
+#define BOOT_CFG_KEYS_SECTION "cfg_keys"
+#define BOOT_CFG_KEY_SIZE     64
+#define BOOT_CFG_KEY_MAGIC    0x59454b42u /* "BKEY" */
+#define BOOT_CFG_KEY_FILE     0x1u	  /* the value is a file on the ESP */
+#define BOOT_CFG_WORD_MAX     15
+
+struct boot_cfg_key {
+	u32 magic;
+	u32 flags;
+	char section[BOOT_CFG_WORD_MAX + 1]; /* the section word: "partition", "switch" */
+	char name[BOOT_CFG_WORD_MAX + 1];
+};
+
+_Static_assert(sizeof(struct boot_cfg_key) == 40, "boot_cfg_key layout");
 _Static_assert(sizeof(struct boot_mem_range) == 24, "boot_mem_range layout");
 _Static_assert(sizeof(struct boot_file) == 88, "boot_file layout");
 

@@ -29,7 +29,6 @@ enum cfg_key {
 	KEY_KERNEL,
 	KEY_INITRD,
 	KEY_CMDLINE,
-	KEY_VMBUS,
 	NR_KEYS
 };
 
@@ -42,7 +41,8 @@ struct parser {
 	size_t errlen;
 	unsigned line;
 	struct cfg *out;
-	struct cfg_partition *cur;  /* NULL before the first section */
+	struct cfg_partition *cur;  /* the partition section we are in, or NULL */
+	struct cfg_section *sec;    /* the extension section we are in, or NULL */
 	unsigned key_line[NR_KEYS]; /* where each key of cur was set; 0: not yet */
 };
 
@@ -371,54 +371,122 @@ static int set_cmdline(struct parser *p, const char *key, const char *v, size_t 
 	return 0;
 }
 
-static int add_vsp(struct parser *p, const char *key, const char *list, size_t list_len,
-		   const char *s, size_t len)
+/* ---- keys extensions declared (CFG_KEY) ---- */
+
+static const struct cfg_key_decl *find_declared(const char *word, const char *s, size_t len)
 {
-	struct cfg_partition *c = p->cur;
+	for (const struct cfg_key_decl *d = __start_cfg_keys; d < __stop_cfg_keys; d++)
+		if (!(d->k.flags & CFG_KEY_BUILTIN) && !strcmp(d->k.section, word) &&
+		    span_is(s, len, d->k.name))
+			return d;
+	return NULL;
+}
+
+/* Is `word` the section word of some declared key? */
+static bool declared_section(const char *s, size_t len)
+{
+	for (const struct cfg_key_decl *d = __start_cfg_keys; d < __stop_cfg_keys; d++)
+		if (!(d->k.flags & CFG_KEY_BUILTIN) && strcmp(d->k.section, SECTION_WORD) &&
+		    span_is(s, len, d->k.section))
+			return true;
+	return false;
+}
+
+const struct cfg_value *cfg_get(const struct cfg_values *vs, const char *key)
+{
+	for (unsigned i = 0; i < vs->nr; i++)
+		if (!strcmp(vs->v[i].key->k.name, key))
+			return &vs->v[i];
+	return NULL;
+}
+
+/* A list of names split at commas, each trimmed: every one valid, none twice. */
+static int set_list(struct parser *p, const char *key, const struct cfg_key_decl *d,
+		    struct cfg_value *out, const char *v, size_t len)
+{
+	const char *s = v, *end = v + len;
 	char q[QUOTE_BUF];
 
 	if (!len)
-		return fail(p, p->line, key, "'%s' has an empty VSP name",
-			    quote(q, list, list_len));
-	if (!valid_name(s, len, CFG_VSP_NAME_MAX))
-		return fail(p, p->line, key, "'%s' is not a VSP name (1-%d of [a-z0-9_-])",
-			    quote(q, s, len), CFG_VSP_NAME_MAX);
-	for (unsigned i = 0; i < c->nr_vsps; i++)
-		if (span_is(s, len, c->vsps[i]))
-			return fail(p, p->line, key, "'%s' is listed twice", quote(q, s, len));
-	if (c->nr_vsps == CFG_MAX_VSPS)
-		return fail(p, p->line, key, "'%s' names more than %d VSPs",
-			    quote(q, list, list_len), CFG_MAX_VSPS);
-	copy_span(c->vsps[c->nr_vsps++], s, len);
-	return 0;
-}
-
-/* "vmbus = ic, echo": names split at commas, each trimmed. */
-static int set_vmbus(struct parser *p, const char *key, const char *v, size_t len)
-{
-	const char *s = v, *end = v + len;
-
-	if (!len)
-		return fail(p, p->line, key, "needs a list of VSP names, such as 'ic, echo'");
+		return fail(p, p->line, key, "needs a list of %s names, such as '%s'", d->noun,
+			    d->example);
 	for (;;) {
 		const char *comma = memchr(s, ',', end - s);
 		const char *ns = s, *ne = comma ? comma : end;
 
 		trim(&ns, &ne);
-		if (add_vsp(p, key, v, len, ns, ne - ns))
-			return -1;
+		if (ns == ne)
+			return fail(p, p->line, key, "'%s' has an empty %s name", quote(q, v, len),
+				    d->noun);
+		if (!valid_name(ns, ne - ns, CFG_ITEM_MAX))
+			return fail(p, p->line, key, "'%s' is not a %s name (1-%d of [a-z0-9_-])",
+				    quote(q, ns, ne - ns), d->noun, CFG_ITEM_MAX);
+		for (unsigned i = 0; i < out->nr_items; i++)
+			if (span_is(ns, ne - ns, out->items[i]))
+				return fail(p, p->line, key, "'%s' is listed twice",
+					    quote(q, ns, ne - ns));
+		if (out->nr_items == CFG_LIST_MAX)
+			return fail(p, p->line, key, "'%s' names more than %d %ss", quote(q, v, len),
+				    CFG_LIST_MAX, d->noun);
+		copy_span(out->items[out->nr_items++], ns, ne - ns);
 		if (!comma)
 			break;
 		s = comma + 1;
 	}
-	p->cur->vmbus_line = p->line;
+	return 0;
+}
+
+/* A declared key in the section [word name], whose values are vs. */
+static int set_declared(struct parser *p, struct cfg_values *vs, const char *word,
+			const char *name, const char *ks, size_t klen, const char *v, size_t len)
+{
+	const struct cfg_key_decl *d = find_declared(word, ks, klen);
+	struct cfg_value *out;
+	char q[QUOTE_BUF], why[CFG_ERR_MAX];
+	const char *key;
+
+	if (!d)
+		return fail(p, p->line, quote(q, ks, klen), "unknown key");
+	key = d->k.name;
+	for (unsigned i = 0; i < vs->nr; i++)
+		if (vs->v[i].key == d)
+			return fail(p, p->line, key, "set twice in [%s %s] (first on line %u)", word,
+				    name, vs->v[i].line);
+	if (vs->nr == CFG_MAX_VALUES)
+		return fail(p, p->line, key, "one key more than the %d [%s %s] may have",
+			    CFG_MAX_VALUES, word, name);
+	if (len > CFG_VALUE_MAX)
+		return fail(p, p->line, key, "'%s' is longer than %d characters", quote(q, v, len),
+			    CFG_VALUE_MAX);
+	for (size_t i = 0; i < len; i++)
+		if (!is_print(v[i]) && v[i] != '\t')
+			return fail(p, p->line, key, "'%s' has a control or non-ASCII character",
+				    quote(q, v, len));
+	out = &vs->v[vs->nr];
+	memset(out, 0, sizeof(*out));
+	out->key = d;
+	out->line = p->line;
+	copy_span(out->text, v, len);
+	if (d->k.flags & BOOT_CFG_KEY_FILE) {
+		struct cfg_path path;
+
+		if (set_path(p, key, v, len, &path))
+			return -1;
+	} else if (d->k.flags & CFG_KEY_LIST) {
+		if (set_list(p, key, d, out, v, len))
+			return -1;
+	}
+	why[0] = 0;
+	if (d->check && d->check(out, why, sizeof(why)))
+		return fail(p, p->line, key, "%s", why[0] ? why : "not a valid value");
+	vs->nr++;
 	return 0;
 }
 
 static const struct {
 	const char *name;
 	key_setter set;
-} cfg_keys[NR_KEYS] = {
+} builtin_keys[NR_KEYS] = {
     [KEY_MEMORY] = {"memory", set_memory},    /* guest RAM from GPA 0 */
     [KEY_IMAGE] = {"image", set_image},	      /* flat binary ... */
     [KEY_LOAD] = {"load", set_load},	      /* ... loaded here */
@@ -426,13 +494,17 @@ static const struct {
     [KEY_KERNEL] = {"kernel", set_kernel},    /* Linux vmlinux through PVH ... */
     [KEY_INITRD] = {"initrd", set_initrd},    /* ... its initramfs ... */
     [KEY_CMDLINE] = {"cmdline", set_cmdline}, /* ... and its command line */
-    [KEY_VMBUS] = {"vmbus", set_vmbus},	      /* VSPs offered to the partition */
 };
+
+/* The partition's keys that name files, declared for the loader (kernel/boot_info.h). */
+CFG_KEY(image_key) = {.k = CFG_KEY_HEAD(BOOT_CFG_KEY_FILE | CFG_KEY_BUILTIN, SECTION_WORD, "image")};
+CFG_KEY(kernel_key) = {.k = CFG_KEY_HEAD(BOOT_CFG_KEY_FILE | CFG_KEY_BUILTIN, SECTION_WORD, "kernel")};
+CFG_KEY(initrd_key) = {.k = CFG_KEY_HEAD(BOOT_CFG_KEY_FILE | CFG_KEY_BUILTIN, SECTION_WORD, "initrd")};
 
 static int find_key(const char *s, size_t len)
 {
 	for (int k = 0; k < NR_KEYS; k++)
-		if (span_is(s, len, cfg_keys[k].name))
+		if (span_is(s, len, builtin_keys[k].name))
 			return k;
 	return -1;
 }
@@ -447,7 +519,7 @@ static int check_needs(const struct parser *p, enum cfg_key key, enum cfg_key ne
 	if (!p->key_line[key] || p->key_line[needs])
 		return 0;
 	return fail(p, c->line, SECTION_WORD, "'%s': %s (line %u) goes only with %s = FILE",
-		    c->name, cfg_keys[key].name, p->key_line[key], cfg_keys[needs].name);
+		    c->name, builtin_keys[key].name, p->key_line[key], builtin_keys[needs].name);
 }
 
 /* Checks that need the whole section; reported at its header line. */
@@ -456,6 +528,7 @@ static int finish_partition(struct parser *p)
 	const struct cfg_partition *c = p->cur;
 	const unsigned *kl = p->key_line;
 
+	p->sec = NULL;
 	if (!c)
 		return 0;
 	if (!kl[KEY_MEMORY])
@@ -497,11 +570,35 @@ static int start_partition(struct parser *p, const char *name, size_t len)
 	return 0;
 }
 
-/* "[partition NAME]", blanks allowed around either word. */
+/* "[WORD NAME]" of a section an extension declared keys for. */
+static int start_section(struct parser *p, const char *word, size_t word_len, const char *name,
+			 size_t len)
+{
+	struct cfg *out = p->out;
+	char w[BOOT_CFG_WORD_MAX + 1], q[QUOTE_BUF];
+
+	copy_span(w, word, word_len);
+	if (!valid_name(name, len, CFG_NAME_MAX))
+		return fail(p, p->line, w, "name '%s' is not 1-%d of [a-z0-9_-]",
+			    quote(q, name, len), CFG_NAME_MAX);
+	for (unsigned i = 0; i < out->nr_sections; i++)
+		if (!strcmp(out->sections[i].word, w) && span_is(name, len, out->sections[i].name))
+			return fail(p, p->line, w, "name '%s' is already used on line %u",
+				    quote(q, name, len), out->sections[i].line);
+	if (out->nr_sections == CFG_MAX_SECTIONS)
+		return fail(p, p->line, w, "'%s' is one more than the %d sections allowed",
+			    quote(q, name, len), CFG_MAX_SECTIONS);
+	p->sec = &out->sections[out->nr_sections++];
+	snprintf(p->sec->word, sizeof(p->sec->word), "%s", w);
+	copy_span(p->sec->name, name, len);
+	p->sec->line = p->line;
+	return 0;
+}
+
+/* "[partition NAME]" or "[WORD NAME]", blanks allowed around either word. */
 static int parse_section(struct parser *p, const char *s, const char *e)
 {
-	const char *w = s + 1, *we = e - 1;
-	size_t word_len = strlen(SECTION_WORD);
+	const char *w = s + 1, *we = e - 1, *n;
 	char q[QUOTE_BUF];
 
 	if (finish_partition(p))
@@ -509,12 +606,21 @@ static int parse_section(struct parser *p, const char *s, const char *e)
 	if (e - s < 2 || e[-1] != ']')
 		goto bad;
 	trim(&w, &we);
-	if ((size_t)(we - w) <= word_len || memcmp(w, SECTION_WORD, word_len) ||
-	    !is_blank(w[word_len]))
+	for (n = w; n < we && !is_blank(*n);)
+		n++;
+	if (n == we)
 		goto bad;
-	w += word_len;
-	trim(&w, &we);
-	return start_partition(p, w, we - w);
+	if (span_is(w, n - w, SECTION_WORD)) {
+		trim(&n, &we);
+		return start_partition(p, n, we - n);
+	}
+	if (n - w <= BOOT_CFG_WORD_MAX && declared_section(w, n - w)) {
+		const char *word = w;
+		size_t word_len = n - w;
+
+		trim(&n, &we);
+		return start_section(p, word, word_len, n, we - n);
+	}
 bad:
 	return fail(p, p->line, "section", "expected [partition NAME], not '%s'",
 		    quote(q, s, e - s));
@@ -536,17 +642,24 @@ static int parse_assignment(struct parser *p, const char *s, const char *e)
 	trim(&vs, &ve);
 	if (ks == ke)
 		return fail(p, p->line, "syntax", "'%s' has no key before '='", quote(q, s, e - s));
+	if (p->sec)
+		return set_declared(p, &p->sec->values, p->sec->word, p->sec->name, ks, ke - ks, vs,
+				    ve - vs);
 	k = find_key(ks, ke - ks);
-	if (k < 0)
+	if (k < 0 && p->cur)
+		return set_declared(p, &p->cur->values, SECTION_WORD, p->cur->name, ks, ke - ks, vs,
+				    ve - vs);
+	if (k < 0 && !find_declared(SECTION_WORD, ks, ke - ks))
 		return fail(p, p->line, quote(q, ks, ke - ks), "unknown key");
 	if (!p->cur)
-		return fail(p, p->line, cfg_keys[k].name, "comes before any [partition NAME]");
+		return fail(p, p->line, k < 0 ? quote(q, ks, ke - ks) : builtin_keys[k].name,
+			    "comes before any [partition NAME]");
 	if (p->key_line[k])
-		return fail(p, p->line, cfg_keys[k].name,
+		return fail(p, p->line, builtin_keys[k].name,
 			    "set twice in [partition %s] (first on line %u)", p->cur->name,
 			    p->key_line[k]);
 	p->key_line[k] = p->line;
-	return cfg_keys[k].set(p, cfg_keys[k].name, vs, ve - vs);
+	return builtin_keys[k].set(p, builtin_keys[k].name, vs, ve - vs);
 }
 
 static int parse_line(struct parser *p, const char *s, size_t len)

@@ -23,6 +23,8 @@ static struct cfg config;
 
 extern char __image_start[], __image_end[];
 
+static const struct boot_info *boot;
+
 static const struct boot_file *find_file(const struct boot_info *bi, const char *name)
 {
 	for (u32 i = 0; i < MIN(bi->nr_files, (u32)BOOT_MAX_FILES); i++)
@@ -52,27 +54,46 @@ static const struct boot_file *config_file(const struct boot_info *bi)
 	return f;
 }
 
+const void *boot_file_data(const char *name, u64 *size)
+{
+	const struct boot_file *f = boot ? find_file(boot, name) : NULL;
+
+	if (!f || f->missing || !f->addr) {
+		*size = 0;
+		return NULL;
+	}
+	*size = f->size;
+	return (const void *)f->addr;
+}
+
 /* The loaded file a config key names, or NULL after saying which is missing. */
 static const struct boot_file *named_file(const struct boot_info *bi, const char *cfg_name,
-					  const struct cfg_partition *c,
-					  const struct cfg_path *path, const char *key)
+					  const struct cfg_partition *c, const char *path,
+					  unsigned line, const char *key)
 {
-	const struct boot_file *f = find_file(bi, path->path);
+	const struct boot_file *f = find_file(bi, path);
 
 	if (!f || f->missing || !f->addr) {
 		kprintf("error: %s:%u: %s: file '%s' not found on the ESP; partition %s not "
 			"started\n",
-			cfg_name, path->line, key, path->path, c->name);
+			cfg_name, line, key, path, c->name);
 		return NULL;
 	}
 	return f;
 }
 
-/* `vmbus =` needs the VMBus server, an extension (kernel/ext.h) named "vmbus". */
-static bool vmbus_built_in(void)
+/* Every file the partition's declared keys name is there. */
+static bool declared_files_present(const struct boot_info *bi, const char *cfg_name,
+				   const struct cfg_partition *c)
 {
-	for_each_part_ext(x) if (!strcmp(x->name, "vmbus")) return true;
-	return false;
+	for (unsigned i = 0; i < c->values.nr; i++) {
+		const struct cfg_value *v = &c->values.v[i];
+
+		if ((v->key->k.flags & BOOT_CFG_KEY_FILE) &&
+		    !named_file(bi, cfg_name, c, v->text, v->line, v->key->k.name))
+			return false;
+	}
+	return true;
 }
 
 static void start_partition(const struct boot_info *bi, const char *cfg_name,
@@ -82,21 +103,17 @@ static void start_partition(const struct boot_info *bi, const char *cfg_name,
 	const struct boot_file *img, *initrd = NULL;
 	bool is_linux = c->kernel.path[0];
 
-	if (c->nr_vsps && !vmbus_built_in()) {
-		kprintf("error: %s:%u: vmbus: VMBus is not supported yet; partition %s not "
-			"started\n",
-			cfg_name, c->vmbus_line, c->name);
-		return;
-	}
-	img = is_linux ? named_file(bi, cfg_name, c, &c->kernel, "kernel")
-		       : named_file(bi, cfg_name, c, &c->image, "image");
+	img = is_linux ? named_file(bi, cfg_name, c, c->kernel.path, c->kernel.line, "kernel")
+		       : named_file(bi, cfg_name, c, c->image.path, c->image.line, "image");
 	if (!img)
 		return;
 	if (is_linux && c->initrd.path[0]) {
-		initrd = named_file(bi, cfg_name, c, &c->initrd, "initrd");
+		initrd = named_file(bi, cfg_name, c, c->initrd.path, c->initrd.line, "initrd");
 		if (!initrd)
 			return;
 	}
+	if (!declared_files_present(bi, cfg_name, c))
+		return;
 	struct partition *p = &partitions[nr_partitions];
 	if (part_create(p, c, (const void *)img->addr, img->size,
 			initrd ? (const void *)initrd->addr : NULL, initrd ? initrd->size : 0, err,
@@ -136,6 +153,7 @@ void kmain(struct boot_info *bi)
 {
 	const char *why = NULL;
 
+	boot = bi;
 	memory_init(bi);
 	vp_ops = vp_probe(&why);
 	if (!vp_ops) {

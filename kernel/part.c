@@ -253,6 +253,7 @@ int part_create(struct partition *p, const struct cfg_partition *c, const void *
 		return -1;
 	}
 	p->vp.part = p;
+	p->cfg = c;
 	if (vp_ops->vp_create(&p->vp)) {
 		part_free_memory(p);
 		snprintf(err, errlen, "cannot create its virtual processor");

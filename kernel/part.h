@@ -51,6 +51,7 @@ struct partition {
 	u64 initrd_size;
 	char cmdline[CFG_CMDLINE_MAX + 1];
 	u16 pm1_cnt, pm1_en;
+	const struct cfg_partition *cfg; /* its configuration, for the extensions' keys */
 	void *vmbus; /* the partition's VMBus server (vmbus/), if its config asks for one */
 
 	struct vp vp;
@@ -71,6 +72,8 @@ struct partition *part_find(const char *name);
 /* image: the flat image or the vmlinux; initrd may be NULL. */
 int part_create(struct partition *p, const struct cfg_partition *c, const void *image,
 		u64 image_size, const void *initrd, u64 initrd_size, char *err, size_t errlen);
+/* main.c: a file the loader brought, by its name in the config; NULL (*size 0) if absent. */
+const void *boot_file_data(const char *name, u64 *size);
 /* Back to the state right after creation: memory zeroed, image reloaded. */
 int part_reset(struct partition *p);
 void part_stop(struct partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -104,9 +104,10 @@ static int vmbus_part_create(struct partition *p, const struct cfg_partition *c,
 			     size_t errlen)
 {
 	const struct vmbus_host host = {host_page, host_post, host_signal, p};
+	const struct cfg_value *list = cfg_get(&c->values, "vmbus");
 	struct vmbus_part *vp;
 
-	if (!c->nr_vsps)
+	if (!list)
 		return 0;
 	vp = calloc(1, sizeof(*vp));
 	if (vp)
@@ -118,7 +119,7 @@ static int vmbus_part_create(struct partition *p, const struct cfg_partition *c,
 	}
 	vp->part = p;
 	p->vmbus = vp;
-	if (vsp_create_all(vp, c, err, errlen))
+	if (vsp_create_all(vp, list, err, errlen))
 		goto fail;
 	if (add_ports(p)) {
 		snprintf(err, errlen, "vmbus: its connection ids are taken");

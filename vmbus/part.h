@@ -30,11 +30,11 @@ struct vmbus_part {
 	struct vmb_bus *bus;
 	u64 vsp_bytes; /* held through vsp_alloc, all instances */
 	unsigned nr_vsps;
-	struct vsp vsps[CFG_MAX_VSPS];
+	struct vsp vsps[CFG_LIST_MAX];
 };
 
-/* vsp.c: the instances of a partition, in the orders vmbus/vsp.h states. */
-int vsp_create_all(struct vmbus_part *vp, const struct cfg_partition *c, char *err,
+/* vsp.c: the instances of a partition, in the orders vmbus/vsp.h states; list: `vmbus =`. */
+int vsp_create_all(struct vmbus_part *vp, const struct cfg_value *list, char *err,
 		   size_t errlen);
 void vsp_destroy_all(struct vmbus_part *vp);
 void vsp_reset_all(struct vmbus_part *vp);

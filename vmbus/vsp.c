@@ -149,6 +149,27 @@ void vsp_printf(const char *fmt, ...)
 	con_printf("%s", line);
 }
 
+/* ---- configuration and files ---- */
+
+const char *vsp_config(const struct vsp *v, const char *key)
+{
+	const struct cfg_partition *c = v->owner->part->cfg;
+	const struct cfg_value *val = c ? cfg_get(&c->values, key) : NULL;
+
+	return val ? val->text : NULL;
+}
+
+const void *vsp_file(const struct vsp *v, const char *key, u64 *size)
+{
+	const struct cfg_partition *c = v->owner->part->cfg;
+	const struct cfg_value *val = c ? cfg_get(&c->values, key) : NULL;
+
+	*size = 0;
+	if (!val || !(val->key->k.flags & BOOT_CFG_KEY_FILE))
+		return NULL;
+	return boot_file_data(val->text, size);
+}
+
 /* ---- instances of a partition ---- */
 
 static const struct vsp_type *find_type(const char *name)
@@ -183,35 +204,36 @@ static void vsp_free_instance(struct vsp *v)
 	memset(v, 0, sizeof(*v));
 }
 
-int vsp_create_all(struct vmbus_part *vp, const struct cfg_partition *c, char *err,
+int vsp_create_all(struct vmbus_part *vp, const struct cfg_value *list, char *err,
 		   size_t errlen)
 {
 	char why[CFG_ERR_MAX], known[KNOWN_MAX];
+	const unsigned n = MIN(list->nr_items, (unsigned)ARRAY_SIZE(vp->vsps));
 
 	/* Every name first: nothing is made for a list that names an unknown VSP. */
-	for (unsigned i = 0; i < c->nr_vsps; i++) {
-		if (!find_type(c->vsps[i])) {
+	for (unsigned i = 0; i < n; i++) {
+		if (!find_type(list->items[i])) {
 			known_types(known, sizeof(known));
-			snprintf(err, errlen, "vmbus: unknown VSP '%s' (known: %s)", c->vsps[i],
+			snprintf(err, errlen, "vmbus: unknown VSP '%s' (known: %s)", list->items[i],
 				 known);
 			return -1;
 		}
 	}
-	for (unsigned i = 0; i < c->nr_vsps; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		struct vsp *v = &vp->vsps[i];
+		const char *name = list->items[i];
 
-		v->type = find_type(c->vsps[i]);
+		v->type = find_type(name);
 		v->owner = vp;
 		v->state = calloc(1, v->type->state_size ? v->type->state_size : 1);
 		vp->nr_vsps = i + 1; /* destroy_all frees this one too */
 		why[0] = 0;
 		if (!v->state) {
-			snprintf(err, errlen, "vmbus: VSP '%s': out of memory", c->vsps[i]);
+			snprintf(err, errlen, "vmbus: VSP '%s': out of memory", name);
 			goto fail;
 		}
 		if (v->type->create(v, why, sizeof(why))) {
-			snprintf(err, errlen, "vmbus: VSP '%s': %s", c->vsps[i],
-				 why[0] ? why : "failed");
+			snprintf(err, errlen, "vmbus: VSP '%s': %s", name, why[0] ? why : "failed");
 			vsp_free_instance(v); /* its create undid itself: no destroy */
 			vp->nr_vsps = i;
 			goto fail;
@@ -275,7 +297,7 @@ struct vsp_saved {
 
 struct vsp_saved_all {
 	unsigned nr;
-	struct vsp_saved s[CFG_MAX_VSPS];
+	struct vsp_saved s[CFG_LIST_MAX];
 };
 
 void vsp_drop_all(void *state)

@@ -34,6 +34,7 @@
 #define BULKHEAD_VSP_H
 
 #include "vmbus/kmcl.h"
+#include "kernel/config.h"
 
 struct vsp; /* one VSP type on one partition's bus */
 
@@ -123,5 +124,18 @@ struct vsp_command {
 };
 #define VSP_COMMAND(var)                                                                           \
 	static const struct vsp_command var __attribute__((used, aligned(8), section("vsp_cmds")))
+
+/* ---- files the loader brought ---- */
+
+/*
+ * A VSP's own configuration keys are declared with CFG_KEY (kernel/config.h
+ * through vsp.h; BOOT_CFG_KEY_FILE for a key that names a file, which the
+ * loader then brings and the partition does not start without). The bytes
+ * of the file the partition's key names, or NULL (*size 0) if the key is
+ * not set or names no file.
+ */
+const void *vsp_file(const struct vsp *v, const char *key, u64 *size);
+/* The text of the partition's key, or NULL if it is not set. */
+const char *vsp_config(const struct vsp *v, const char *key);
 
 #endif

@@ -1,2 +1,2 @@
 FUZZERS += fuzz_config
-fuzz_config_SRCS := kernel/config.c
+fuzz_config_SRCS := kernel/config.c vmbus/cfg.c

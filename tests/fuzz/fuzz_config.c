@@ -37,6 +37,26 @@ static void check_path(const struct cfg_path *p)
 	check(!strchr(p->path, ' ') && p->path[0] != '/' && !strstr(p->path, "//"));
 }
 
+static void check_values(const struct cfg_values *vs)
+{
+	check(vs->nr <= CFG_MAX_VALUES);
+	for (unsigned i = 0; i < vs->nr; i++) {
+		const struct cfg_value *v = &vs->v[i];
+
+		check(v->key && v->line && is_terminated(v->text, sizeof(v->text)));
+		for (unsigned j = 0; j < i; j++)
+			check(vs->v[j].key != v->key);
+		check(v->nr_items <= CFG_LIST_MAX);
+		check(!v->nr_items || (v->key->k.flags & CFG_KEY_LIST));
+		for (unsigned n = 0; n < v->nr_items; n++) {
+			check(is_terminated(v->items[n], sizeof(v->items[n])));
+			check(valid_name(v->items[n], CFG_ITEM_MAX));
+			for (unsigned m = 0; m < n; m++)
+				check(strcmp(v->items[m], v->items[n]) != 0);
+		}
+	}
+}
+
 static void check_partition(const struct cfg *c, unsigned i)
 {
 	const struct cfg_partition *p = &c->part[i];
@@ -54,11 +74,7 @@ static void check_partition(const struct cfg *c, unsigned i)
 	check(p->image.path[0] || (!p->load && !p->has_entry));
 	check(!p->has_entry || p->entry <= 0xfffff);
 	check(is_terminated(p->cmdline, sizeof(p->cmdline)));
-	check(p->nr_vsps <= CFG_MAX_VSPS);
-	for (unsigned v = 0; v < p->nr_vsps; v++) {
-		check(is_terminated(p->vsps[v], sizeof(p->vsps[v])));
-		check(valid_name(p->vsps[v], CFG_VSP_NAME_MAX));
-	}
+	check_values(&p->values);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -77,5 +93,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(cfg.nr >= 1 && cfg.nr <= CFG_MAX_PARTITIONS);
 	for (unsigned i = 0; i < cfg.nr; i++)
 		check_partition(&cfg, i);
+	check(cfg.nr_sections <= CFG_MAX_SECTIONS);
+	for (unsigned i = 0; i < cfg.nr_sections; i++) {
+		check(valid_name(cfg.sections[i].name, CFG_NAME_MAX));
+		check_values(&cfg.sections[i].values);
+	}
 	return 0;
 }

@@ -1,2 +1,2 @@
 UNIT_TESTS += test_config
-test_config_SRCS := kernel/config.c
+test_config_SRCS := kernel/config.c vmbus/cfg.c

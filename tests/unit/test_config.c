@@ -88,7 +88,7 @@ static void test_demo_config(void **state)
 	assert_true(a->has_entry);
 	assert_int_equal(a->entry, 0x8000);
 	assert_string_equal(a->kernel.path, "");
-	assert_int_equal(a->nr_vsps, 0);
+	assert_int_equal(a->values.nr, 0);
 
 	assert_string_equal(b->name, "beta");
 	assert_int_equal(b->line, 24);
@@ -123,10 +123,10 @@ static void test_linux_partition(void **state)
 	assert_string_equal(l->initrd.path, "boot/initrd.cpio.gz");
 	assert_int_equal(l->initrd.line, 4);
 	assert_string_equal(l->cmdline, "console=ttyS0 quiet");
-	assert_int_equal(l->nr_vsps, 2);
-	assert_string_equal(l->vsps[0], "ic");
-	assert_string_equal(l->vsps[1], "echo");
-	assert_int_equal(l->vmbus_line, 6);
+	assert_int_equal(cfg_get(&l->values, "vmbus")->nr_items, 2);
+	assert_string_equal(cfg_get(&l->values, "vmbus")->items[0], "ic");
+	assert_string_equal(cfg_get(&l->values, "vmbus")->items[1], "echo");
+	assert_int_equal(cfg_get(&l->values, "vmbus")->line, 6);
 	assert_string_equal(l->image.path, "");
 	assert_int_equal(l->load, 0);
 	assert_false(l->has_entry);
@@ -404,21 +404,24 @@ static void test_cmdline(void **state)
 		     "bulkhead.cfg:4: cmdline: 'a?[2Jb' has a control or non-ASCII character");
 }
 
+/* `vmbus =`, the VMBus server's key (vmbus/cfg.c): a list of distinct VSP names. */
 static void test_vmbus(void **state)
 {
-	const struct cfg_partition *p = &cfg.part[0];
+	const struct cfg_value *v;
 	const char *head = "[partition l]\nmemory = 2M\nkernel = vmlinux\n";
 	char text[512];
 
 	snprintf(text, sizeof(text), "%svmbus=storvsp\n", head);
 	expect_ok(text);
-	assert_int_equal(p->nr_vsps, 1);
-	assert_string_equal(p->vsps[0], "storvsp");
+	v = cfg_get(&cfg.part[0].values, "vmbus");
+	assert_int_equal(v->nr_items, 1);
+	assert_string_equal(v->items[0], "storvsp");
 	snprintf(text, sizeof(text), "%svmbus = a,b , c\t,d,e,f,g,abcdefghijklmno\n", head);
 	expect_ok(text);
-	assert_int_equal(p->nr_vsps, CFG_MAX_VSPS);
-	assert_string_equal(p->vsps[2], "c");
-	assert_string_equal(p->vsps[7], "abcdefghijklmno");
+	v = cfg_get(&cfg.part[0].values, "vmbus");
+	assert_int_equal(v->nr_items, CFG_LIST_MAX);
+	assert_string_equal(v->items[2], "c");
+	assert_string_equal(v->items[7], "abcdefghijklmno");
 
 	snprintf(text, sizeof(text), "%svmbus =\n", head);
 	expect_error(text, "bulkhead.cfg:4: vmbus: needs a list of VSP names, such as 'ic, echo'");
@@ -511,6 +514,106 @@ static void test_message_hygiene(void **state)
 	assert_string_equal(err, "other.cfg:1: section: expected [partition NAME], not '[x]'");
 }
 
+/* ---- keys and sections extensions declare ---- */
+
+/* As an extension would: a file key and a checked key in partitions, and a section of its own. */
+static int check_hue(const struct cfg_value *v, char *why, size_t len)
+{
+	if (strcmp(v->text, "red") && strcmp(v->text, "blue")) {
+		snprintf(why, len, "'%s' is neither red nor blue", v->text);
+		return -1;
+	}
+	return 0;
+}
+
+CFG_KEY(test_disk_key) = {.k = CFG_KEY_HEAD(BOOT_CFG_KEY_FILE, "partition", "disk")};
+CFG_KEY(test_hue_key) = {.k = CFG_KEY_HEAD(0, "partition", "hue"), .check = check_hue};
+CFG_KEY(test_ext_key) = {.k = CFG_KEY_HEAD(CFG_KEY_LIST, "switch", "extensions"),
+			 .noun = "extension",
+			 .example = "portstats, firewall"};
+
+static void test_declared_partition_keys(void **state)
+{
+	const struct cfg_partition *p = &cfg.part[0];
+	const struct cfg_value *v;
+
+	expect_ok("[partition a]\nmemory = 2M\nimage = g.bin\ndisk = disks/a.img\nhue = red\n");
+	v = cfg_get(&p->values, "disk");
+	assert_non_null(v);
+	assert_ptr_equal(v->key, &test_disk_key);
+	assert_string_equal(v->text, "disks/a.img");
+	assert_int_equal(v->line, 4);
+	assert_string_equal(cfg_get(&p->values, "hue")->text, "red");
+	assert_null(cfg_get(&p->values, "vmbus"));
+	/* The kind's checks, the key's own check, and the usual errors. */
+	expect_error("[partition a]\nmemory = 2M\nimage = g.bin\ndisk = ../x.img\n",
+		     "bulkhead.cfg:4: disk: '../x.img' is not a path relative to the config file "
+		     "(no '..', no '//')");
+	expect_error("[partition a]\nmemory = 2M\nimage = g.bin\ndisk =\n",
+		     "bulkhead.cfg:4: disk: needs a file name");
+	expect_error("[partition a]\nmemory = 2M\nimage = g.bin\nhue = green\n",
+		     "bulkhead.cfg:4: hue: 'green' is neither red nor blue");
+	expect_error("[partition a]\nmemory = 2M\nhue = red\nhue = blue\nimage = g.bin\n",
+		     "bulkhead.cfg:4: hue: set twice in [partition a] (first on line 3)");
+	expect_error("hue = red\n[partition a]\n",
+		     "bulkhead.cfg:1: hue: comes before any [partition NAME]");
+	expect_error("[partition a]\nmemory = 2M\nimage = g.bin\nextensions = x\n",
+		     "bulkhead.cfg:4: extensions: unknown key");
+	expect_error("[partition a]\nmemory = 2M\nimage = g.bin\nhue = r\x01\n",
+		     "bulkhead.cfg:4: hue: 'r?' has a control or non-ASCII character");
+}
+
+static void test_declared_sections(void **state)
+{
+	const struct cfg_section *s;
+
+	expect_ok("[switch lan]\nextensions = portstats, firewall\n"
+		  "[partition a]\nmemory = 2M\nimage = g.bin\n"
+		  "[ switch   dmz ]\n");
+	assert_int_equal(cfg.nr, 1);
+	assert_int_equal(cfg.nr_sections, 2);
+	s = &cfg.sections[0];
+	assert_string_equal(s->word, "switch");
+	assert_string_equal(s->name, "lan");
+	assert_int_equal(s->line, 1);
+	assert_int_equal(cfg_get(&s->values, "extensions")->nr_items, 2);
+	assert_string_equal(cfg_get(&s->values, "extensions")->items[1], "firewall");
+	assert_string_equal(cfg.sections[1].name, "dmz");
+	assert_null(cfg_get(&cfg.sections[1].values, "extensions"));
+	/* A partition's keys stay in partitions; names are unique per section word. */
+	expect_error("[switch lan]\nmemory = 2M\n", "bulkhead.cfg:2: memory: unknown key");
+	expect_error("[switch lan]\n[switch lan]\n",
+		     "bulkhead.cfg:2: switch: name 'lan' is already used on line 1");
+	expect_error("[switch LAN]\n", "bulkhead.cfg:1: switch: name 'LAN' is not 1-16 of "
+				       "[a-z0-9_-]");
+	expect_error("[switch lan]\nextensions = a, a\n",
+		     "bulkhead.cfg:2: extensions: 'a' is listed twice");
+	expect_error("[switch lan]\nextensions =\n",
+		     "bulkhead.cfg:2: extensions: needs a list of extension names, such as "
+		     "'portstats, firewall'");
+	expect_error("[router r]\n", "bulkhead.cfg:1: section: expected [partition NAME], not "
+				     "'[router r]'");
+	/* A config of sections alone still needs a partition. */
+	expect_error("[switch lan]\n", "bulkhead.cfg:1: section: no [partition NAME] section");
+}
+
+/* The loader learns the file keys from the same declarations (boot/scan.c reads them). */
+static void test_file_keys_are_declared(void **state)
+{
+	static const char *const files[] = {"image", "kernel", "initrd", "disk"};
+
+	for (unsigned i = 0; i < ARRAY_SIZE(files); i++) {
+		bool found = false;
+
+		for (const struct cfg_key_decl *d = __start_cfg_keys; d < __stop_cfg_keys; d++)
+			found |= d->k.magic == BOOT_CFG_KEY_MAGIC &&
+				 (d->k.flags & BOOT_CFG_KEY_FILE) && !strcmp(d->k.name, files[i]);
+		assert_true(found);
+	}
+	assert_int_equal((const char *)(__start_cfg_keys + 1) - (const char *)__start_cfg_keys,
+			 BOOT_CFG_KEY_SIZE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +631,9 @@ int main(void)
 	    cmocka_unit_test(test_path_errors),
 	    cmocka_unit_test(test_cmdline),
 	    cmocka_unit_test(test_vmbus),
+	    cmocka_unit_test(test_declared_partition_keys),
+	    cmocka_unit_test(test_declared_sections),
+	    cmocka_unit_test(test_file_keys_are_declared),
 	    cmocka_unit_test(test_not_nul_terminated),
 	    cmocka_unit_test(test_crlf_and_comments),
 	    cmocka_unit_test(test_message_hygiene),

@@ -18,7 +18,14 @@
 #define FAKE_CONTEXT_MAX  256
 #define FAKE_LIB_MAGIC	  0x4b4c4946u /* "FILK": the fake library's part of a saved packet */
 
-#define FAKE_MAX_VSPS 8
+#define FAKE_MAX_VSPS	8
+#define FAKE_MAX_CONFIG 4
+
+struct fake_config {
+	const char *key, *text;
+	const void *data; /* a file key's file */
+	u64 size;
+};
 
 struct vmb_bus {
 	bool used;
@@ -34,6 +41,7 @@ struct vsp {
 	u64 timer_at_ns;
 	enum vsp_run_state run_state;
 	size_t bytes; /* held through vsp_alloc */
+	struct fake_config config[FAKE_MAX_CONFIG];
 };
 
 extern const struct vsp_type __start_vsp_types[] __attribute__((weak));
@@ -311,6 +319,44 @@ const char *fake_command(const char *line)
 	}
 	c->fn(v, argc, argv);
 	return fake_console;
+}
+
+void fake_set_config(struct vsp *v, const char *key, const char *text, const void *data,
+		     u64 size)
+{
+	struct fake_config *c = NULL;
+
+	for (unsigned i = 0; i < FAKE_MAX_CONFIG && !c; i++)
+		if (!v->config[i].key || !strcmp(v->config[i].key, key))
+			c = &v->config[i];
+	if (!c) {
+		violation("more than %u config keys", FAKE_MAX_CONFIG);
+		return;
+	}
+	*c = (struct fake_config){key, text, data, size};
+}
+
+static const struct fake_config *config_of(const struct vsp *v, const char *key)
+{
+	for (unsigned i = 0; i < FAKE_MAX_CONFIG; i++)
+		if (v->config[i].key && !strcmp(v->config[i].key, key))
+			return &v->config[i];
+	return NULL;
+}
+
+const char *vsp_config(const struct vsp *v, const char *key)
+{
+	const struct fake_config *c = config_of(v, key);
+
+	return c ? c->text : NULL;
+}
+
+const void *vsp_file(const struct vsp *v, const char *key, u64 *size)
+{
+	const struct fake_config *c = config_of(v, key);
+
+	*size = c && c->data ? c->size : 0;
+	return c ? c->data : NULL;
 }
 
 void *vsp_state(struct vsp *v)

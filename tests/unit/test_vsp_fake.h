@@ -85,6 +85,9 @@ size_t fake_vsp_bytes(const struct vsp *v);
 /* The type's save / restore hooks (SUCCESS with *needed 0 where it has none). */
 vmb_status fake_vsp_save(struct vsp *v, void *buf, u32 size, u32 *needed);
 vmb_status fake_vsp_restore(struct vsp *v, const void *buf, u32 size);
+/* The partition's key `key` for vsp_config (text) and vsp_file (data/size; NULL: not a file). */
+void fake_set_config(struct vsp *v, const char *key, const char *text, const void *data,
+		     u64 size);
 /* Run a console line as the door would (VSP_COMMAND); returns what it printed. */
 const char *fake_command(const char *line);
 
