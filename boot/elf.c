@@ -86,3 +86,54 @@ const char *elf_parse(const void *buf, u64 size, struct elf_image *img)
 			return NULL;
 	return "entry point lies outside the loaded segments";
 }
+
+/* Is the NUL-terminated string at strtab[at] within [0, len) equal to name? */
+static bool elf_name_is(const u8 *strtab, u64 len, u64 at, const char *name)
+{
+	u64 i = 0;
+
+	for (; at + i < len && name[i]; i++)
+		if (strtab[at + i] != (u8)name[i])
+			return false;
+	return at + i < len && !name[i] && !strtab[at + i];
+}
+
+static bool elf_in_file(u64 offset, u64 len, u64 size)
+{
+	return offset <= size && len <= size - offset;
+}
+
+const char *elf_section(const void *buf, u64 size, const char *name, u64 *offset, u64 *len)
+{
+	const u8 *file = buf;
+	struct elf64_ehdr eh;
+	struct elf64_shdr strtab;
+
+	if (size < sizeof(eh))
+		return "file is too small for an ELF header";
+	__builtin_memcpy(&eh, buf, sizeof(eh));
+	if (!elf_has_magic(eh.e_ident) || eh.e_ident[4] != ELF_CLASS_64)
+		return "not an ELF64 file";
+	if (eh.e_shentsize != sizeof(struct elf64_shdr) || !eh.e_shnum ||
+	    eh.e_shstrndx >= eh.e_shnum ||
+	    !elf_in_file(eh.e_shoff, (u64)eh.e_shnum * sizeof(struct elf64_shdr), size))
+		return "no usable section header table";
+	__builtin_memcpy(&strtab, file + eh.e_shoff + eh.e_shstrndx * sizeof(strtab),
+			 sizeof(strtab));
+	if (strtab.sh_type == ELF_SHT_NOBITS ||
+	    !elf_in_file(strtab.sh_offset, strtab.sh_size, size))
+		return "section names lie outside the file";
+	for (unsigned i = 0; i < eh.e_shnum; i++) {
+		struct elf64_shdr sh;
+
+		__builtin_memcpy(&sh, file + eh.e_shoff + i * sizeof(sh), sizeof(sh));
+		if (!elf_name_is(file + strtab.sh_offset, strtab.sh_size, sh.sh_name, name))
+			continue;
+		if (sh.sh_type == ELF_SHT_NOBITS || !elf_in_file(sh.sh_offset, sh.sh_size, size))
+			return "the section lies outside the file";
+		*offset = sh.sh_offset;
+		*len = sh.sh_size;
+		return NULL;
+	}
+	return "no such section";
+}

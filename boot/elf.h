@@ -73,6 +73,7 @@ _Static_assert(sizeof(struct elf64_nhdr) == 12, "ELF note header is 12 bytes");
 #define ELF_PT_LOAD	    1
 #define ELF_PT_NOTE	    4
 #define ELF_SHT_NOTE	    7
+#define ELF_SHT_NOBITS	    8
 #define ELF_PN_XNUM	    0xffff /* e_phnum escape: the real count is elsewhere */
 
 #define ELF_MAX_LOADS  16
@@ -96,5 +97,12 @@ struct elf_image {
  * Returns NULL when it can be loaded, else why not (one short phrase).
  */
 const char *elf_parse(const void *buf, u64 size, struct elf_image *img);
+
+/*
+ * Where section `name` lies in buf[0..size): NULL with its file offset and
+ * length, else why not (no section table, a table or name outside the
+ * file, no such section). Every offset is checked against size.
+ */
+const char *elf_section(const void *buf, u64 size, const char *name, u64 *offset, u64 *len);
 
 #endif

@@ -12,6 +12,7 @@
 #define HYPERVISOR_FILE "bulkhead.elf"
 #define CONFIG_FILE	"bulkhead.cfg"
 #define ERROR_PAUSE_US	(5 * 1000 * 1000)
+#define CFG_KEYS_MAX	64 /* key declarations the loader keeps from the image */
 
 typedef void __attribute__((sysv_abi, noreturn)) (*hv_entry_fn)(struct boot_info *bi);
 
@@ -21,6 +22,32 @@ struct file_ctx {
 };
 
 static EFI_GUID acpi20_table_guid = ACPI_20_TABLE_GUID;
+
+/* The image's configuration key declarations (kernel/boot_info.h), kept for the config scan. */
+static u8 cfg_keys[CFG_KEYS_MAX * BOOT_CFG_KEY_SIZE];
+static u64 cfg_keys_len;
+
+/* Copy the cfg_keys section out of the file before it is freed. */
+static void keep_cfg_keys(const u8 *file, u64 size)
+{
+	u64 off, len;
+	const char *why = elf_section(file, size, BOOT_CFG_KEYS_SECTION, &off, &len);
+
+	if (why) {
+		out_printf(L"bulkhead: loader: %a: %a section: %a; the config's files are not "
+			   L"loaded\n",
+			   HYPERVISOR_FILE, BOOT_CFG_KEYS_SECTION, why);
+		return;
+	}
+	if (len > sizeof(cfg_keys)) {
+		out_printf(L"bulkhead: loader: %a: more than %d configuration keys; the rest are "
+			   L"not looked for\n",
+			   HYPERVISOR_FILE, CFG_KEYS_MAX);
+		len = sizeof(cfg_keys);
+	}
+	CopyMem(cfg_keys, (void *)(file + off), len);
+	cfg_keys_len = len;
+}
 
 static EFI_STATUS loader_fail(EFI_STATUS status)
 {
@@ -78,6 +105,7 @@ static EFI_STATUS load_hypervisor(EFI_FILE_HANDLE root, struct boot_info *bi, u6
 	} else {
 		status = load_segments(&img, (const u8 *)file, bi);
 		*entry = img.entry;
+		keep_cfg_keys((const u8 *)file, size);
 	}
 	pages_free(file);
 	return status;
@@ -138,7 +166,7 @@ static void load_config(EFI_FILE_HANDLE root, struct boot_info *bi)
 	CopyMem(f->name, CONFIG_FILE, sizeof(CONFIG_FILE));
 	CopyMem(bi->cfg_name, CONFIG_FILE, sizeof(CONFIG_FILE));
 	bi->nr_files = 1;
-	scan_config_files((const char *)f->addr, f->size, file_add, &ctx);
+	scan_config_files((const char *)f->addr, f->size, cfg_keys, cfg_keys_len, file_add, &ctx);
 }
 
 /* UEFI 2.10 4.6 EFI Configuration Table: the ACPI 2.0+ RSDP. */

@@ -1,6 +1,9 @@
 /*
  * A light scan of bulkhead.cfg for the files the loader must bring along:
- * the values of `image`, `kernel` and `initrd` keys. Everything else in the
+ * the values of the keys the hypervisor declares as naming files (`image`,
+ * `kernel`, `initrd` and whatever its extensions declare), each in the
+ * section word it is declared for. The declarations come from the cfg_keys
+ * section of bulkhead.elf (kernel/boot_info.h). Everything else in the
  * config is the hypervisor's to parse and to report. Pure logic.
  */
 #ifndef BULKHEAD_BOOT_SCAN_H
@@ -11,6 +14,8 @@
 /* Called once per file key, with its value trimmed (not NUL-terminated). */
 typedef void (*scan_found_fn)(void *ctx, const char *value, size_t len);
 
-void scan_config_files(const char *text, size_t len, scan_found_fn found, void *ctx);
+/* keys[0..keys_len): the image's BOOT_CFG_KEY_SIZE-byte key entries (checked one by one). */
+void scan_config_files(const char *text, size_t len, const void *keys, u64 keys_len,
+		       scan_found_fn found, void *ctx);
 
 #endif
