@@ -16,34 +16,6 @@
 #define LOG_LINE_MAX 160
 
 
-struct vmb_bus *vmbus_create(const struct vmbus_host *host, const char *name)
-{
-	struct vmb_bus *bus = calloc(1, sizeof(*bus));
-
-	if (!bus)
-		return NULL;
-	bus->queue = malloc(VMBUS_MSG_QUEUE * sizeof(*bus->queue));
-	if (!bus->queue) {
-		free(bus);
-		return NULL;
-	}
-	bus->host = *host;
-	snprintf(bus->name, sizeof(bus->name), "%s", name ? name : "");
-	bus->msg_sint = VMBUS_SINT;
-	return bus;
-}
-
-void vmbus_destroy(struct vmb_bus *bus)
-{
-	if (!bus)
-		return;
-	vmbus_disconnect(bus);
-	while (bus->nr_channels)
-		vmb_channel_cleanup(bus->channels[bus->nr_channels - 1]);
-	free(bus->queue);
-	free(bus);
-}
-
 void vmbus_reset(struct vmb_bus *bus)
 {
 	vmbus_disconnect(bus);
@@ -158,31 +130,6 @@ int vmbus_guest_post(struct vmb_bus *bus, u32 conn_id, u32 type, const void *pay
 	memcpy(msg, payload, size);
 	vmbus_handle_message(bus, msg, size);
 	return HV_STATUS_SUCCESS;
-}
-
-int vmbus_guest_signal(struct vmb_bus *bus, u32 conn_id, unsigned flag)
-{
-	struct vmb_channel *ch;
-
-	if (conn_id <= VMBUS_CONN_CHANNEL_BASE)
-		return HV_STATUS_INVALID_CONNECTION_ID;
-	ch = vmbus_relid_channel(bus, conn_id - VMBUS_CONN_CHANNEL_BASE);
-	if (!ch || ch->offer == OFFER_NONE)
-		return HV_STATUS_INVALID_CONNECTION_ID;
-	if (ch->open)
-		vmbus_channel_service(ch);
-	return HV_STATUS_SUCCESS;
-}
-
-void vmbus_poll(struct vmb_bus *bus)
-{
-	vmbus_flush_queue(bus);
-	for (unsigned i = 0; i < bus->nr_channels; i++) {
-		struct vmb_channel *ch = bus->channels[i];
-
-		if (ch->open && (ch->kick || ch->completing.count))
-			vmbus_channel_service(ch);
-	}
 }
 
 /* ---- the console's view ---- */

@@ -1,13 +1,21 @@
 /*
- * The VMBus server's own state, shared by its files and nobody else: the bus
- * of a partition (connection, relids, the queue of messages for the guest),
- * its channels (offer identity, what the guest made of them, rings, GPADLs)
- * and packet objects. VSPs see none of it (kmcl.h).
+ * The VMBus server's channel layer, shared by its files and nobody else:
+ * the bus of a partition (connection, relids, the queue of messages for the
+ * guest) and its channels (offer identity, what the guest made of them,
+ * rings, GPADLs). VSPs see none of it (kmcl.h).
  *
- *   bus.c      life cycle, guest entry points, message queue, logging
- *   channel.c  the channel management protocol (messages over SynIC)
- *   kmcl.c     the channel API for VSPs (set-up, enable, pause, GPADL maps)
- *   packet.c   packets: reading the guest's ring, sending, completing
+ * The files of vmbus/ depend one way, each layer on those before it only
+ * (tests/layers.sh checks the objects' symbols):
+ *   1. wire.h, save.h   formats: VMBus messages and packets, saved streams
+ *      ring.c           ring buffers
+ *   2. gpadl.c          GPADL assembly and mappings
+ *      bus.c, channel.c the bus and the channel management protocol (this header)
+ *   3. packet.c         packets: reading the guest's ring, sending, completing
+ *                       (packet.h); it serves the channel layer through
+ *                       bus->up (struct vmbus_upcalls)
+ *   4. save.c           saving and restoring one channel
+ *   5. kmcl.c, snap.c   the API for VSPs and the bus's life cycle; a bus in a
+ *      part.c, vsp.c    snapshot; the partition extension and the VSP door
  */
 #ifndef BULKHEAD_VMBUS_BUS_H
 #define BULKHEAD_VMBUS_BUS_H
@@ -32,30 +40,6 @@
 struct pkt_list {
 	struct vmb_packet *head, *tail;
 	unsigned count;
-};
-
-enum pkt_state {
-	PKT_IDLE,	/* the VSP's, not sent */
-	PKT_INCOMING,	/* from the guest, not yet completed */
-	PKT_WAITING,	/* sent with a completion request; waits for the guest's VM_PKT_COMP */
-	PKT_COMPLETING, /* completed by the VSP; the completion waits for ring space */
-};
-
-struct vmb_packet {
-	struct vmb_channel *channel;
-	struct vmb_packet *prev, *next;
-	struct pkt_list *list;
-	enum pkt_state state;
-	u64 trans_id;
-	bool completion_requested; /* incoming: the guest wants a VM_PKT_COMP */
-	bool deferred;
-	bool in_completion, free_requested; /* vmb_packet_free inside its completion routine */
-	vmb_completion_fn completion;
-	u32 nr_ranges;
-	struct vmb_gpa_range *ranges; /* incoming external data; PFNs follow in the same block */
-	void *reply;		      /* PKT_COMPLETING: the completion's payload */
-	u32 reply_len;
-	u8 context[VMB_PACKET_CONTEXT_SIZE] __aligned(8);
 };
 
 enum offer_state {
@@ -113,6 +97,16 @@ struct vmb_channel {
 	bool restoring;			     /* inside restore: vmb_packet_restore is allowed */
 };
 
+/* What the channel layer needs of the packet layer above it (packet.c: vmbus_packet_upcalls). */
+struct vmbus_upcalls {
+	/* Hand the guest's packets to the VSP (unless paused), flush waiting completions. */
+	void (*service)(struct vmb_channel *ch);
+	/* At close: sent packets waiting for the guest and completions waiting for room go. */
+	void (*cancel)(struct vmb_channel *ch);
+	/* After the VSP heard `closed`: the guest's packets it still held go. */
+	void (*drop_incoming)(struct vmb_channel *ch);
+};
+
 struct vmbus_queued_msg {
 	u32 size;
 	u64 data[VMBUS_MSG_MAX / sizeof(u64)];
@@ -120,6 +114,7 @@ struct vmbus_queued_msg {
 
 struct vmb_bus {
 	struct vmbus_host host;
+	const struct vmbus_upcalls *up;
 	char name[VMBUS_NAME_MAX + 1];
 	u32 version; /* 0: the guest is not connected */
 	u8 msg_sint;
@@ -142,11 +137,9 @@ void vmbus_log(struct vmb_bus *bus, const char *fmt, ...) __attribute__((format(
 /* The channel that holds relid, or NULL. */
 struct vmb_channel *vmbus_relid_channel(const struct vmb_bus *bus, u32 relid);
 
-/* ---- kmcl.c ---- */
+/* ---- channel.c ---- */
 /* The lowest relid neither a channel nor a rescinded one holds; 0 if none. */
 u32 vmbus_free_relid(const struct vmb_bus *bus);
-
-/* ---- channel.c ---- */
 /* A guest message (header included), already copied into host memory. */
 void vmbus_handle_message(struct vmb_bus *bus, const void *msg, u32 size);
 /* Offer an enabled channel if the guest has asked for offers. */
@@ -166,28 +159,5 @@ const char *vmbus_ring_layout_check(const struct gpadl *g, u32 split);
 /* Map the rings of ring GPADL g split at page split (an OPENCHANNEL's); NULL, or why not. */
 const char *vmbus_channel_map_rings(struct vmb_channel *ch, struct gpadl *g, u32 split);
 void vmbus_channel_unmap_rings(struct vmb_channel *ch);
-
-/* ---- packet.c ---- */
-/* Hand the guest's packets to the VSP (unless paused) and flush waiting completions. */
-void vmbus_channel_service(struct vmb_channel *ch);
-/* Stop a channel whose ring the guest broke. */
-void vmbus_channel_break(struct vmb_channel *ch, const char *why);
-/* At close: sent packets waiting for the guest complete with INVALID_DEVICE_STATE and go, so
- * do completions waiting for ring space. */
-void vmbus_packets_cancel(struct vmb_channel *ch);
-/* After the VSP heard `closed`: the guest's packets it still held go. */
-void vmbus_packets_drop_incoming(struct vmb_channel *ch);
-/* At cleanup: the VSP's unsent packets go too. */
-void vmbus_packets_free_idle(struct vmb_channel *ch);
-/* The library's part of a packet in use, as vmbus/save.h lays it out (out: its size bytes). */
-u32 vmbus_packet_saved_size(const struct vmb_packet *p);
-void vmbus_packet_save(const struct vmb_packet *p, u8 *out);
-/* Check a saved library part: SUCCESS, or DATA_ERROR. Its state and trans id for the caller. */
-vmb_status vmbus_packet_check_saved(const struct vmbus_host *host, const void *buf, u32 size,
-				    u8 *state, u64 *trans_id);
-
-/* ---- save.c ---- */
-/* Drop a save or restore in progress (cleanup). */
-void vmbus_save_discard(struct vmb_channel *ch);
 
 #endif

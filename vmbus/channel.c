@@ -58,6 +58,14 @@ static void send_offer(struct vmb_channel *ch)
 	ch->offer = OFFER_SENT;
 }
 
+u32 vmbus_free_relid(const struct vmb_bus *bus)
+{
+	for (u32 relid = 1; relid <= VMBUS_MAX_CHANNELS; relid++)
+		if (!bus->relids[relid] && !(bus->zombies & (1ull << relid)))
+			return relid;
+	return 0;
+}
+
 void vmbus_offer(struct vmb_channel *ch)
 {
 	if (ch->bus->version && ch->bus->offers_requested && ch->enabled && ch->offer == OFFER_NONE)
@@ -378,7 +386,7 @@ static void on_open(struct vmb_bus *bus, const void *msg, u32 size)
 			ch->state_cb.post_started(ch);
 	}
 	if (ch->open)
-		vmbus_channel_service(ch);
+		bus->up->service(ch);
 }
 
 void vmbus_channel_close(struct vmb_channel *ch, bool notify)
@@ -388,10 +396,10 @@ void vmbus_channel_close(struct vmb_channel *ch, bool notify)
 	if (!ch->open)
 		return;
 	ch->open = false;
-	vmbus_packets_cancel(ch);
+	ch->bus->up->cancel(ch);
 	if (notify && ch->state_cb.closed)
 		ch->state_cb.closed(ch);
-	vmbus_packets_drop_incoming(ch);
+	ch->bus->up->drop_incoming(ch);
 	vmbus_channel_unmap_rings(ch);
 	ch->ring_gpadl = NULL;
 	ch->broken = false;

@@ -4,8 +4,10 @@
  * disable (rescind), pause and start, and VSP mappings of the guest's GPADLs.
  * Packets are packet.c's; the protocol with the guest is channel.c's.
  */
-#include "vmbus/bus.h"
+#include "vmbus/packet.h"
+#include "vmbus/save.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,15 +244,38 @@ vmb_server_channel_init_set_save_restore_packet_callbacks(struct vmb_channel *ch
 	return VMB_STATUS_SUCCESS;
 }
 
-/* ---- running ---- */
+/* ---- buses ---- */
 
-u32 vmbus_free_relid(const struct vmb_bus *bus)
+struct vmb_bus *vmbus_create(const struct vmbus_host *host, const char *name)
 {
-	for (u32 relid = 1; relid <= VMBUS_MAX_CHANNELS; relid++)
-		if (!bus->relids[relid] && !(bus->zombies & (1ull << relid)))
-			return relid;
-	return 0;
+	struct vmb_bus *bus = calloc(1, sizeof(*bus));
+
+	if (!bus)
+		return NULL;
+	bus->queue = malloc(VMBUS_MSG_QUEUE * sizeof(*bus->queue));
+	if (!bus->queue) {
+		free(bus);
+		return NULL;
+	}
+	bus->host = *host;
+	bus->up = &vmbus_packet_upcalls;
+	snprintf(bus->name, sizeof(bus->name), "%s", name ? name : "");
+	bus->msg_sint = VMBUS_SINT;
+	return bus;
 }
+
+void vmbus_destroy(struct vmb_bus *bus)
+{
+	if (!bus)
+		return;
+	vmbus_disconnect(bus);
+	while (bus->nr_channels)
+		vmb_channel_cleanup(bus->channels[bus->nr_channels - 1]);
+	free(bus->queue);
+	free(bus);
+}
+
+/* ---- running ---- */
 
 vmb_status vmb_channel_enable(struct vmb_channel *channel)
 {

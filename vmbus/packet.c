@@ -6,8 +6,9 @@
  * asked for one), and the external data of GPA_DIRECT packets. Packet
  * layouts: vmbus/wire.h (Linux include/linux/hyperv.h, channel.c).
  */
-#include "vmbus/bus.h"
+#include "vmbus/packet.h"
 #include "vmbus/save.h"
+#include "kernel/hv_defs.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -620,6 +621,40 @@ void vmbus_packets_free_idle(struct vmb_channel *ch)
 {
 	free_list(&ch->idle);
 }
+
+const struct vmbus_upcalls vmbus_packet_upcalls = {
+    .service = vmbus_channel_service,
+    .cancel = vmbus_packets_cancel,
+    .drop_incoming = vmbus_packets_drop_incoming,
+};
+
+/* ---- the guest's signals and the poll ---- */
+
+int vmbus_guest_signal(struct vmb_bus *bus, u32 conn_id, unsigned flag)
+{
+	struct vmb_channel *ch;
+
+	if (conn_id <= VMBUS_CONN_CHANNEL_BASE)
+		return HV_STATUS_INVALID_CONNECTION_ID;
+	ch = vmbus_relid_channel(bus, conn_id - VMBUS_CONN_CHANNEL_BASE);
+	if (!ch || ch->offer == OFFER_NONE)
+		return HV_STATUS_INVALID_CONNECTION_ID;
+	if (ch->open)
+		vmbus_channel_service(ch);
+	return HV_STATUS_SUCCESS;
+}
+
+void vmbus_poll(struct vmb_bus *bus)
+{
+	vmbus_flush_queue(bus);
+	for (unsigned i = 0; i < bus->nr_channels; i++) {
+		struct vmb_channel *ch = bus->channels[i];
+
+		if (ch->open && (ch->kick || ch->completing.count))
+			vmbus_channel_service(ch);
+	}
+}
+
 
 /* ---- saved state (vmbus/save.h): the library's part of a packet in use ---- */
 

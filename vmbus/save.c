@@ -9,7 +9,7 @@
  * Afterwards both ring directions are kicked once, so no wake-up is lost.
  */
 #include "vmbus/save.h"
-#include "vmbus/bus.h"
+#include "vmbus/packet.h"
 #include "kernel/hv_defs.h"
 
 #include <stdlib.h>

@@ -101,4 +101,8 @@ struct vmbus_save_packet_lib {
 } __packed;
 _Static_assert(sizeof(struct vmbus_save_packet_lib) == 24, "saved packet, library part");
 
+/* save.c: drop a save or restore in progress (at cleanup). */
+struct vmb_channel;
+void vmbus_save_discard(struct vmb_channel *ch);
+
 #endif
