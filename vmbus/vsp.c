@@ -16,8 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KNOWN_MAX	 96
-#define VSP_COMMANDS_MAX 16
+#define KNOWN_MAX 96
 
 extern const struct vsp_type __start_vsp_types[] __attribute__((weak));
 extern const struct vsp_type __stop_vsp_types[] __attribute__((weak));
@@ -129,24 +128,22 @@ enum vsp_run_state vsp_run_state(const struct vsp *v)
 
 void vsp_log(const struct vsp *v, const char *fmt, ...)
 {
-	char line[160];
 	va_list ap;
 
+	kprintf("%s: partition %s: ", v->type->name, vsp_partition_name(v));
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	kvprintf(fmt, ap);
 	va_end(ap);
-	kprintf("%s: partition %s: %s\n", v->type->name, vsp_partition_name(v), line);
+	kprintf("\n");
 }
 
 void vsp_printf(const char *fmt, ...)
 {
-	char line[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	kvprintf(fmt, ap); /* what con_printf does */
 	va_end(ap);
-	con_printf("%s", line);
 }
 
 /* ---- configuration and files ---- */
@@ -435,15 +432,17 @@ static void run_vsp_command(int argc, char **argv)
 /* The console's view of them: a con_command each, made at the first look. */
 static const struct con_command *vsp_command_get(unsigned i)
 {
-	static struct con_command table[VSP_COMMANDS_MAX];
+	static struct con_command *table;
 	static unsigned nr;
-	static bool made;
 
-	if (!made) {
-		for (const struct vsp_command *c = __start_vsp_cmds;
-		     c < __stop_vsp_cmds && nr < VSP_COMMANDS_MAX; c++)
+	if (!table) {
+		unsigned n = (unsigned)(__stop_vsp_cmds - __start_vsp_cmds);
+
+		table = calloc(n ? n : 1, sizeof(*table));
+		if (!table)
+			return NULL;
+		for (const struct vsp_command *c = __start_vsp_cmds; c < __stop_vsp_cmds; c++)
 			table[nr++] = (struct con_command){c->name, run_vsp_command, c->help};
-		made = true;
 	}
 	return i < nr ? &table[i] : NULL;
 }
