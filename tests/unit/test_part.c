@@ -332,6 +332,26 @@ static void test_create_with_entry_and_little_memory(void **state)
 	assert_false(pt_lookup(&p->gpt, RESET_ALIAS_GPA, &pa, NULL));
 }
 
+static void test_memory_comes_in_2m_pieces_where_it_can(void **state)
+{
+	struct partition *p = &partitions[0];
+	char err[CFG_ERR_MAX];
+	u64 pa, leaf;
+
+	cfg.memory = (4ull << 20) + (64ull << 10);
+	assert_int_equal(create(p, err, sizeof(err)), 0);
+	/* Two 2M leaves, the 64K tail in 4K pages, each where part_gpa_peek finds it. */
+	for (u64 gpa = 0; gpa < cfg.memory; gpa += 0x10000) {
+		assert_true(pt_lookup(&p->gpt, gpa, &pa, &leaf));
+		assert_ptr_equal((void *)pa, part_gpa_peek(p, gpa, 1));
+		if (gpa < (4ull << 20))
+			assert_int_not_equal(leaf & pt_format_ept.large_bit, 0);
+		else
+			assert_int_equal(leaf & pt_format_ept.large_bit, 0);
+	}
+	assert_false(pt_lookup(&p->gpt, cfg.memory, &pa, NULL));
+}
+
 static void test_create_refuses_bad_layouts(void **state)
 {
 	char err[CFG_ERR_MAX];
@@ -590,6 +610,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_create_boots_the_image, setup),
 	    cmocka_unit_test_setup(test_create_with_entry_and_little_memory, setup),
+	    cmocka_unit_test_setup(test_memory_comes_in_2m_pieces_where_it_can, setup),
 	    cmocka_unit_test_setup(test_create_refuses_bad_layouts, setup),
 	    cmocka_unit_test_setup(test_out_of_memory_anywhere_is_undone, setup),
 	    cmocka_unit_test_setup(test_vp_create_failure, setup),
