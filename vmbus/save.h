@@ -168,6 +168,12 @@ struct vmbus_saved_bus_channel {
 } __packed;
 _Static_assert(sizeof(struct vmbus_saved_bus_channel) == 40, "saved bus channel");
 
+/* What vmbus_snap_save returns: len bytes of the records above. */
+struct vmbus_snap {
+	u32 len;
+	u8 buf[];
+};
+
 /* A bus protocol version this server speaks (0: not connected). */
 bool vmbus_saved_version_ok(u32 version);
 

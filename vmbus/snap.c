@@ -26,12 +26,6 @@ static const struct snap_rec_type rec_msg = {VMBUS_TAG_MSG, "VMBus message", 1, 
 static const struct snap_rec_type rec_channel = {
     VMBUS_TAG_CHANNEL, "VMBus channel", 1, 0, channel_sizes, NULL};
 
-/* What vmbus_snap_save returns: the records. */
-struct vmbus_snap {
-	u32 len;
-	u8 buf[];
-};
-
 void vmbus_snap_drop(void *state)
 {
 	free(state);
