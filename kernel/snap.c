@@ -3,7 +3,10 @@
  * RAM, the VP (registers, x87/SSE, pending event), the platform devices
  * (local APIC, IOAPIC, UART, the Hyper-V state with SynIC and timers, ACPI
  * PM1) and, through the extension hooks (ext.h), the VMBus server with
- * every channel. Taken and restored between exits, from the console.
+ * every channel. Taken and restored between exits, from the console. The
+ * VP and the devices are kept as saved-state records (snap_state.h, with
+ * its growth rule), the bytes export will write; a restore reads and checks
+ * every record before it changes anything.
  *
  * Restores copy back only what changed since the snapshot (DESIGN.md): the
  * first snapshot write-protects guest RAM in the EPT/NPT, each first write
@@ -211,7 +214,8 @@ static void *const rec_bodies[] = {&rec.part, &rec.vp,	  &rec.lapic, &rec.ioapic
 				   &rec.hv,   &rec.synic, &rec.uart,  &rec.pm1};
 _Static_assert(ARRAY_SIZE(rec_types) == ARRAY_SIZE(rec_bodies), "a body per record type");
 
-static void save_devices(struct partition *p, struct snap *s)
+/* The VP and the devices into s->dev; -1 with a reason. */
+static int save_devices(struct partition *p, struct snap *s, char *err, size_t errlen)
 {
 	vp_ops->vp_save(&p->vp, &scratch.vp);
 	sched_fpu_flush(p);
@@ -224,11 +228,15 @@ static void save_devices(struct partition *p, struct snap *s)
 	uart_save(&p->uart, &rec.uart);
 	pm1_save(p->pm1_cnt, p->pm1_en, &rec.pm1);
 	s->dev_len = 0;
-	for (unsigned i = 0; i < ARRAY_SIZE(rec_types); i++)
-		if (snap_rec_put(s->dev, sizeof(s->dev), &s->dev_len, rec_types[i], rec_bodies[i]))
-			part_stop(p,
-				  "snapshot: device records overflow"); /* SNAP_DEV_MAX is wrong */
+	for (unsigned i = 0; i < ARRAY_SIZE(rec_types); i++) {
+		if (snap_rec_put(s->dev, sizeof(s->dev), &s->dev_len, rec_types[i],
+				 rec_bodies[i])) {
+			snprintf(err, errlen, "no room for the %s record", rec_types[i]->name);
+			return -1; /* SNAP_DEV_MAX is wrong */
+		}
+	}
 	s->state = p->state;
+	return 0;
 }
 
 /* Every record read and checked into scratch; the partition is not touched. */
@@ -340,8 +348,7 @@ static struct snap *snap_take(struct partition *p, char *err, size_t errlen)
 	}
 	/* The VP and devices of the same instant as memory: saving the VMBus restarts its
 	 * channels, whose VSPs may signal the guest at once. */
-	save_devices(p, s);
-	if (snap_ext_save(p, s, err, errlen)) {
+	if (save_devices(p, s, err, errlen) || snap_ext_save(p, s, err, errlen)) {
 		snap_free(p, s);
 		return NULL;
 	}

@@ -349,9 +349,15 @@ void synic_save(const struct synic *s, struct synic_saved *r)
 	for (unsigned i = 0; i < HV_STIMER_COUNT; i++) {
 		const struct stimer *t = &s->timer[i];
 
-		r->timer[i] =
-		    (struct stimer_saved){t->config,	  t->count, t->deadline,    t->due_time,
-					  t->expirations, t->armed, t->message_due, {0}};
+		r->timer[i] = (struct stimer_saved){
+		    .config = t->config,
+		    .count = t->count,
+		    .deadline = t->deadline,
+		    .due_time = t->due_time,
+		    .expirations = t->expirations,
+		    .armed = t->armed,
+		    .message_due = t->message_due,
+		};
 	}
 	r->posted = s->posted;
 	r->eoms = s->eoms;
@@ -409,9 +415,15 @@ int synic_load(struct synic *s, const struct synic_saved *r, char *err, size_t e
 	for (unsigned i = 0; i < HV_STIMER_COUNT; i++) {
 		const struct stimer_saved *t = &r->timer[i];
 
-		s->timer[i] =
-		    (struct stimer){t->config,	    t->count,	 t->armed,	t->deadline,
-				    t->message_due, t->due_time, t->expirations};
+		s->timer[i] = (struct stimer){
+		    .config = t->config,
+		    .count = t->count,
+		    .armed = t->armed,
+		    .deadline = t->deadline,
+		    .message_due = t->message_due,
+		    .due_time = t->due_time,
+		    .expirations = t->expirations,
+		};
 	}
 	s->posted = r->posted;
 	s->eoms = r->eoms;
