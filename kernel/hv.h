@@ -54,6 +54,14 @@ void hv_tick(struct partition *p, u64 now);
 u64 hv_next_deadline(const struct partition *p);
 /* Offer connections to the guest. 0, or -1 when full or any id of the range is taken. */
 int hv_port_add(struct partition *p, const struct hv_port *port);
+/*
+ * Saved state (snap_state.h, hv_save.c): the synthetic MSRs and the clock, out and back in
+ * after checking every field (-1 with a reason: nothing changed). The SynIC is saved on its
+ * own (synic_save); ports stay.
+ */
+struct hv_saved;
+void hv_save(const struct hv *hv, struct hv_saved *r);
+int hv_load(struct hv *hv, const struct hv_saved *r, char *err, size_t errlen);
 
 /* ---- hypercall input parsing (hv_hypercall.c, pure: unit tests and fuzzing) ---- */
 

@@ -3,7 +3,10 @@
  * RAM, the VP (registers, x87/SSE, pending event), the platform devices
  * (local APIC, IOAPIC, UART, the Hyper-V state with SynIC and timers, ACPI
  * PM1) and, through the extension hooks (ext.h), the VMBus server with
- * every channel. Taken and restored between exits, from the console.
+ * every channel. Taken and restored between exits, from the console. The
+ * VP and the devices are kept as saved-state records (snap_state.h, with
+ * its growth rule), the bytes export will write; a restore reads and checks
+ * every record before it changes anything.
  *
  * Restores copy back only what changed since the snapshot (DESIGN.md): the
  * first snapshot write-protects guest RAM in the EPT/NPT, each first write
@@ -22,6 +25,7 @@
 #include "palloc.h"
 #include "part.h"
 #include "sched.h"
+#include "snap_state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,22 +34,23 @@
 #define SNAP_SLOTS   4
 #define SNAP_EXT_MAX 4 /* extensions with snapshot hooks */
 
+/* The device records (snap_state.h) of a snapshot, headers included. */
+#define SNAP_DEV_MAX                                                                               \
+	(8 * sizeof(struct snap_rec_header) + sizeof(struct part_saved) +                          \
+	 sizeof(struct vp_saved) + sizeof(struct vlapic_saved) + sizeof(struct vioapic_saved) +    \
+	 sizeof(struct hv_saved) + sizeof(struct synic_saved) + sizeof(struct uart_saved) +        \
+	 sizeof(struct pm1_saved))
+
 struct snap {
-	u64 pages;	  /* guest pages, as p->mem_size */
-	u64 *dirty;	  /* bitmap: pages written since it was taken (or last restored) */
-	bool all_dirty;	  /* every page may differ: a reset, or tracking failed */
-	u64 *copy;	  /* the host frame holding each page's copy */
-	u64 copy_pages;	  /* pages of the copy array itself */
-	u64 taken_us;	  /* arch_time_us() when taken */
-	enum part_state state;
-	bool idle;
-	struct vp_state vp;
-	u8 fpu[VP_FPU_SIZE] __aligned(16);
-	struct vlapic lapic;
-	struct vioapic ioapic;
-	struct hv hv;
-	struct uart uart;
-	u16 pm1_cnt, pm1_en;
+	u64 pages;	       /* guest pages, as p->mem_size */
+	u64 *dirty;	       /* bitmap: pages written since it was taken (or last restored) */
+	bool all_dirty;	       /* every page may differ: a reset, or tracking failed */
+	u64 *copy;	       /* the host frame holding each page's copy */
+	u64 copy_pages;	       /* pages of the copy array itself */
+	u64 taken_us;	       /* arch_time_us() when taken */
+	enum part_state state; /* for the console; the partition record has it too */
+	u32 dev_len;
+	u8 dev[SNAP_DEV_MAX];	 /* the VP, the platform devices and the partition, as records */
 	void *ext[SNAP_EXT_MAX]; /* each extension's state, in for_each_part_ext order */
 };
 
@@ -144,7 +149,8 @@ bool snap_write_fault(struct partition *p, u64 gpa)
 
 	if (!t->on)
 		return false;
-	/* The alias exists only over RAM at 0xF0000 (part.c); elsewhere not RAM: no write of ours. */
+	/* The alias exists only over RAM at 0xF0000 (part.c); elsewhere not RAM: no write of ours.
+	 */
 	if (gpa >= RESET_ALIAS_GPA && gpa < RESET_ALIAS_GPA + BIOS_ALIAS_SIZE &&
 	    p->mem_size >= BIOS_ALIAS_GPA + BIOS_ALIAS_SIZE)
 		gpa = BIOS_ALIAS_GPA + (gpa - RESET_ALIAS_GPA);
@@ -173,6 +179,88 @@ static void snap_on_reset(struct partition *p)
 
 PART_EXT(snap_ext) = {.name = "snap", .reset = snap_on_reset};
 
+/* ---- device records (snap_state.h) ---- */
+
+/* One set of records and one of devices, between exits on the one CPU: too big for a stack. */
+static struct {
+	struct part_saved part;
+	struct vp_saved vp;
+	struct vlapic_saved lapic;
+	struct vioapic_saved ioapic;
+	struct hv_saved hv;
+	struct synic_saved synic;
+	struct uart_saved uart;
+	struct pm1_saved pm1;
+} rec;
+
+/* Devices as a restore rebuilds them: copies of the running ones with the records loaded. */
+static struct {
+	struct vp_state vp;
+	u8 fpu[VP_FPU_SIZE];
+	struct vlapic lapic;
+	struct vioapic ioapic;
+	struct hv hv;
+	struct uart uart;
+	u16 pm1_cnt, pm1_en;
+	unsigned state;
+	bool idle;
+} scratch;
+
+static const struct snap_rec_type *const rec_types[] = {
+    &snap_rec_part, &snap_rec_vp,    &snap_rec_lapic, &snap_rec_ioapic,
+    &snap_rec_hv,   &snap_rec_synic, &snap_rec_uart,  &snap_rec_pm1,
+};
+static void *const rec_bodies[] = {&rec.part, &rec.vp,	  &rec.lapic, &rec.ioapic,
+				   &rec.hv,   &rec.synic, &rec.uart,  &rec.pm1};
+_Static_assert(ARRAY_SIZE(rec_types) == ARRAY_SIZE(rec_bodies), "a body per record type");
+
+/* The VP and the devices into s->dev; -1 with a reason. */
+static int save_devices(struct partition *p, struct snap *s, char *err, size_t errlen)
+{
+	vp_ops->vp_save(&p->vp, &scratch.vp);
+	sched_fpu_flush(p);
+	vp_state_save(&scratch.vp, p->vp.fpu, &rec.vp);
+	part_state_save(p->state, p->idle, &rec.part);
+	vlapic_save(&p->lapic, &rec.lapic);
+	vioapic_save(&p->ioapic, &rec.ioapic);
+	hv_save(&p->hv, &rec.hv);
+	synic_save(&p->hv.synic, &rec.synic);
+	uart_save(&p->uart, &rec.uart);
+	pm1_save(p->pm1_cnt, p->pm1_en, &rec.pm1);
+	s->dev_len = 0;
+	for (unsigned i = 0; i < ARRAY_SIZE(rec_types); i++) {
+		if (snap_rec_put(s->dev, sizeof(s->dev), &s->dev_len, rec_types[i],
+				 rec_bodies[i])) {
+			snprintf(err, errlen, "no room for the %s record", rec_types[i]->name);
+			return -1; /* SNAP_DEV_MAX is wrong */
+		}
+	}
+	s->state = p->state;
+	return 0;
+}
+
+/* Every record read and checked into scratch; the partition is not touched. */
+static int load_devices(struct partition *p, const struct snap *s, char *err, size_t errlen)
+{
+	if (snap_recs_parse(s->dev, s->dev_len, rec_types, rec_bodies, ARRAY_SIZE(rec_types), err,
+			    errlen))
+		return -1;
+	scratch.lapic = p->lapic;
+	scratch.ioapic = p->ioapic;
+	scratch.hv = p->hv;
+	scratch.uart = p->uart;
+	if (part_state_load(&rec.part, &scratch.state, &scratch.idle, err, errlen) ||
+	    vp_state_load(&rec.vp, &scratch.vp, scratch.fpu, err, errlen) ||
+	    vlapic_load(&scratch.lapic, &rec.lapic, err, errlen) ||
+	    vioapic_load(&scratch.ioapic, &rec.ioapic, err, errlen) ||
+	    hv_load(&scratch.hv, &rec.hv, err, errlen) ||
+	    synic_load(&scratch.hv.synic, &rec.synic, err, errlen) ||
+	    uart_load(&scratch.uart, &rec.uart, err, errlen) ||
+	    pm1_load(&rec.pm1, &scratch.pm1_cnt, &scratch.pm1_en, err, errlen))
+		return -1;
+	return 0;
+}
+
 static u64 snap_struct_pages(void)
 {
 	return ALIGN_UP(sizeof(struct snap), PAGE_SIZE) >> PAGE_SHIFT;
@@ -184,7 +272,8 @@ static void snap_free(const struct partition *p, struct snap *s)
 
 	if (!s)
 		return;
-	for_each_part_ext(x) {
+	for_each_part_ext(x)
+	{
 		if (x->snap_save && e < SNAP_EXT_MAX) {
 			if (s->ext[e] && x->snap_drop)
 				x->snap_drop(s->ext[e]);
@@ -206,7 +295,8 @@ static int snap_ext_save(struct partition *p, struct snap *s, char *err, size_t 
 {
 	unsigned e = 0;
 
-	for_each_part_ext(x) {
+	for_each_part_ext(x)
+	{
 		if (!x->snap_save)
 			continue;
 		if (e == SNAP_EXT_MAX) {
@@ -258,18 +348,7 @@ static struct snap *snap_take(struct partition *p, char *err, size_t errlen)
 	}
 	/* The VP and devices of the same instant as memory: saving the VMBus restarts its
 	 * channels, whose VSPs may signal the guest at once. */
-	vp_ops->vp_save(&p->vp, &s->vp);
-	sched_fpu_flush(p);
-	memcpy(s->fpu, p->vp.fpu, sizeof(s->fpu));
-	s->state = p->state;
-	s->idle = p->idle;
-	s->lapic = p->lapic;
-	s->ioapic = p->ioapic;
-	s->hv = p->hv;
-	s->uart = p->uart;
-	s->pm1_cnt = p->pm1_cnt;
-	s->pm1_en = p->pm1_en;
-	if (snap_ext_save(p, s, err, errlen)) {
+	if (save_devices(p, s, err, errlen) || snap_ext_save(p, s, err, errlen)) {
 		snap_free(p, s);
 		return NULL;
 	}
@@ -308,12 +387,10 @@ static u64 put_back_memory(struct partition *p, struct snap *s)
 	return copied;
 }
 
-/* p as it was when s was taken. */
-static int snap_put_back(struct partition *p, struct snap *s, u64 *copied, char *err,
-			 size_t errlen)
+/* p as it was when s was taken; nothing changes unless every record is good. */
+static int snap_put_back(struct partition *p, struct snap *s, u64 *copied, char *err, size_t errlen)
 {
 	unsigned e = 0;
-	struct uart now = p->uart;
 
 	if (s->pages != p->mem_size >> PAGE_SHIFT) {
 		snprintf(err, errlen, "the snapshot has %llu pages, the partition %llu",
@@ -321,23 +398,22 @@ static int snap_put_back(struct partition *p, struct snap *s, u64 *copied, char 
 			 (unsigned long long)(p->mem_size >> PAGE_SHIFT));
 		return -1;
 	}
+	if (load_devices(p, s, err, errlen))
+		return -1;
 	*copied = put_back_memory(p, s);
-	vp_ops->vp_load(&p->vp, &s->vp);
-	memcpy(p->vp.fpu, s->fpu, sizeof(p->vp.fpu));
+	vp_ops->vp_load(&p->vp, &scratch.vp);
+	memcpy(p->vp.fpu, scratch.fpu, sizeof(p->vp.fpu));
 	sched_fpu_drop(p);
-	p->lapic = s->lapic;
-	p->ioapic = s->ioapic;
-	p->hv = s->hv;
-	p->uart = s->uart;
-	/* What the console shows of the guest's output goes on where it is. */
-	memcpy(p->uart.line, now.line, sizeof(now.line));
-	p->uart.line_len = now.line_len;
-	p->uart.tx_bytes = now.tx_bytes;
-	p->pm1_cnt = s->pm1_cnt;
-	p->pm1_en = s->pm1_en;
-	p->idle = s->idle;
+	p->lapic = scratch.lapic;
+	p->ioapic = scratch.ioapic;
+	p->hv = scratch.hv;
+	p->uart = scratch.uart;
+	p->pm1_cnt = scratch.pm1_cnt;
+	p->pm1_en = scratch.pm1_en;
+	p->idle = scratch.idle;
 	p->stop_reason[0] = 0;
-	for_each_part_ext(x) {
+	for_each_part_ext(x)
+	{
 		if (!x->snap_save)
 			continue;
 		if (x->snap_restore && x->snap_restore(p, s->ext[e], err, errlen)) {
@@ -346,7 +422,7 @@ static int snap_put_back(struct partition *p, struct snap *s, u64 *copied, char 
 		}
 		e++;
 	}
-	p->state = s->state;
+	p->state = (enum part_state)scratch.state;
 	return 0;
 }
 
@@ -483,8 +559,9 @@ static void cmd_forget(int argc, char **argv)
 		   (unsigned long long)palloc_free_count());
 }
 
-CON_COMMAND(snapshot_cmd) = {"snapshot", cmd_snapshot,
-			     "snapshot P [SLOT]    save P (memory, VP, devices, VMBus) in SLOT (0-3)"};
+CON_COMMAND(snapshot_cmd) = {
+    "snapshot", cmd_snapshot,
+    "snapshot P [SLOT]    save P (memory, VP, devices, VMBus) in SLOT (0-3)"};
 CON_COMMAND(restore_cmd) = {"restore", cmd_restore,
 			    "restore P [SLOT]     put P back as it was at that snapshot"};
 CON_COMMAND(snapshots_cmd) = {"snapshots", cmd_snapshots,

@@ -4,7 +4,9 @@
  * (timer registers, periodic and one-shot, direct mode, expiration message).
  */
 #include "synic.h"
+#include "snap_state.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define MSG_HEADER_SIZE 16
@@ -332,4 +334,105 @@ bool synic_msr_write(struct synic *s, u32 msr, u64 now, u64 val)
 		return timer_write(s, (msr - HV_MSR_STIMER0_CONFIG) / 2,
 				   (msr - HV_MSR_STIMER0_CONFIG) % 2, now, val);
 	return false;
+}
+
+/* ---- saved state (snap_state.h) ---- */
+
+void synic_save(const struct synic *s, struct synic_saved *r)
+{
+	_Static_assert(SYNIC_QUEUE_LEN <= SNAP_SYNIC_QUEUE, "SynIC record: queue length");
+	memset(r, 0, sizeof(*r));
+	r->scontrol = s->scontrol;
+	r->simp = s->simp;
+	r->siefp = s->siefp;
+	memcpy(r->sint, s->sint, sizeof(r->sint));
+	for (unsigned i = 0; i < HV_STIMER_COUNT; i++) {
+		const struct stimer *t = &s->timer[i];
+
+		r->timer[i] = (struct stimer_saved){
+		    .config = t->config,
+		    .count = t->count,
+		    .deadline = t->deadline,
+		    .due_time = t->due_time,
+		    .expirations = t->expirations,
+		    .armed = t->armed,
+		    .message_due = t->message_due,
+		};
+	}
+	r->posted = s->posted;
+	r->eoms = s->eoms;
+	for (unsigned i = 0; i < HV_SINT_COUNT; i++) {
+		const struct synic_queue *q = &s->queue[i];
+
+		r->queued[i] = (u8)q->count;
+		for (unsigned k = 0; k < q->count; k++)
+			r->queue[i][k] = q->msg[(q->head + k) % SYNIC_QUEUE_LEN];
+	}
+}
+
+static bool stimer_saved_ok(const struct stimer_saved *t)
+{
+	static const u8 zero[sizeof(t->reserved)];
+
+	return !(t->config & ~HV_STIMER_BITS) && t->armed <= 1 && t->message_due <= 1 &&
+	       (!t->armed || (t->config & HV_STIMER_ENABLE)) &&
+	       !memcmp(t->reserved, zero, sizeof(zero));
+}
+
+int synic_load(struct synic *s, const struct synic_saved *r, char *err, size_t errlen)
+{
+	const char *bad = NULL;
+
+	/* What synic_msr_write would have refused (the overlay pages must be guest RAM). */
+	if ((r->scontrol & ~HV_MSR_ENABLE) || (r->simp & ~(HV_MSR_GPA_MASK | HV_MSR_ENABLE)) ||
+	    (r->siefp & ~(HV_MSR_GPA_MASK | HV_MSR_ENABLE)) || !page_ok(s, r->simp) ||
+	    !page_ok(s, r->siefp))
+		bad = "SCONTROL/SIMP/SIEFP";
+	for (unsigned i = 0; i < HV_SINT_COUNT && !bad; i++) {
+		u64 v = r->sint[i];
+
+		if ((v & ~HV_SINT_BITS) ||
+		    (!(v & HV_SINT_MASKED) && (v & HV_SINT_VECTOR_MASK) < 16))
+			bad = "SINT";
+		else if (r->queued[i] > SYNIC_QUEUE_LEN)
+			bad = "message queue";
+		for (unsigned k = 0; k < r->queued[i] && !bad; k++)
+			if (r->queue[i][k].payload_size > HV_MESSAGE_PAYLOAD_MAX)
+				bad = "queued message";
+	}
+	for (unsigned i = 0; i < HV_STIMER_COUNT && !bad; i++)
+		if (!stimer_saved_ok(&r->timer[i]))
+			bad = "synthetic timer";
+	if (bad) {
+		snprintf(err, errlen, "SynIC record: %s out of range", bad);
+		return -1;
+	}
+	/* The guest's pages and the interrupt line (env) are the running partition's. */
+	s->scontrol = r->scontrol;
+	s->simp = r->simp;
+	s->siefp = r->siefp;
+	memcpy(s->sint, r->sint, sizeof(s->sint));
+	for (unsigned i = 0; i < HV_STIMER_COUNT; i++) {
+		const struct stimer_saved *t = &r->timer[i];
+
+		s->timer[i] = (struct stimer){
+		    .config = t->config,
+		    .count = t->count,
+		    .armed = t->armed,
+		    .deadline = t->deadline,
+		    .message_due = t->message_due,
+		    .due_time = t->due_time,
+		    .expirations = t->expirations,
+		};
+	}
+	s->posted = r->posted;
+	s->eoms = r->eoms;
+	for (unsigned i = 0; i < HV_SINT_COUNT; i++) {
+		struct synic_queue *q = &s->queue[i];
+
+		memset(q, 0, sizeof(*q));
+		q->count = r->queued[i];
+		memcpy(q->msg, r->queue[i], q->count * sizeof(q->msg[0]));
+	}
+	return 0;
 }

@@ -58,5 +58,10 @@ void synic_tick(struct synic *s, u64 now);
 u64 synic_next_deadline(const struct synic *s);
 /* Is vector a SINT with auto-EOI (the hypervisor EOIs it on delivery)? */
 bool synic_auto_eoi(const struct synic *s, u8 vector);
+/* Saved state with the timers (snap_state.h): out, and back in after checking every field
+ * (-1 with a reason: nothing changed). env stays the running one. */
+struct synic_saved;
+void synic_save(const struct synic *s, struct synic_saved *r);
+int synic_load(struct synic *s, const struct synic_saved *r, char *err, size_t errlen);
 
 #endif

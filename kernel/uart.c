@@ -1,6 +1,8 @@
 /* 16550 register model (PC16550D data sheet, section 8). */
 #include "uart.h"
+#include "snap_state.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define REG_DATA 0 /* RBR/THR, DLL when DLAB */
@@ -167,4 +169,48 @@ void uart_io(struct uart *u, unsigned offset, bool in, u8 *val)
 	else
 		uart_write(u, offset, *val);
 	update_irq(u);
+}
+
+/* ---- saved state (snap_state.h) ---- */
+
+void uart_save(const struct uart *u, struct uart_saved *r)
+{
+	_Static_assert(UART_RX_SIZE == sizeof(r->rx), "UART record: FIFO size");
+	memset(r, 0, sizeof(*r));
+	r->ier = u->ier;
+	r->lcr = u->lcr;
+	r->mcr = u->mcr;
+	r->scr = u->scr;
+	r->dll = u->dll;
+	r->dlm = u->dlm;
+	r->fcr = u->fcr;
+	r->flags = (u->thr_ipending ? SNAP_UART_THR_IPENDING : 0) |
+		   (u->irq_level ? SNAP_UART_IRQ_LEVEL : 0);
+	r->rx_count = (u16)(u->rx_tail - u->rx_head);
+	for (unsigned i = 0; i < r->rx_count; i++)
+		r->rx[i] = u->rx[(u->rx_head + i) % UART_RX_SIZE];
+}
+
+int uart_load(struct uart *u, const struct uart_saved *r, char *err, size_t errlen)
+{
+	if ((r->ier & ~0x0fu) || (r->mcr & ~0x1fu) ||
+	    (r->flags & ~(SNAP_UART_THR_IPENDING | SNAP_UART_IRQ_LEVEL)) ||
+	    r->rx_count > UART_RX_SIZE || r->reserved) {
+		snprintf(err, errlen, "UART record: a register out of range");
+		return -1;
+	}
+	/* Where the bytes go, the interrupt line and the console's line stay the running ones. */
+	u->ier = r->ier;
+	u->lcr = r->lcr;
+	u->mcr = r->mcr;
+	u->scr = r->scr;
+	u->dll = r->dll;
+	u->dlm = r->dlm;
+	u->fcr = r->fcr;
+	u->thr_ipending = r->flags & SNAP_UART_THR_IPENDING;
+	u->irq_level = r->flags & SNAP_UART_IRQ_LEVEL;
+	memcpy(u->rx, r->rx, r->rx_count);
+	u->rx_head = 0;
+	u->rx_tail = r->rx_count;
+	return 0;
 }

@@ -5,14 +5,14 @@
 #include "types.h"
 
 #define UART_COM1_BASE 0x3f8
-#define UART_PORTS 8
-#define UART_RX_SIZE 256
-#define UART_LINE_MAX 200
+#define UART_PORTS     8
+#define UART_RX_SIZE   256
+#define UART_LINE_MAX  200
 
 struct uart {
 	u8 ier, lcr, mcr, scr, dll, dlm, fcr;
 	u8 rx[UART_RX_SIZE];
-	unsigned rx_head, rx_tail; /* free-running; rx_tail - rx_head bytes queued */
+	unsigned rx_head, rx_tail;   /* free-running; rx_tail - rx_head bytes queued */
 	void (*tx)(void *ctx, u8 c); /* where transmitted bytes go */
 	void *tx_ctx;
 	void (*irq)(void *ctx, bool level); /* the interrupt line, on every change */
@@ -31,5 +31,10 @@ void uart_init(struct uart *u, void (*tx)(void *ctx, u8 c), void (*irq)(void *ct
 void uart_io(struct uart *u, unsigned offset, bool in, u8 *val);
 /* Queue a byte for the guest to read; false if the FIFO is full. */
 bool uart_rx_push(struct uart *u, u8 c);
+/* Saved state (snap_state.h): out, and back in after checking every field (-1 with a
+ * reason: nothing changed). The output counters and line assembly are the console's. */
+struct uart_saved;
+void uart_save(const struct uart *u, struct uart_saved *r);
+int uart_load(struct uart *u, const struct uart_saved *r, char *err, size_t errlen);
 
 #endif

@@ -1,7 +1,9 @@
 /* Virtual I/O APIC (82093AA data sheet: 3.1 registers, 3.2.4 redirection table). */
 #include "vioapic.h"
 #include "vlapic.h"
+#include "snap_state.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define REG_SEL	      0x00
@@ -148,4 +150,36 @@ void vioapic_mmio(struct vioapic *io, u64 off, bool write, u32 *val)
 	}
 	if (!write)
 		*val = 0;
+}
+
+/* ---- saved state (snap_state.h) ---- */
+
+void vioapic_save(const struct vioapic *io, struct vioapic_saved *r)
+{
+	_Static_assert(VIOAPIC_PINS == ARRAY_SIZE(r->redir), "IOAPIC record: pins");
+	memset(r, 0, sizeof(*r));
+	r->id = io->id;
+	r->sel = io->sel;
+	memcpy(r->redir, io->redir, sizeof(r->redir));
+	r->level = io->level;
+	r->delivered = io->delivered;
+}
+
+int vioapic_load(struct vioapic *io, const struct vioapic_saved *r, char *err, size_t errlen)
+{
+	bool bad = r->id > 0xf || r->sel > 0xff || r->level >> VIOAPIC_PINS || r->reserved;
+
+	/* Remote IRR is set on level-triggered pins only (write_reg clears it on the others). */
+	for (unsigned i = 0; i < VIOAPIC_PINS && !bad; i++)
+		bad = (r->redir[i] & RTE_REMOTE_IRR) && !(r->redir[i] & RTE_LEVEL);
+	if (bad) {
+		snprintf(err, errlen, "IOAPIC record: a register out of range");
+		return -1;
+	}
+	io->id = r->id;
+	io->sel = r->sel;
+	memcpy(io->redir, r->redir, sizeof(io->redir));
+	io->level = r->level;
+	io->delivered = r->delivered;
+	return 0;
 }

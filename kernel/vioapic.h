@@ -34,5 +34,10 @@ void vioapic_mmio(struct vioapic *io, u64 off, bool write, u32 *val);
 void vioapic_set_pin(struct vioapic *io, unsigned pin, bool level);
 /* The LAPIC's EOI for a level-triggered vector: clear Remote IRR, re-raise if still asserted. */
 void vioapic_eoi(struct vioapic *io, u8 vector);
+/* Saved state (snap_state.h): out, and back in after checking every field (-1 with a
+ * reason: nothing changed). The LAPIC it delivers to stays the running one. */
+struct vioapic_saved;
+void vioapic_save(const struct vioapic *io, struct vioapic_saved *r);
+int vioapic_load(struct vioapic *io, const struct vioapic_saved *r, char *err, size_t errlen);
 
 #endif

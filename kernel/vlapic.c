@@ -1,5 +1,6 @@
 /* Virtual x2APIC (SDM Vol.3 chapter 11; register map: table 11-6 "x2APIC MSRs"). */
 #include "vlapic.h"
+#include "snap_state.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -378,4 +379,75 @@ void vlapic_describe(const struct vlapic *l, u64 now, char *buf, size_t len)
 		 l->timer_running ? "running" : "stopped",
 		 (unsigned long long)(l->tsc_hz ? left * 1000000 / l->tsc_hz : 0),
 		 (unsigned long long)l->timer_fired);
+}
+
+/* ---- saved state (snap_state.h) ---- */
+
+static const u32 lvt_bits[NR_LVT] = {
+    [LVT_CMCI] = LVT_OTHER_BITS,  [LVT_TIMER] = LVT_TIMER_BITS, [LVT_THERMAL] = LVT_OTHER_BITS,
+    [LVT_PERF] = LVT_OTHER_BITS,  [LVT_LINT0] = LVT_LINT_BITS,	[LVT_LINT1] = LVT_LINT_BITS,
+    [LVT_ERROR] = LVT_ERROR_BITS,
+};
+
+void vlapic_save(const struct vlapic *l, struct vlapic_saved *r)
+{
+	_Static_assert(NR_LVT == ARRAY_SIZE(r->lvt), "LAPIC record: LVT count");
+	memset(r, 0, sizeof(*r));
+	r->id = l->id;
+	r->tpr = l->tpr;
+	r->svr = l->svr;
+	r->esr = l->esr;
+	r->icr_low = l->icr_low;
+	r->icr_high = l->icr_high;
+	memcpy(r->lvt, l->lvt, sizeof(r->lvt));
+	r->timer_initial = l->timer_initial;
+	r->timer_divide_reg = l->timer_divide_reg;
+	memcpy(r->irr, l->irr, sizeof(r->irr));
+	memcpy(r->isr, l->isr, sizeof(r->isr));
+	memcpy(r->tmr, l->tmr, sizeof(r->tmr));
+	r->timer_start = l->timer_start;
+	r->timer_deadline = l->timer_deadline;
+	r->timer_fired = l->timer_fired;
+	r->timer_running = l->timer_running;
+}
+
+int vlapic_load(struct vlapic *l, const struct vlapic_saved *r, char *err, size_t errlen)
+{
+	const char *bad = NULL;
+	u8 zero[sizeof(r->reserved2)] = {0};
+
+	if (r->id != l->id)
+		bad = "APIC id of another VP";
+	else if (r->tpr > 0xff || (r->svr & ~SVR_MASK) || (r->esr & ~0xffu) ||
+		 (r->icr_low & ~ICR_LOW_BITS) || (r->timer_divide_reg & ~DIVIDE_BITS))
+		bad = "register";
+	else if (r->timer_running > 1 || (r->timer_running && !r->timer_initial) ||
+		 (r->timer_running && r->timer_deadline < r->timer_start))
+		bad = "timer";
+	else if (r->reserved || memcmp(r->reserved2, zero, sizeof(zero)))
+		bad = "reserved field";
+	for (unsigned i = 0; i < NR_LVT && !bad; i++)
+		if (r->lvt[i] & ~lvt_bits[i])
+			bad = "LVT";
+	if (bad) {
+		snprintf(err, errlen, "LAPIC record: %s", bad);
+		return -1;
+	}
+	/* The TSC rate and the EOI callback are the running partition's. */
+	l->tpr = r->tpr;
+	l->svr = r->svr;
+	l->esr = r->esr;
+	l->icr_low = r->icr_low;
+	l->icr_high = r->icr_high;
+	memcpy(l->lvt, r->lvt, sizeof(l->lvt));
+	l->timer_initial = r->timer_initial;
+	l->timer_divide_reg = r->timer_divide_reg;
+	memcpy(l->irr, r->irr, sizeof(l->irr));
+	memcpy(l->isr, r->isr, sizeof(l->isr));
+	memcpy(l->tmr, r->tmr, sizeof(l->tmr));
+	l->timer_start = r->timer_start;
+	l->timer_deadline = r->timer_deadline;
+	l->timer_fired = r->timer_fired;
+	l->timer_running = r->timer_running;
+	return 0;
 }

@@ -70,5 +70,10 @@ void vlapic_tick(struct vlapic *l, u64 now);
 u64 vlapic_deadline(const struct vlapic *l);
 /* One line for `info`: highest IRR and ISR vectors (-1: none), TPR, timer. */
 void vlapic_describe(const struct vlapic *l, u64 now, char *buf, size_t len);
+/* Saved state (snap_state.h): out, and back in after checking every field (-1 with a
+ * reason: nothing changed). */
+struct vlapic_saved;
+void vlapic_save(const struct vlapic *l, struct vlapic_saved *r);
+int vlapic_load(struct vlapic *l, const struct vlapic_saved *r, char *err, size_t errlen);
 
 #endif

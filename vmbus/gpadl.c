@@ -204,6 +204,15 @@ struct vmb_channel *gpadl_mapping_channel(const struct vmb_gpadl_mapping *m)
 	return m->channel;
 }
 
+unsigned gpadl_nr_mappings(const struct gpadl *g)
+{
+	unsigned n = 0;
+
+	for (const struct vmb_gpadl_mapping *m = g->mappings; m; m = m->next)
+		n++;
+	return n;
+}
+
 u64 vmb_gpadl_mapping_size(const struct vmb_gpadl_mapping *mapping)
 {
 	return mapping->size;

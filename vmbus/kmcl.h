@@ -25,6 +25,7 @@
 #define VMB_STATUS_INSUFFICIENT_RESOURCES   0xC000009A
 #define VMB_STATUS_REVISION_MISMATCH	    0xC0000059
 #define VMB_STATUS_DATA_ERROR		    0xC000003E
+#define VMB_STATUS_NO_MORE_ENTRIES	    0x8000001A /* STATUS_NO_MORE_ENTRIES, MS-ERREF 2.3.1 */
 typedef u32 vmb_status;
 
 /* A GUID as it travels on VMBus: little-endian fields (RFC 4122 layout of Windows' GUID). */
@@ -216,5 +217,13 @@ vmb_status vmb_channel_save_end(struct vmb_channel *channel);
 vmb_status vmb_channel_restore_from_buffer(struct vmb_channel *channel, const void *buf, u32 size);
 /* Rebuild the library's part of a saved packet inside restore_packet. */
 vmb_status vmb_packet_restore(struct vmb_packet *packet, const void *lib_buf, u32 lib_buf_size);
+/*
+ * Inside `opened` or restore_packet of a restore: the next GPADL mapping the
+ * channel's VSP held when it was saved, mapped again (the VSP owns it as if
+ * it had called vmb_channel_map_gpadl), or NO_MORE_ENTRIES. The ones the
+ * VSP does not take are unmapped when the restore ends.
+ */
+vmb_status vmb_channel_restored_mapping(struct vmb_channel *channel, u32 *gpadl_id,
+					struct vmb_gpadl_mapping **mapping);
 
 #endif

@@ -12,11 +12,37 @@
 #include "vmbus/packet.h"
 #include "kernel/hv_defs.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CRC32_POLY  0xedb88320u /* IEEE 802.3, reflected */
-#define MAX_RECORDS (1 + VMBUS_MAX_GPADLS + 4 * VMBUS_MAX_IN_USE)
+#define CRC32_POLY   0xedb88320u /* IEEE 802.3, reflected */
+#define MAX_RECORDS  (1 + VMBUS_MAX_GPADLS + VMBUS_SAVE_MAX_MAPPINGS + 4 * VMBUS_MAX_IN_USE)
+#define PKT_STATE_AT offsetof(struct vmbus_save_packet_lib, state)
+
+/* The library's enums and the stream's constants (save.h), a table each way; 0xff: none. */
+static const u8 offer_to_saved[] = {
+    [OFFER_NONE] = VMBUS_SAVED_OFFER_NONE,
+    [OFFER_SENT] = VMBUS_SAVED_OFFER_SENT,
+    [OFFER_RESCINDING] = VMBUS_SAVED_OFFER_RESCINDING,
+};
+static const enum offer_state offer_from_saved[] = {
+    [VMBUS_SAVED_OFFER_NONE] = OFFER_NONE,
+    [VMBUS_SAVED_OFFER_SENT] = OFFER_SENT,
+    [VMBUS_SAVED_OFFER_RESCINDING] = OFFER_RESCINDING,
+};
+static const u8 pkt_to_saved[] = {
+    [PKT_IDLE] = 0xff, /* never saved: not in use */
+    [PKT_INCOMING] = VMBUS_SAVED_PKT_INCOMING,
+    [PKT_WAITING] = VMBUS_SAVED_PKT_WAITING,
+    [PKT_COMPLETING] = VMBUS_SAVED_PKT_COMPLETING,
+};
+static const u8 pkt_from_saved[] = {
+    [0] = 0xff,
+    [VMBUS_SAVED_PKT_INCOMING] = PKT_INCOMING,
+    [VMBUS_SAVED_PKT_WAITING] = PKT_WAITING,
+    [VMBUS_SAVED_PKT_COMPLETING] = PKT_COMPLETING,
+};
 
 struct vmbus_save_state {
 	u8 *buf;
@@ -28,6 +54,10 @@ struct vmbus_save_state {
 struct vmbus_restore_state {
 	u8 *buf;
 	u32 size, have;
+	/* The VSP's mappings, made again while the stream is applied; `taken` handed out. */
+	struct vmb_gpadl_mapping *maps[VMBUS_SAVE_MAX_MAPPINGS];
+	u32 map_ids[VMBUS_SAVE_MAX_MAPPINGS];
+	unsigned nr_maps, taken;
 };
 
 static u32 crc32(const u8 *p, u32 n)
@@ -129,7 +159,7 @@ static void save_channel_record(struct builder *b, const struct vmb_channel *ch)
 	memset(&c, 0, sizeof(c));
 	c.bus_version = bus->version;
 	c.msg_sint = bus->msg_sint;
-	c.offer_state = (u8)ch->offer;
+	c.offer_state = offer_to_saved[ch->offer];
 	c.flags =
 	    (u16)((ch->enabled ? VMBUS_SAVED_ENABLED : 0) | (ch->open ? VMBUS_SAVED_OPEN : 0) |
 		  (ch->paused ? VMBUS_SAVED_PAUSED : 0) | (ch->broken ? VMBUS_SAVED_BROKEN : 0) |
@@ -172,6 +202,17 @@ static void save_gpadl_record(struct builder *b, const struct gpadl *g)
 	}
 }
 
+/* One record per VSP mapping of g. */
+static void save_mapping_records(struct builder *b, const struct gpadl *g, u32 *records)
+{
+	const struct vmbus_save_mapping m = {g->id, 0};
+
+	for (unsigned i = gpadl_nr_mappings(g); i; i--, (*records)++) {
+		record(b, VMBUS_SAVE_MAPPING, sizeof(m));
+		put(b, &m, sizeof(m));
+	}
+}
+
 /* The VSP's part of a packet: asked with no room first, then with what it needs. */
 static vmb_status save_packet_record(struct builder *b, struct vmb_channel *ch,
 				     struct vmb_packet *p)
@@ -203,8 +244,10 @@ static vmb_status save_packet_record(struct builder *b, struct vmb_channel *ch,
 	record(b, VMBUS_SAVE_PACKET, (u32)sizeof(s) + lib + got);
 	put(b, &s, sizeof(s));
 	q = reserve(b, lib);
-	if (q)
+	if (q) {
 		vmbus_packet_save(p, q);
+		q[PKT_STATE_AT] = pkt_to_saved[p->state];
+	}
 	put(b, vsp, got);
 	free(vsp);
 	return VMB_STATUS_SUCCESS;
@@ -222,6 +265,8 @@ static vmb_status build(struct vmb_channel *ch, struct builder *b, u32 *records)
 	*records = 1;
 	for (const struct gpadl *g = ch->gpadls; g; g = g->next, (*records)++)
 		save_gpadl_record(b, g);
+	for (const struct gpadl *g = ch->gpadls; g; g = g->next)
+		save_mapping_records(b, g, records);
 	for (unsigned i = 0; i < ARRAY_SIZE(lists); i++) {
 		for (struct vmb_packet *p = lists[i]->head; p; p = p->next, (*records)++) {
 			st = save_packet_record(b, ch, p);
@@ -343,7 +388,11 @@ void vmbus_save_discard(struct vmb_channel *ch)
 /* ---- checking a stream ---- */
 
 struct plan {
+	u16 version; /* of the stream */
 	struct vmbus_save_channel c;
+	enum offer_state offer;		   /* c.offer_state translated */
+	u32 maps[VMBUS_SAVE_MAX_MAPPINGS]; /* the GPADL of each VSP mapping */
+	unsigned nr_maps;
 	struct gpadl *gpadls; /* built from the stream, not yet the channel's */
 	unsigned nr_gpadls;
 	const u8 **packets; /* each a struct vmbus_save_packet and its two parts */
@@ -361,7 +410,7 @@ static void plan_free(struct plan *pl)
 	free(pl->packets);
 }
 
-static bool version_ok(u32 v)
+bool vmbus_saved_version_ok(u32 v)
 {
 	return !v || v == VMBUS_VERSION_WIN8 || v == VMBUS_VERSION_WIN8_1 ||
 	       v == VMBUS_VERSION_WIN10 || v == VMBUS_VERSION_WIN10_1 ||
@@ -385,13 +434,16 @@ static vmb_status check_channel(const struct vmb_channel *ch, const u8 *body, u3
 	if (size != sizeof(*c))
 		return VMB_STATUS_DATA_ERROR;
 	memcpy(&pl->c, body, sizeof(*c));
-	known = (c->flags & VMBUS_SAVED_ENABLED) || c->offer_state != OFFER_NONE;
-	if ((c->flags & ~VMBUS_SAVED_CHANNEL_FLAGS) || c->offer_state > OFFER_RESCINDING ||
-	    !version_ok(c->bus_version) || c->msg_sint >= HV_SINT_COUNT ||
+	if (c->offer_state >= ARRAY_SIZE(offer_from_saved))
+		return VMB_STATUS_DATA_ERROR;
+	pl->offer = offer_from_saved[c->offer_state];
+	known = (c->flags & VMBUS_SAVED_ENABLED) || pl->offer != OFFER_NONE;
+	if ((c->flags & ~VMBUS_SAVED_CHANNEL_FLAGS) || !vmbus_saved_version_ok(c->bus_version) ||
+	    c->msg_sint >= HV_SINT_COUNT ||
 	    (known ? !c->relid || c->relid > VMBUS_MAX_CHANNELS : c->relid != 0) ||
-	    (c->offer_state != OFFER_NONE && !c->bus_version) ||
-	    (c->offer_state == OFFER_RESCINDING && (c->flags & VMBUS_SAVED_ENABLED)) ||
-	    ((c->flags & VMBUS_SAVED_OPEN) && c->offer_state == OFFER_NONE))
+	    (pl->offer != OFFER_NONE && !c->bus_version) ||
+	    (pl->offer == OFFER_RESCINDING && (c->flags & VMBUS_SAVED_ENABLED)) ||
+	    ((c->flags & VMBUS_SAVED_OPEN) && pl->offer == OFFER_NONE))
 		return VMB_STATUS_DATA_ERROR;
 	return VMB_STATUS_SUCCESS;
 }
@@ -435,19 +487,41 @@ static vmb_status check_gpadl(const struct vmb_channel *ch, const u8 *body, u32 
 	return VMB_STATUS_SUCCESS;
 }
 
-static vmb_status check_packet(const struct vmb_channel *ch, const u8 *body, u32 size,
-			       struct plan *pl, u64 *waiting, unsigned *nr_waiting)
+/* A VSP mapping: of a ready GPADL saved before it, that the VSP could have mapped. */
+static vmb_status check_mapping(const u8 *body, u32 size, struct plan *pl)
+{
+	struct vmbus_save_mapping m;
+	const struct gpadl *g;
+
+	if (size != sizeof(m) || pl->version < 2 || pl->nr_maps == VMBUS_SAVE_MAX_MAPPINGS)
+		return VMB_STATUS_DATA_ERROR;
+	memcpy(&m, body, sizeof(m));
+	g = plan_gpadl(pl, m.gpadl);
+	if (m.reserved || !g || !g->ready || g->teardown_pending || pl->offer != OFFER_SENT)
+		return VMB_STATUS_DATA_ERROR;
+	pl->maps[pl->nr_maps++] = m.gpadl;
+	return VMB_STATUS_SUCCESS;
+}
+
+/* The packet's state becomes the library's enum in place: what vmb_packet_restore reads. */
+static vmb_status check_packet(const struct vmb_channel *ch, u8 *body, u32 size, struct plan *pl,
+			       u64 *waiting, unsigned *nr_waiting)
 {
 	struct vmbus_save_packet s;
 	vmb_status st;
 	u64 trans_id;
-	u8 state;
+	u8 state, *saved_state;
 
 	if (size < sizeof(s))
 		return VMB_STATUS_DATA_ERROR;
 	memcpy(&s, body, sizeof(s));
-	if (s.lib_size > size - sizeof(s) || s.vsp_size != size - sizeof(s) - s.lib_size)
+	if (s.lib_size > size - sizeof(s) || s.vsp_size != size - sizeof(s) - s.lib_size ||
+	    s.lib_size < sizeof(struct vmbus_save_packet_lib))
 		return VMB_STATUS_DATA_ERROR;
+	saved_state = body + sizeof(s) + PKT_STATE_AT;
+	if (*saved_state >= ARRAY_SIZE(pkt_from_saved) || pkt_from_saved[*saved_state] == 0xff)
+		return VMB_STATUS_DATA_ERROR;
+	*saved_state = pkt_from_saved[*saved_state];
 	st = vmbus_packet_check_saved(&ch->bus->host, body + sizeof(s), s.lib_size, &state,
 				      &trans_id);
 	if (st != VMB_STATUS_SUCCESS || !(pl->c.flags & VMBUS_SAVED_OPEN))
@@ -483,7 +557,7 @@ static vmb_status check_rings(const struct plan *pl)
 }
 
 /* Everything, before anything changes. */
-static vmb_status check(const struct vmb_channel *ch, const u8 *buf, u32 size, struct plan *pl)
+static vmb_status check(const struct vmb_channel *ch, u8 *buf, u32 size, struct plan *pl)
 {
 	struct vmbus_save_header h;
 	u64 *waiting = NULL;
@@ -492,6 +566,7 @@ static vmb_status check(const struct vmb_channel *ch, const u8 *buf, u32 size, s
 	vmb_status st = VMB_STATUS_SUCCESS;
 
 	memcpy(&h, buf, sizeof(h));
+	pl->version = h.version;
 	if (h.crc != crc32(buf + sizeof(h), size - (u32)sizeof(h)) || h.reserved || !h.nr_records ||
 	    h.nr_records > MAX_RECORDS)
 		return VMB_STATUS_DATA_ERROR;
@@ -524,8 +599,13 @@ static vmb_status check(const struct vmb_channel *ch, const u8 *buf, u32 size, s
 			st = check_channel(ch, buf + at, r.size, pl);
 			break;
 		case VMBUS_SAVE_GPADL:
-			st = pl->nr_packets ? VMB_STATUS_DATA_ERROR /* GPADLs come first */
-					    : check_gpadl(ch, buf + at, r.size, pl);
+			st = pl->nr_packets || pl->nr_maps
+				 ? VMB_STATUS_DATA_ERROR /* GPADLs first */
+				 : check_gpadl(ch, buf + at, r.size, pl);
+			break;
+		case VMBUS_SAVE_MAPPING:
+			st = pl->nr_packets ? VMB_STATUS_DATA_ERROR /* before the packets */
+					    : check_mapping(buf + at, r.size, pl);
 			break;
 		case VMBUS_SAVE_PACKET:
 			st = check_packet(ch, buf + at, r.size, pl, waiting, &nr_waiting);
@@ -588,12 +668,56 @@ struct before {
 	u8 msg_sint;
 };
 
+/* The VSP mappings of the stream the VSP has not taken (all of them, before `opened`). */
+static void drop_untaken(struct vmb_channel *ch)
+{
+	struct vmbus_restore_state *r = ch->restore;
+
+	if (!r)
+		return;
+	while (r->nr_maps > r->taken)
+		gpadl_unmap(r->maps[--r->nr_maps]);
+}
+
+/* The VSP's mappings again, waiting for it to take them (vmb_channel_restored_mapping). */
+static vmb_status remap(struct vmb_channel *ch, const struct plan *pl)
+{
+	struct vmbus_restore_state *r = ch->restore;
+
+	for (unsigned i = 0; i < pl->nr_maps; i++) {
+		struct gpadl *g = vmbus_find_gpadl(ch, pl->maps[i]);
+		struct vmb_gpadl_mapping *m = gpadl_map(g, &ch->bus->host, ch);
+
+		if (!m)
+			return VMB_STATUS_INSUFFICIENT_RESOURCES; /* pages were checked as RAM */
+		r->maps[r->nr_maps] = m;
+		r->map_ids[r->nr_maps++] = pl->maps[i];
+	}
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_channel_restored_mapping(struct vmb_channel *channel, u32 *gpadl_id,
+					struct vmb_gpadl_mapping **mapping)
+{
+	struct vmbus_restore_state *r;
+
+	if (!channel || !gpadl_id || !mapping)
+		return VMB_STATUS_INVALID_PARAMETER;
+	r = channel->restore;
+	if (!r || r->taken == r->nr_maps)
+		return VMB_STATUS_NO_MORE_ENTRIES;
+	*gpadl_id = r->map_ids[r->taken];
+	*mapping = r->maps[r->taken++];
+	return VMB_STATUS_SUCCESS;
+}
+
 /* Back to `before`: what was rebuilt goes (the VSP hears `closed` if it heard `opened`). */
 static void roll_back(struct vmb_channel *ch, const struct before *b, bool notify)
 {
 	struct vmb_bus *bus = ch->bus;
 
 	ch->restoring = false;
+	drop_untaken(ch);
 	vmbus_channel_close(ch, notify);
 	vmbus_channel_free_gpadls(ch);
 	if (ch->relid)
@@ -658,7 +782,7 @@ static vmb_status apply(struct vmb_channel *ch, struct plan *pl)
 	take_relid(ch, c->relid);
 	ch->enabled = c->flags & VMBUS_SAVED_ENABLED;
 	ch->paused = c->flags & VMBUS_SAVED_PAUSED;
-	ch->offer = (enum offer_state)c->offer_state;
+	ch->offer = pl->offer;
 	ch->open_id = c->open_id;
 	ch->target_vp = c->target_vp;
 	ch->next_trans_id = c->next_trans_id;
@@ -673,6 +797,11 @@ static vmb_status apply(struct vmb_channel *ch, struct plan *pl)
 		ch->nr_gpadls++;
 	}
 	pl->nr_gpadls = 0;
+	st = remap(ch, pl);
+	if (st != VMB_STATUS_SUCCESS) {
+		roll_back(ch, &b, false);
+		return st;
+	}
 	if (!(c->flags & VMBUS_SAVED_OPEN))
 		return VMB_STATUS_SUCCESS;
 	ring = vmbus_find_gpadl(ch, c->ring_gpadl);
@@ -712,7 +841,7 @@ static bool restorable(const struct vmb_channel *ch)
 	return !ch->open && !ch->gpadls && ch->offer == OFFER_NONE && !ch->save && !ch->restoring;
 }
 
-static vmb_status restore_stream(struct vmb_channel *ch, const u8 *buf, u32 size)
+static vmb_status restore_stream(struct vmb_channel *ch, u8 *buf, u32 size)
 {
 	struct plan pl;
 	vmb_status st;
@@ -723,6 +852,7 @@ static vmb_status restore_stream(struct vmb_channel *ch, const u8 *buf, u32 size
 		st = check_bus(ch, &pl);
 	if (st == VMB_STATUS_SUCCESS)
 		st = apply(ch, &pl);
+	drop_untaken(ch); /* the VSP had its `opened` and restore_packet calls to take them */
 	plan_free(&pl);
 	return st;
 }
@@ -745,7 +875,7 @@ vmb_status vmb_channel_restore_from_buffer(struct vmb_channel *channel, const vo
 		memcpy(&h, buf, sizeof(h));
 		if (h.magic != VMBUS_SAVE_MAGIC)
 			return VMB_STATUS_DATA_ERROR;
-		if (h.version != VMBUS_SAVE_VERSION)
+		if (h.version < VMBUS_SAVE_VERSION_MIN || h.version > VMBUS_SAVE_VERSION)
 			return VMB_STATUS_REVISION_MISMATCH;
 		if (h.header_size != sizeof(h) || h.total_size < sizeof(h) ||
 		    h.total_size > VMBUS_SAVE_MAX)

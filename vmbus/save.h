@@ -4,20 +4,30 @@
  * declared once. It ends up in snapshot images, so it is versioned and
  * checksummed, and restore trusts none of it. Little-endian, packed:
  *
- *   header | channel record | GPADL record... | packet record...
+ *   header | channel record | GPADL record... | mapping record... | packet record...
  *
  * Every record starts with struct vmbus_save_record; a reader skips nothing
  * and accepts no unknown kind. The pieces save_continue never splits are the
- * header and each record.
+ * header and each record. Enum values of the library are never written as
+ * they are: the VMBUS_SAVED_* constants below stand for them (save.c has a
+ * table each way).
+ *
+ * Growth: a version adds record kinds or fields only, and a reader takes
+ * every version from VMBUS_SAVE_VERSION_MIN to its own (1: no mapping
+ * records). A newer version is refused with REVISION_MISMATCH: an older
+ * reader cannot know what it would lose.
  */
 #ifndef BULKHEAD_VMBUS_SAVE_H
 #define BULKHEAD_VMBUS_SAVE_H
 
+#include "kernel/snap_state.h"
 #include "vmbus/wire.h"
 
-#define VMBUS_SAVE_MAGIC   0x43424d56u /* "VMBC" */
-#define VMBUS_SAVE_VERSION 1
-#define VMBUS_SAVE_MAX	   (4u << 20) /* a stream larger than this is refused as corrupt */
+#define VMBUS_SAVE_MAGIC	0x43424d56u /* "VMBC" */
+#define VMBUS_SAVE_VERSION	2	    /* 2 added VMBUS_SAVE_MAPPING */
+#define VMBUS_SAVE_VERSION_MIN	1
+#define VMBUS_SAVE_MAX_MAPPINGS 64	   /* VSP mappings of one channel's GPADLs */
+#define VMBUS_SAVE_MAX		(4u << 20) /* a stream larger than this is refused as corrupt */
 
 struct vmbus_save_header {
 	u32 magic;
@@ -35,6 +45,7 @@ enum vmbus_save_kind {
 	VMBUS_SAVE_CHANNEL = 1,
 	VMBUS_SAVE_GPADL = 2,
 	VMBUS_SAVE_PACKET = 3,
+	VMBUS_SAVE_MAPPING = 4, /* version 2 */
 };
 
 struct vmbus_save_record {
@@ -45,6 +56,9 @@ struct vmbus_save_record {
 _Static_assert(sizeof(struct vmbus_save_record) == 8, "save record");
 
 /* The channel and what the guest made of it; the bus's connection comes along. */
+#define VMBUS_SAVED_OFFER_NONE	     0 /* the guest does not know the channel */
+#define VMBUS_SAVED_OFFER_SENT	     1
+#define VMBUS_SAVED_OFFER_RESCINDING 2 /* waiting for the guest's RELID_RELEASED */
 #define VMBUS_SAVED_ENABLED	     (1u << 0)
 #define VMBUS_SAVED_OPEN	     (1u << 1)
 #define VMBUS_SAVED_PAUSED	     (1u << 2)
@@ -54,7 +68,7 @@ _Static_assert(sizeof(struct vmbus_save_record) == 8, "save record");
 struct vmbus_save_channel {
 	u32 bus_version; /* negotiated protocol, 0: not connected */
 	u8 msg_sint;
-	u8 offer_state; /* enum offer_state of vmbus/bus.h */
+	u8 offer_state; /* VMBUS_SAVED_OFFER_* */
 	u16 flags;	/* VMBUS_SAVED_* */
 	u32 relid;
 	u32 open_id, target_vp;
@@ -76,6 +90,17 @@ struct vmbus_save_gpadl {
 } __packed;
 _Static_assert(sizeof(struct vmbus_save_gpadl) == 16, "saved GPADL");
 
+/*
+ * A VSP's mapping of a ready GPADL of the channel (vmb_channel_map_gpadl),
+ * one record each. Restore maps it again and hands it to the VSP through
+ * vmb_channel_restored_mapping; one the VSP does not take is unmapped.
+ */
+struct vmbus_save_mapping {
+	u32 gpadl;
+	u32 reserved;
+} __packed;
+_Static_assert(sizeof(struct vmbus_save_mapping) == 8, "saved mapping");
+
 /* A packet in use: the library's part (lib_size bytes), then the VSP's (vsp_size). */
 struct vmbus_save_packet {
 	u32 lib_size, vsp_size;
@@ -90,8 +115,11 @@ _Static_assert(sizeof(struct vmbus_save_packet) == 8, "saved packet");
 #define VMBUS_SAVED_PKT_COMPLETION_REQUESTED (1u << 0)
 #define VMBUS_SAVED_PKT_DEFERRED	     (1u << 1)
 #define VMBUS_SAVED_PKT_FLAGS		     0x3u
+#define VMBUS_SAVED_PKT_INCOMING	     1 /* from the guest, not yet completed */
+#define VMBUS_SAVED_PKT_WAITING		     2 /* sent; waits for the guest's completion */
+#define VMBUS_SAVED_PKT_COMPLETING	     3 /* completed; waits for ring space */
 struct vmbus_save_packet_lib {
-	u8 state; /* enum pkt_state of vmbus/bus.h: INCOMING, WAITING or COMPLETING */
+	u8 state; /* VMBUS_SAVED_PKT_INCOMING, _WAITING or _COMPLETING */
 	u8 flags; /* VMBUS_SAVED_PKT_* */
 	u16 reserved;
 	u32 nr_ranges;
@@ -100,6 +128,54 @@ struct vmbus_save_packet_lib {
 	u32 nr_pfns; /* of all ranges */
 } __packed;
 _Static_assert(sizeof(struct vmbus_save_packet_lib) == 24, "saved packet, library part");
+
+/*
+ * A whole bus in a partition snapshot (vmbus/snap.c), in the kernel's record
+ * framing and growth rule (kernel/snap_state.h): a VMBUS_TAG_BUS record,
+ * nr_msgs VMBUS_TAG_MSG records (the control messages waiting for a free
+ * SynIC slot, oldest first), then nr_channels VMBUS_TAG_CHANNEL records,
+ * each followed by `size` bytes of that channel's stream (above). Restore
+ * pairs a saved channel with the bus's by (type, instance); one the bus
+ * does not have is refused (the guest's driver for it would lose its
+ * device), and one the snapshot does not have is offered anew.
+ */
+#define VMBUS_TAG_BUS			 SNAP_TAG('V', 'B', 'U', 'S')
+#define VMBUS_TAG_MSG			 SNAP_TAG('V', 'M', 'S', 'G')
+#define VMBUS_TAG_CHANNEL		 SNAP_TAG('V', 'C', 'H', 'N')
+#define VMBUS_SAVED_BUS_OFFERS_REQUESTED (1u << 0)
+struct vmbus_saved_bus {
+	u32 version; /* negotiated protocol, 0: not connected */
+	u8 msg_sint;
+	u8 flags; /* VMBUS_SAVED_BUS_* */
+	u16 reserved;
+	u64 zombies; /* relids rescinded for channels already gone: bit n, relid n */
+	u32 nr_msgs, nr_channels;
+} __packed;
+_Static_assert(sizeof(struct vmbus_saved_bus) == 24, "saved bus");
+
+struct vmbus_saved_msg {
+	u32 size; /* of data, the header included */
+	u32 reserved;
+	u8 data[VMBUS_MSG_MAX];
+} __packed;
+_Static_assert(sizeof(struct vmbus_saved_msg) == 248, "saved bus message");
+
+#define VMBUS_SAVED_CHANNEL_WAS_PAUSED (1u << 0) /* by its VSP: stays paused */
+struct vmbus_saved_bus_channel {
+	struct vmb_guid type, instance;
+	u32 flags; /* VMBUS_SAVED_CHANNEL_* */
+	u32 size;  /* of the stream that follows the record */
+} __packed;
+_Static_assert(sizeof(struct vmbus_saved_bus_channel) == 40, "saved bus channel");
+
+/* What vmbus_snap_save returns: len bytes of the records above. */
+struct vmbus_snap {
+	u32 len;
+	u8 buf[];
+};
+
+/* A bus protocol version this server speaks (0: not connected). */
+bool vmbus_saved_version_ok(u32 version);
 
 /* save.c: drop a save or restore in progress (at cleanup). */
 struct vmb_channel;

@@ -1,11 +1,14 @@
 /*
  * libFuzzer: restoring a channel from a saved stream (vmbus/save.c,
- * vmb_packet_restore). The first run builds a real stream: a channel opened
- * the way Linux opens one, with a second GPADL, guest packets held by the
- * VSP and a send waiting for its completion, saved while paused. Every run
- * then edits a copy of it and restores that into a fresh channel:
+ * vmb_packet_restore), or a whole bus from its snapshot records
+ * (vmbus/snap.c). The first run builds a real stream: a channel opened the
+ * way Linux opens one, with a second GPADL the VSP has mapped, guest
+ * packets held by the VSP and a send waiting for its completion, saved
+ * while paused; and the bus's snapshot around the same channel. Every run
+ * then edits a copy of one and restores that into a fresh channel or bus:
  *
- *   u8 flags (bit 0: recompute the checksum, so edits reach the records) |
+ *   u8 flags (bit 0: recompute the checksums, so edits reach the records;
+ *             bit 7: the bus snapshot instead of the channel stream) |
  *   u8 chunk (bytes per restore call, 0: all at once) | u8 truncate (bytes cut off the end) |
  *   edits: u16 offset, u8 xor ...
  *
@@ -14,6 +17,7 @@
  * channel untouched (nothing open, no GPADL, not offered).
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/fuzz/fuzz_vmbus_host.h"
@@ -25,6 +29,7 @@
 
 static u8 stream[STREAM_MAX], edited[STREAM_MAX];
 static u32 stream_size;
+static struct vmbus_snap *bus_snap, *bus_edited;
 static u8 ram_copy[RAM_USED][PAGE_SIZE];
 static struct vmb_bus *dst;
 
@@ -43,6 +48,8 @@ static void make_stream(void)
 	struct vmb_bus *src = fz_bus(1, 1 << 16);
 	struct vmb_channel *ch = fz_channel(0);
 	struct vmb_packet *p;
+	struct vmb_gpadl_mapping *m;
+	char err[128];
 	u32 filled, required;
 
 	memset(fz_ram, 0, sizeof(fz_ram));
@@ -55,13 +62,18 @@ static void make_stream(void)
 	vmbus_guest_signal(src, VMBUS_CONN_CHANNEL_BASE + 1, 0);
 	guest_packet(32, VMBUS_PKT_DATA_INBAND, 8);
 	vmbus_guest_signal(src, VMBUS_CONN_CHANNEL_BASE + 1, 0);
-	if (vmb_packet_allocate(ch, &p) ||
+	if (vmb_channel_map_gpadl(ch, 0x43, &m) || vmb_packet_allocate(ch, &p) ||
 	    vmb_packet_send(p, "req", 3, NULL, VMB_SEND_COMPLETION_REQUESTED) ||
 	    vmb_channel_pause(ch) || vmb_channel_save_begin(ch) ||
 	    vmb_channel_save_continue(ch, stream, sizeof(stream), &filled, &required))
 		__builtin_trap();
 	stream_size = filled;
 	vmb_channel_save_end(ch);
+	bus_snap = vmbus_snap_save(src, err, sizeof(err));
+	if (!bus_snap)
+		__builtin_trap();
+	bus_edited = malloc(sizeof(*bus_edited) + bus_snap->len);
+	vmb_channel_unmap_gpadl(ch, m);
 	memcpy(ram_copy, fz_ram, sizeof(ram_copy));
 	vmbus_destroy(src);
 	dst = fz_bus(1, 1 << 16);
@@ -84,6 +96,54 @@ static void fix_crc(u8 *s, u32 size)
 	memcpy(s, &h, sizeof(h));
 }
 
+/* Every record's checksum in a bus snapshot, and that of each channel stream in it. */
+static void fix_bus_crcs(struct vmbus_snap *s)
+{
+	struct snap_rec_header h;
+	struct vmbus_saved_bus_channel c;
+
+	for (u32 at = 0; s->len - at >= sizeof(h);) {
+		memcpy(&h, s->buf + at, sizeof(h));
+		if (h.length > s->len - at - sizeof(h))
+			return;
+		h.crc = snap_crc32(s->buf + at + sizeof(h), h.length);
+		memcpy(s->buf + at, &h, sizeof(h));
+		at += sizeof(h) + h.length;
+		if (h.tag != VMBUS_TAG_CHANNEL || h.length != sizeof(c))
+			continue;
+		memcpy(&c, s->buf + at - sizeof(c), sizeof(c));
+		if (c.size > s->len - at)
+			return;
+		fix_crc(s->buf + at, c.size);
+		at += c.size;
+	}
+}
+
+/* The bus snapshot, edited, into the fresh bus. */
+static void bus_run(const uint8_t *data, size_t size)
+{
+	char err[128];
+
+	bus_edited->len = bus_snap->len - MIN((u32)data[2], bus_snap->len);
+	memcpy(bus_edited->buf, bus_snap->buf, bus_snap->len);
+	for (size_t i = 3; i + 3 <= size; i += 3) {
+		u16 off;
+
+		memcpy(&off, data + i, sizeof(off));
+		bus_edited->buf[off % bus_snap->len] ^= data[i + 2];
+	}
+	if (data[0] & 1)
+		fix_bus_crcs(bus_edited);
+	memcpy(fz_ram, ram_copy, sizeof(ram_copy));
+	if (!vmbus_snap_restore(dst, bus_edited, err, sizeof(err))) {
+		fz_vsp_mode = (data[0] >> 1) & 0x3f;
+		vmbus_guest_signal(dst, VMBUS_CONN_CHANNEL_BASE + fz_channel(0)->relid, 0);
+		fz_vsp_finish();
+		vmbus_poll(dst);
+	}
+	fz_rewind(dst, 1);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vmb_channel *ch;
@@ -95,6 +155,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		make_stream();
 	if (size < 3)
 		return 0;
+	if (data[0] & 0x80) {
+		bus_run(data, size);
+		return 0;
+	}
 	ch = fz_channel(0);
 	flags = data[0];
 	chunk = data[1];

@@ -29,6 +29,7 @@
 static const struct vmb_guid TYPE = VMB_GUID(0x5a5a0000, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
 static const struct vmb_guid INST = VMB_GUID(0x5a5a0001, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
 static const struct vmb_guid OTHER = VMB_GUID(0x5a5a0002, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
+static const struct vmb_guid INST2 = VMB_GUID(0x5a5a0003, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
 
 static struct vmbus_host host;
 static struct vmb_bus *bus;
@@ -41,6 +42,11 @@ static u32 tags[MAX_HELD];
 static unsigned nr_held, opened, closed, completions, next_tag;
 static vmb_status restore_answer;
 static u8 last_reply[16];
+/* Mappings the VSP takes back in `opened` of a restore. */
+static bool take_mappings;
+static struct vmb_gpadl_mapping *taken[4];
+static u32 taken_ids[4];
+static unsigned nr_taken;
 
 static void process(struct vmb_channel *c, struct vmb_packet *p, const void *buf, u32 len,
 		    u32 flags)
@@ -54,6 +60,10 @@ static void process(struct vmb_channel *c, struct vmb_packet *p, const void *buf
 static vmb_status cb_opened(struct vmb_channel *c)
 {
 	opened++;
+	while (take_mappings && nr_taken < ARRAY_SIZE(taken) &&
+	       vmb_channel_restored_mapping(c, &taken_ids[nr_taken], &taken[nr_taken]) ==
+		   VMB_STATUS_SUCCESS)
+		nr_taken++;
 	return VMB_STATUS_SUCCESS;
 }
 
@@ -109,13 +119,14 @@ static vmb_status restore_packet(struct vmb_channel *c, const void *lib, u32 lib
 	return VMB_STATUS_SUCCESS;
 }
 
-static struct vmb_channel *make_channel(struct vmb_bus *b, const struct vmb_guid *type)
+static struct vmb_channel *make_channel_inst(struct vmb_bus *b, const struct vmb_guid *type,
+					     const struct vmb_guid *inst)
 {
 	static const struct vmb_state_callbacks cb = {.opened = cb_opened, .closed = cb_closed};
 	struct vmb_channel *c;
 
 	assert_int_equal(vmb_channel_allocate(b, &c), 0);
-	assert_int_equal(vmb_server_channel_init_set_target_interface_id(c, type, &INST), 0);
+	assert_int_equal(vmb_server_channel_init_set_target_interface_id(c, type, inst), 0);
 	assert_int_equal(vmb_channel_init_set_process_packet_callbacks(c, process, NULL), 0);
 	assert_int_equal(vmb_channel_init_set_state_change_callbacks(c, &cb), 0);
 	assert_int_equal(vmb_channel_init_set_maximum_external_data(c, 1 << 16), 0);
@@ -126,6 +137,11 @@ static struct vmb_channel *make_channel(struct vmb_bus *b, const struct vmb_guid
 	return c;
 }
 
+static struct vmb_channel *make_channel(struct vmb_bus *b, const struct vmb_guid *type)
+{
+	return make_channel_inst(b, type, &INST);
+}
+
 static int setup(void **state)
 {
 	fh.quiet = true;
@@ -134,6 +150,8 @@ static int setup(void **state)
 	bus = vmbus_create(&host, "s");
 	nr_held = opened = closed = completions = next_tag = 0;
 	restore_answer = VMB_STATUS_SUCCESS;
+	take_mappings = false;
+	nr_taken = 0;
 	ch = make_channel(bus, &TYPE);
 	return 0;
 }
@@ -247,6 +265,21 @@ static void new_bus(void)
 	bus = vmbus_create(&host, "s");
 	nr_held = completions = 0; /* the old bus cancelled its sends */
 	ch = make_channel(bus, &TYPE);
+}
+
+/* Offset of the body of the n-th record of a kind in a stream. */
+static u32 record_at(const u8 *stream, u32 size, u16 kind, unsigned n)
+{
+	struct vmbus_save_record r;
+
+	for (u32 at = sizeof(struct vmbus_save_header); at + sizeof(r) <= size;
+	     at += sizeof(r) + r.size) {
+		memcpy(&r, stream + at, sizeof(r));
+		if (r.kind == kind && !n--)
+			return at + sizeof(r);
+	}
+	fail();
+	return 0;
 }
 
 /* Offset of the body of the GPADL record for id in a stream. */
@@ -451,7 +484,10 @@ static void test_bad_streams_change_nothing(void **state)
 	REFUSED(bad[size / 2] ^= 4, VMB_STATUS_DATA_ERROR);
 	REFUSED(bad[size - 1] ^= 1, VMB_STATUS_DATA_ERROR);
 	/* Another format version, another magic, another device. */
-	REFUSED((memcpy(&h, bad, sizeof(h)), h.version = 2, memcpy(bad, &h, sizeof(h))),
+	REFUSED((memcpy(&h, bad, sizeof(h)), h.version = VMBUS_SAVE_VERSION + 1,
+		 memcpy(bad, &h, sizeof(h))),
+		VMB_STATUS_REVISION_MISMATCH);
+	REFUSED((memcpy(&h, bad, sizeof(h)), h.version = 0, memcpy(bad, &h, sizeof(h))),
 		VMB_STATUS_REVISION_MISMATCH);
 	REFUSED((memcpy(&h, bad, sizeof(h)), h.magic = 0, memcpy(bad, &h, sizeof(h))),
 		VMB_STATUS_DATA_ERROR);
@@ -475,6 +511,19 @@ static void test_bad_streams_change_nothing(void **state)
 	REFUSED((memcpy(&c, bad + c_at, sizeof(c)), c.flags |= 0x100,
 		 memcpy(bad + c_at, &c, sizeof(c)), fix_crc(bad, size)),
 		VMB_STATUS_DATA_ERROR);
+	/* Saved constants with no enum value behind them. */
+	REFUSED((memcpy(&c, bad + c_at, sizeof(c)), c.offer_state = 3,
+		 memcpy(bad + c_at, &c, sizeof(c)), fix_crc(bad, size)),
+		VMB_STATUS_DATA_ERROR);
+	{
+		u32 p_at = record_at(stream, size, VMBUS_SAVE_PACKET, 0) +
+			   sizeof(struct vmbus_save_packet) +
+			   offsetof(struct vmbus_save_packet_lib, state);
+
+		assert_int_equal(stream[p_at], VMBUS_SAVED_PKT_INCOMING);
+		REFUSED((bad[p_at] = 0, fix_crc(bad, size)), VMB_STATUS_DATA_ERROR);
+		REFUSED((bad[p_at] = 4, fix_crc(bad, size)), VMB_STATUS_DATA_ERROR);
+	}
 	/* A ring page that is not guest RAM: its first PFN, after the range header. */
 	{
 		u32 g_at =
@@ -617,6 +666,229 @@ static void test_bus_snapshot_and_back(void **state)
 	vmbus_snap_drop(snap);
 }
 
+/*
+ * Channels are paired with the saved ones by (type, instance), whatever
+ * their order on the bus; a saved channel the bus lacks is refused before
+ * anything changes; a channel the snapshot lacks is offered anew.
+ */
+static void test_channels_paired_by_type_and_instance(void **state)
+{
+	char err[160];
+	struct vmb_channel *c2, *extra;
+	void *snap;
+
+	c2 = make_channel_inst(bus, &TYPE, &INST2); /* same type, another instance */
+	busy_channel();
+	assert_int_equal(c2->offer, OFFER_SENT);
+	assert_int_equal(c2->relid, 2);
+	snap = vmbus_snap_save(bus, err, sizeof(err));
+	assert_non_null(snap);
+
+	/* The other order: the second instance comes first now, and holds relid 1. */
+	vmbus_destroy(bus);
+	bus = vmbus_create(&host, "s");
+	nr_held = completions = 0;
+	c2 = make_channel_inst(bus, &TYPE, &INST2);
+	ch = make_channel(bus, &TYPE);
+	assert_int_equal(c2->relid, 1);
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), 0);
+	assert_true(ch->open);
+	assert_int_equal(ch->relid, 1);
+	assert_int_equal(nr_held, 2);
+	assert_false(c2->open);
+	assert_int_equal(c2->offer, OFFER_SENT);
+	assert_int_equal(c2->relid, 2);
+
+	/* A bus without the second instance: refused, nothing changed. */
+	vmbus_destroy(bus);
+	bus = vmbus_create(&host, "s");
+	nr_held = 0;
+	ch = make_channel(bus, &TYPE);
+	assert_int_equal(guest_connect(bus, VMBUS_VERSION_V5_2), 1);
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "instance 5a5a0003-0001-0002-0304-05060708090a, the bus none"));
+	assert_int_equal(vmbus_version(bus), VMBUS_VERSION_V5_2);
+	assert_false(ch->open);
+	assert_int_equal(nr_held, 0);
+
+	/* A bus with a channel more: it is offered to the restored guest. */
+	vmbus_destroy(bus);
+	bus = vmbus_create(&host, "s");
+	ch = make_channel(bus, &TYPE);
+	c2 = make_channel_inst(bus, &TYPE, &INST2);
+	extra = make_channel(bus, &OTHER);
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), 0);
+	assert_true(ch->open);
+	assert_int_equal(extra->offer, OFFER_SENT);
+	assert_int_equal(extra->relid, 3);
+	vmbus_snap_drop(snap);
+}
+
+/* The bus's own records: refused when corrupt, leaving the bus as it was. */
+static void test_bus_records_checked(void **state)
+{
+	char err[160];
+	struct vmbus_snap_bytes {
+		u32 len;
+		u8 buf[];
+	} * snap;
+	struct snap_rec_header h;
+	struct vmbus_saved_bus b;
+	u8 keep[64];
+
+	busy_channel();
+	snap = vmbus_snap_save(bus, err, sizeof(err));
+	assert_non_null(snap);
+	memcpy(keep, snap->buf, sizeof(keep));
+	memcpy(&h, snap->buf, sizeof(h));
+	assert_int_equal(h.tag, VMBUS_TAG_BUS);
+	assert_int_equal(h.length, sizeof(b));
+	memcpy(&b, snap->buf + sizeof(h), sizeof(b));
+	assert_int_equal(b.nr_channels, 1);
+	assert_int_equal(b.version, VMBUS_VERSION_V5_3);
+
+	/* A flipped bit: the record's checksum. */
+	snap->buf[sizeof(h) + 4] ^= 1;
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "checksum"));
+	assert_true(ch->open); /* not disconnected */
+	/* A field out of range, the checksum right. */
+	memcpy(snap->buf, keep, sizeof(keep));
+	b.msg_sint = HV_SINT_COUNT;
+	memcpy(snap->buf + sizeof(h), &b, sizeof(b));
+	h.crc = snap_crc32(&b, sizeof(b));
+	memcpy(snap->buf, &h, sizeof(h));
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), -1);
+	assert_true(ch->open);
+	/* A newer major version of the record. */
+	memcpy(snap->buf, keep, sizeof(keep));
+	h.major = 2;
+	memcpy(snap->buf, &h, sizeof(h));
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "version 2.0"));
+	/* Cut short. */
+	memcpy(snap->buf, keep, sizeof(keep));
+	snap->len -= 1;
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), -1);
+	assert_true(ch->open);
+	snap->len += 1;
+	vmbus_snap_drop(snap);
+}
+
+/*
+ * A VSP's mapping of a guest buffer comes back with the channel: the VSP
+ * takes it in `opened`, reads what the guest had written, and the guest's
+ * teardown of that GPADL waits for the VSP as before. One it does not take
+ * is unmapped when the restore ends.
+ */
+static void test_mappings_come_back_with_the_channel(void **state)
+{
+	static u8 ram[FAKE_RAM_PAGES][PAGE_SIZE];
+	struct vmb_gpadl_mapping *m;
+	char err[160];
+	u8 data[8];
+	void *snap;
+	unsigned torndown;
+
+	busy_channel();
+	assert_int_equal(vmb_channel_map_gpadl(ch, BUF_GPADL, &m), 0);
+	assert_int_equal(vmb_gpadl_write(m, 100, "mapped!", 8), 0);
+	memcpy(ram, fake_ram, sizeof(ram));
+	snap = vmbus_snap_save(bus, err, sizeof(err));
+	assert_non_null(snap);
+	/* The guest closes; the VSP lets go of its buffer, as in `closed`. */
+	vmb_channel_unmap_gpadl(ch, m);
+	guest_close(bus, 1);
+
+	memcpy(fake_ram, ram, sizeof(ram));
+	take_mappings = true;
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), 0);
+	assert_int_equal(nr_taken, 1);
+	assert_int_equal(taken_ids[0], BUF_GPADL);
+	assert_int_equal(vmb_gpadl_mapping_size(taken[0]), 2 * PAGE_SIZE);
+	memset(data, 0, sizeof(data));
+	assert_int_equal(vmb_gpadl_read(taken[0], 100, data, sizeof(data)), 0);
+	assert_memory_equal(data, "mapped!", 8);
+	/* Outside a restore there is nothing to take. */
+	assert_int_equal(vmb_channel_restored_mapping(ch, &taken_ids[1], &taken[1]),
+			 VMB_STATUS_NO_MORE_ENTRIES);
+	/* In use: the guest's teardown waits until the VSP unmaps it. */
+	torndown = fake_count(VMBUS_MSG_GPADL_TORNDOWN);
+	assert_int_equal(guest_teardown(bus, 1, BUF_GPADL), 0);
+	vmb_channel_unmap_gpadl(ch, taken[0]);
+	assert_int_equal(fake_count(VMBUS_MSG_GPADL_TORNDOWN), torndown + 1);
+
+	/* Not taken this time: gone at the end of the restore, the GPADL free to tear down. */
+	guest_close(bus, 1);
+	memcpy(fake_ram, ram, sizeof(ram));
+	take_mappings = false;
+	nr_taken = 0;
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), 0);
+	assert_int_equal(vmbus_find_gpadl(ch, BUF_GPADL)->users, 0);
+	assert_int_equal(guest_teardown(bus, 1, BUF_GPADL), 1);
+	vmbus_snap_drop(snap);
+}
+
+/* Mapping records in a channel stream: of a ready GPADL, and from version 2 on only. */
+static void test_mapping_records_checked(void **state)
+{
+	static u8 stream[STREAM_MAX], bad[STREAM_MAX];
+	struct vmb_gpadl_mapping *m;
+	struct vmbus_save_header h;
+	struct vmbus_save_mapping r;
+	u32 size, m_at;
+
+	busy_channel();
+	assert_int_equal(vmb_channel_map_gpadl(ch, BUF_GPADL, &m), 0);
+	assert_int_equal(vmb_channel_pause(ch), 0);
+	size = save_all(ch, stream);
+	vmb_channel_unmap_gpadl(ch, m);
+	m_at = record_at(stream, size, VMBUS_SAVE_MAPPING, 0);
+	memcpy(&r, stream + m_at, sizeof(r));
+	assert_int_equal(r.gpadl, BUF_GPADL);
+	new_bus();
+#define MAP_REFUSED(edit)                                                                          \
+	do {                                                                                       \
+		memcpy(bad, stream, size);                                                         \
+		edit;                                                                              \
+		fix_crc(bad, size);                                                                \
+		assert_int_equal(vmb_channel_restore_from_buffer(ch, bad, size),                   \
+				 VMB_STATUS_DATA_ERROR);                                           \
+		assert_false(ch->open);                                                            \
+		assert_null(ch->gpadls);                                                           \
+	} while (0)
+	MAP_REFUSED((r.gpadl = HALF_GPADL, memcpy(bad + m_at, &r, sizeof(r)))); /* not ready */
+	MAP_REFUSED((r.gpadl = 0x999, memcpy(bad + m_at, &r, sizeof(r))));
+	MAP_REFUSED((r.gpadl = BUF_GPADL, r.reserved = 1, memcpy(bad + m_at, &r, sizeof(r))));
+	/* Version 1 had no mapping records. */
+	MAP_REFUSED((memcpy(&h, bad, sizeof(h)), h.version = 1, memcpy(bad, &h, sizeof(h))));
+	take_mappings = true;
+	assert_int_equal(vmb_channel_restore_from_buffer(ch, stream, size), VMB_STATUS_SUCCESS);
+	assert_int_equal(nr_taken, 1);
+	assert_int_equal(vmbus_find_gpadl(ch, BUF_GPADL)->users, 1);
+	vmb_channel_unmap_gpadl(ch, taken[0]);
+}
+
+/* A version 1 stream (no mapping records) is still read. */
+static void test_version_1_stream_read(void **state)
+{
+	static u8 stream[STREAM_MAX];
+	struct vmbus_save_header h;
+	u32 size;
+
+	busy_channel();
+	assert_int_equal(vmb_channel_pause(ch), 0);
+	size = save_all(ch, stream);
+	memcpy(&h, stream, sizeof(h));
+	assert_int_equal(h.version, VMBUS_SAVE_VERSION);
+	h.version = 1;
+	memcpy(stream, &h, sizeof(h));
+	new_bus();
+	assert_int_equal(vmb_channel_restore_from_buffer(ch, stream, size), VMB_STATUS_SUCCESS);
+	assert_true(ch->open);
+	assert_int_equal(nr_held, 2);
+}
+
 static void test_preconditions(void **state)
 {
 	struct vmb_packet *p;
@@ -652,6 +924,11 @@ int main(void)
 	    T(test_relids_move_for_the_saved_one),
 	    T(test_preconditions),
 	    T(test_bus_snapshot_and_back),
+	    T(test_channels_paired_by_type_and_instance),
+	    T(test_bus_records_checked),
+	    T(test_mappings_come_back_with_the_channel),
+	    T(test_mapping_records_checked),
+	    T(test_version_1_stream_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
