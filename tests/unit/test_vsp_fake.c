@@ -19,6 +19,14 @@
 #define FAKE_LIB_MAGIC	  0x4b4c4946u /* "FILK": the fake library's part of a saved packet */
 
 #define FAKE_MAX_VSPS	8
+#define FAKE_MAX_GPADLS 4
+#define FAKE_MAX_MAPPINGS 16
+
+struct fake_gpadl {
+	u32 id;
+	u8 *buf;
+	u64 size;
+};
 #define FAKE_MAX_CONFIG 4
 
 struct fake_config {
@@ -70,6 +78,11 @@ struct vmb_channel {
 	vmb_restore_packet_fn restore_packet;
 	struct fake_guest_packet queue[FAKE_QUEUE];
 	unsigned q_head, q_count;
+	struct fake_gpadl gpadls[FAKE_MAX_GPADLS];
+	unsigned nr_gpadls;
+	u8 vtl;
+	u16 offer_flags, mmio_megabytes;
+	u32 channel_flags;
 };
 
 struct vmb_packet {
@@ -111,6 +124,22 @@ char fake_log[16384];
 
 static struct vmb_bus buses[FAKE_MAX_BUSES];
 static struct vsp vsps[FAKE_MAX_VSPS];
+
+struct vmb_gpadl_mapping {
+	bool used;
+	struct vmb_channel *channel;
+	u32 id;
+	u8 *buf;
+	u64 size;
+};
+
+static struct vmb_gpadl_mapping mappings[FAKE_MAX_MAPPINGS];
+
+/* Inside fake_restore only: the mappings fake_save saw, handed back in order. */
+static u32 saved_maps[FAKE_MAX_MAPPINGS];
+static unsigned nr_saved_maps, next_saved_map;
+static struct vmb_channel *restoring;
+
 static struct vmb_channel channels[FAKE_MAX_CHANNELS];
 static struct vmb_packet packets[FAKE_MAX_PACKETS];
 static struct fake_saved saved[FAKE_MAX_SAVED];
@@ -149,6 +178,7 @@ void fake_reset(void)
 	memset(buses, 0, sizeof(buses));
 	memset(channels, 0, sizeof(channels));
 	memset(packets, 0, sizeof(packets));
+	memset(mappings, 0, sizeof(mappings));
 	fake_now_ns = fake_ref_time = 0;
 	fake_clear();
 }
@@ -494,6 +524,34 @@ void vmb_channel_cleanup(struct vmb_channel *channel)
 			return VMB_STATUS_INVALID_DEVICE_STATE;                                    \
 	} while (0)
 
+vmb_status vmb_server_channel_init_set_target_vtl(struct vmb_channel *channel, u8 vtl)
+{
+	SETTER_GUARD(channel);
+	channel->vtl = vtl;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_server_channel_init_set_flags(struct vmb_channel *channel, u16 offer_flags)
+{
+	SETTER_GUARD(channel);
+	channel->offer_flags = offer_flags;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_server_channel_init_set_mmio_megabytes(struct vmb_channel *channel, u16 megabytes)
+{
+	SETTER_GUARD(channel);
+	channel->mmio_megabytes = megabytes;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_channel_init_set_flags(struct vmb_channel *channel, u32 flags)
+{
+	SETTER_GUARD(channel);
+	channel->channel_flags = flags;
+	return VMB_STATUS_SUCCESS;
+}
+
 vmb_status vmb_server_channel_init_set_vmbus_handle(struct vmb_channel *channel,
 						    struct vmb_bus *bus)
 {
@@ -644,6 +702,117 @@ void vmb_channel_get_interface_instance(struct vmb_channel *channel, struct vmb_
 {
 	*type = channel->type;
 	*instance = channel->instance;
+}
+
+/* ---- GPADL mappings: buffers the test describes as the guest's GPADLs ---- */
+
+static struct fake_gpadl *gpadl_of(struct vmb_channel *ch, u32 id)
+{
+	for (unsigned i = 0; i < ch->nr_gpadls; i++)
+		if (ch->gpadls[i].id == id)
+			return &ch->gpadls[i];
+	return NULL;
+}
+
+void fake_add_gpadl(struct vmb_channel *ch, u32 id, void *buf, u64 size)
+{
+	if (!channel_ok(ch, "fake_add_gpadl") || ch->nr_gpadls == FAKE_MAX_GPADLS ||
+	    gpadl_of(ch, id)) {
+		violation("fake_add_gpadl: no room, or GPADL %u twice", id);
+		return;
+	}
+	ch->gpadls[ch->nr_gpadls++] = (struct fake_gpadl){id, buf, size};
+}
+
+unsigned fake_mappings(struct vmb_channel *ch)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < FAKE_MAX_MAPPINGS; i++)
+		n += mappings[i].used && mappings[i].channel == ch;
+	return n;
+}
+
+static vmb_status map_one(struct vmb_channel *ch, u32 id, struct vmb_gpadl_mapping **out)
+{
+	struct fake_gpadl *g = gpadl_of(ch, id);
+
+	if (!g)
+		return VMB_STATUS_INVALID_PARAMETER;
+	for (unsigned i = 0; i < FAKE_MAX_MAPPINGS; i++) {
+		if (!mappings[i].used) {
+			mappings[i] = (struct vmb_gpadl_mapping){true, ch, id, g->buf, g->size};
+			*out = &mappings[i];
+			return VMB_STATUS_SUCCESS;
+		}
+	}
+	return VMB_STATUS_INSUFFICIENT_RESOURCES;
+}
+
+vmb_status vmb_channel_map_gpadl(struct vmb_channel *channel, u32 gpadl_id,
+				 struct vmb_gpadl_mapping **mapping)
+{
+	if (!channel_ok(channel, "map_gpadl"))
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (!channel->opened)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	return map_one(channel, gpadl_id, mapping);
+}
+
+static bool mapping_ok(const struct vmb_gpadl_mapping *m, const char *what)
+{
+	if (m >= mappings && m < mappings + FAKE_MAX_MAPPINGS && m->used)
+		return true;
+	violation("%s on a mapping that is not mapped", what);
+	return false;
+}
+
+void vmb_channel_unmap_gpadl(struct vmb_channel *channel, struct vmb_gpadl_mapping *mapping)
+{
+	if (!mapping_ok(mapping, "unmap_gpadl"))
+		return;
+	if (mapping->channel != channel)
+		violation("unmap_gpadl of another channel's mapping");
+	mapping->used = false;
+}
+
+u64 vmb_gpadl_mapping_size(const struct vmb_gpadl_mapping *mapping)
+{
+	return mapping_ok(mapping, "gpadl_mapping_size") ? mapping->size : 0;
+}
+
+vmb_status vmb_gpadl_read(const struct vmb_gpadl_mapping *mapping, u64 offset, void *buf, u64 len)
+{
+	if (!mapping_ok(mapping, "gpadl_read"))
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (offset > mapping->size || len > mapping->size - offset)
+		return VMB_STATUS_INVALID_PARAMETER;
+	memcpy(buf, mapping->buf + offset, len);
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_gpadl_write(const struct vmb_gpadl_mapping *mapping, u64 offset, const void *buf,
+			   u64 len)
+{
+	if (!mapping_ok(mapping, "gpadl_write"))
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (offset > mapping->size || len > mapping->size - offset)
+		return VMB_STATUS_INVALID_PARAMETER;
+	memcpy(mapping->buf + offset, buf, len);
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_channel_restored_mapping(struct vmb_channel *channel, u32 *gpadl_id,
+					struct vmb_gpadl_mapping **mapping)
+{
+	if (!channel_ok(channel, "restored_mapping"))
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (channel != restoring)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	if (next_saved_map == nr_saved_maps)
+		return VMB_STATUS_NO_MORE_ENTRIES;
+	*gpadl_id = saved_maps[next_saved_map++];
+	return map_one(channel, *gpadl_id, mapping);
 }
 
 /* ---- packets ---- */
@@ -829,6 +998,19 @@ vmb_status vmb_packet_get_external_data(struct vmb_packet *packet, struct vmb_ex
 	}
 	ext->nr_ranges = packet->ext.nr_ranges;
 	ext->ranges = packet->ranges;
+	return VMB_STATUS_SUCCESS;
+}
+
+/* Writes into guest memory are not kept: the fake's external data is the test's, read-only. */
+vmb_status vmb_packet_write_external(struct vmb_packet *packet, u32 range, u32 offset,
+				     const void *buf, u32 len)
+{
+	if (finish_incoming(packet, "write_external") != VMB_STATUS_SUCCESS)
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (!(packet->flags & VMB_PACKET_EXTERNAL_DATA) || range >= packet->ext.nr_ranges ||
+	    !packet->ext.data[range] || offset > packet->ext.len[range] ||
+	    len > packet->ext.len[range] - offset)
+		return VMB_STATUS_INVALID_PARAMETER;
 	return VMB_STATUS_SUCCESS;
 }
 
@@ -1050,6 +1232,10 @@ int fake_save(struct vmb_channel *ch)
 	unsigned n = in_use_sorted(ch, list, FAKE_MAX_SAVED);
 
 	nr_saved = 0;
+	nr_saved_maps = 0;
+	for (unsigned i = 0; i < FAKE_MAX_MAPPINGS; i++)
+		if (mappings[i].used && mappings[i].channel == ch)
+			saved_maps[nr_saved_maps++] = mappings[i].id;
 	for (unsigned i = 0; i < n; i++) {
 		struct fake_saved *s = &saved[nr_saved++];
 		u32 need = 0, again = 0;
@@ -1089,15 +1275,23 @@ vmb_status fake_restore_one(struct vmb_channel *ch, const void *vsp, u32 len)
 
 int fake_restore(struct vmb_channel *ch)
 {
+	int rc = (int)nr_saved;
+
 	fake_close(ch);
+	/* What the VSP had mapped is gone with the state it belonged to. */
+	for (unsigned i = 0; i < FAKE_MAX_MAPPINGS; i++)
+		if (mappings[i].used && mappings[i].channel == ch)
+			mappings[i].used = false;
+	restoring = ch;
+	next_saved_map = 0;
 	if (fake_open(ch) != VMB_STATUS_SUCCESS)
-		return -1;
-	for (unsigned i = 0; i < nr_saved; i++) {
-		if (!ch->restore_packet)
-			return -1;
-		if (ch->restore_packet(ch, &saved[i].lib, sizeof(saved[i].lib), saved[i].vsp,
+		rc = -1;
+	for (unsigned i = 0; rc >= 0 && i < nr_saved; i++) {
+		if (!ch->restore_packet ||
+		    ch->restore_packet(ch, &saved[i].lib, sizeof(saved[i].lib), saved[i].vsp,
 				       saved[i].len) != VMB_STATUS_SUCCESS)
-			return -1;
+			rc = -1;
 	}
-	return (int)nr_saved;
+	restoring = NULL;
+	return rc;
 }

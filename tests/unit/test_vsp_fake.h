@@ -8,7 +8,9 @@
  * nothing used after it is gone; setters only before enable) and counts
  * each breach in fake_violations. The door: instances made by type name,
  * a pass that runs deferred work and due timers, a clock the test sets,
- * console commands resolved as the real door does.
+ * console commands resolved as the real door does. kmcl.h's channel save
+ * API (save_begin/continue/end, restore_from_buffer) is the snapshot code's
+ * to call, not a VSP's: fake_save and fake_restore stand in for it.
  */
 #ifndef BULKHEAD_TEST_VSP_FAKE_H
 #define BULKHEAD_TEST_VSP_FAKE_H
@@ -127,6 +129,14 @@ unsigned fake_count(struct vmb_channel *ch, enum fake_kind kind);
  */
 int fake_save(struct vmb_channel *ch);
 int fake_restore(struct vmb_channel *ch);
+/*
+ * A guest buffer the channel's VSP may map as GPADL id (vmb_channel_map_gpadl
+ * once the channel is open; reads and writes reach buf). fake_save notes
+ * which GPADLs the VSP has mapped, and fake_restore hands them back through
+ * vmb_channel_restored_mapping. Mappings the channel's VSP holds now:
+ */
+void fake_add_gpadl(struct vmb_channel *ch, u32 id, void *buf, u64 size);
+unsigned fake_mappings(struct vmb_channel *ch);
 /* The VSP part fake_save kept for the n-th saved packet, or NULL. */
 const void *fake_saved_vsp(unsigned n, u32 *len);
 /* Hand one saved VSP part (as from a corrupt or foreign stream) to restore_packet. */
