@@ -6,16 +6,6 @@
 #include "arch/x86_64/gwalk.h"
 #include "arch/x86_64/cpu.h"
 
-#ifndef CR4_PSE
-#define CR4_PSE (1ull << 4)
-#endif
-#ifndef CR4_LA57
-#define CR4_LA57 (1ull << 12)
-#endif
-#ifndef CR4_SMEP
-#define CR4_SMEP (1ull << 20)
-#endif
-
 /* Paging-structure entry bits (SDM Vol.3A tables 4-4 to 4-20). */
 #define PTE_P  (1ull << 0)
 #define PTE_RW (1ull << 1)

@@ -9,22 +9,10 @@
 #include "arch/x86_64/gwalk.h"
 #include "arch/x86_64/insn.h"
 #include "kernel/arch.h"
-#include "kernel/part.h"
+#include "kernel/vp.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#define SEG_DPL(attr) (((attr) >> 5) & 3)
-
-static int read_guest(void *ctx, u64 gpa, void *buf, unsigned len)
-{
-	const void *src = part_gpa_peek(ctx, gpa, len);
-
-	if (!src)
-		return -1;
-	memcpy(buf, src, len);
-	return 0;
-}
 
 static int fetch(struct vp *vp, const struct vp_sregs *s, u8 *bytes, unsigned *n, char *why,
 		 size_t whylen)
@@ -36,7 +24,8 @@ static int fetch(struct vp *vp, const struct vp_sregs *s, u8 *bytes, unsigned *n
 	unsigned access = GWALK_FETCH | (SEG_DPL(s->ss.attr) == 3 ? GWALK_USER : 0);
 	int st = GWALK_OK;
 
-	*n = gwalk_fetch(&cpu, la, access, read_guest, vp->part, bytes, INSN_MAX_LEN, &st, NULL);
+	*n = gwalk_fetch(&cpu, la, access, vp->guest.read, vp->guest.read_ctx, bytes, INSN_MAX_LEN,
+			 &st, NULL);
 	if (*n)
 		return 0;
 	snprintf(why, whylen, "cannot fetch the instruction at rip=0x%llx (%s)",
