@@ -1,12 +1,13 @@
 /*
- * ELF64 headers of bulkhead.elf and the checks the loader makes before it
+ * The ELF-64 format (declared once: the loader reads bulkhead.elf with it,
+ * kernel/pvh.c a guest's vmlinux) and the checks the loader makes before it
  * copies a byte. Pure logic over a buffer: no UEFI calls, so it builds for
  * the host as well.
  */
 #ifndef BULKHEAD_BOOT_ELF_H
 #define BULKHEAD_BOOT_ELF_H
 
-#include "kernel/types.h"
+#include "kernel/boot_info.h" /* u8..u64: the one kernel header the loader shares */
 
 /* System V ABI, "ELF-64 Object File Format" 1.5, Figure 2 (ELF header). */
 struct elf64_ehdr {
@@ -38,8 +39,31 @@ struct elf64_phdr {
 	u64 p_align;
 } __packed;
 
+/* Same document, Figure 3 (section header). */
+struct elf64_shdr {
+	u32 sh_name;
+	u32 sh_type;
+	u64 sh_flags;
+	u64 sh_addr;
+	u64 sh_offset;
+	u64 sh_size;
+	u32 sh_link;
+	u32 sh_info;
+	u64 sh_addralign;
+	u64 sh_entsize;
+} __packed;
+
+/* Same document, "Note Sections": each note's header. */
+struct elf64_nhdr {
+	u32 n_namesz; /* name bytes after the header, NUL included */
+	u32 n_descsz; /* descriptor bytes, from the next aligned offset */
+	u32 n_type;
+} __packed;
+
 _Static_assert(sizeof(struct elf64_ehdr) == 64, "ELF64 header is 64 bytes");
 _Static_assert(sizeof(struct elf64_phdr) == 56, "ELF64 program header is 56 bytes");
+_Static_assert(sizeof(struct elf64_shdr) == 64, "ELF64 section header is 64 bytes");
+_Static_assert(sizeof(struct elf64_nhdr) == 12, "ELF note header is 12 bytes");
 
 #define ELF_CLASS_64	    2
 #define ELF_DATA_LSB	    1
@@ -47,6 +71,9 @@ _Static_assert(sizeof(struct elf64_phdr) == 56, "ELF64 program header is 56 byte
 #define ELF_TYPE_EXEC	    2
 #define ELF_MACHINE_X86_64  62
 #define ELF_PT_LOAD	    1
+#define ELF_PT_NOTE	    4
+#define ELF_SHT_NOTE	    7
+#define ELF_PN_XNUM	    0xffff /* e_phnum escape: the real count is elsewhere */
 
 #define ELF_MAX_LOADS  16
 #define ELF_LOAD_LIMIT (1ull << 32) /* every loaded page lies below 4 GiB */

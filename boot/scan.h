@@ -6,7 +6,7 @@
 #ifndef BULKHEAD_BOOT_SCAN_H
 #define BULKHEAD_BOOT_SCAN_H
 
-#include "kernel/types.h"
+#include "kernel/boot_info.h" /* u8..u64, ARRAY_SIZE: the one kernel header the loader shares */
 
 /* Called once per file key, with its value trimmed (not NUL-terminated). */
 typedef void (*scan_found_fn)(void *ctx, const char *value, size_t len);

@@ -15,20 +15,6 @@
 #define ACPI_CREATOR_REV   1
 #define ACPI_HYPERVISOR_ID "BULKHEAD" /* FADT Hypervisor Vendor Identity, 8 bytes */
 
-/* System description table header (5.2.6). */
-struct acpi_header {
-	char signature[4];
-	u32 length; /* of the whole table, header included */
-	u8 revision;
-	u8 checksum; /* all bytes of the table sum to 0 */
-	char oem_id[6];
-	char oem_table_id[8];
-	u32 oem_revision;
-	char creator_id[4];
-	u32 creator_revision;
-} __packed;
-_Static_assert(sizeof(struct acpi_header) == 36, "ACPI table header");
-
 /* Root System Description Pointer, ACPI 2.0+ form (5.2.5.3). */
 struct acpi_rsdp {
 	char signature[8];

@@ -35,6 +35,20 @@
 /* SLP_TYPa of the DSDT's \_S5 package (kernel/acpi/dsdt.asl; the unit test checks). */
 #define ACPI_S5_SLP_TYP 5
 
+/* System description table header (ACPI 6.3, 5.2.6): the guest's tables and the firmware's. */
+struct acpi_header {
+	char signature[4];
+	u32 length; /* of the whole table, header included */
+	u8 revision;
+	u8 checksum; /* all bytes of the table sum to 0 */
+	char oem_id[6];
+	char oem_table_id[8];
+	u32 oem_revision;
+	char creator_id[4];
+	u32 creator_revision;
+} __packed;
+_Static_assert(sizeof(struct acpi_header) == 36, "ACPI table header");
+
 struct acpi_params {
 	u32 nr_cpus;	   /* 1..ACPI_MAX_CPUS */
 	u64 lapic_base;	   /* local APIC MMIO base, below 4 GiB (0xfee00000) */

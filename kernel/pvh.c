@@ -10,34 +10,6 @@
 #include "pvh.h"
 #include "vp.h"
 
-/* System V ELF-64 format, "Note Sections": each note's header. */
-struct elf64_nhdr {
-	u32 n_namesz; /* name bytes after the header, NUL included */
-	u32 n_descsz; /* descriptor bytes, from the next aligned offset */
-	u32 n_type;
-} __packed;
-
-/* Same document, Figure 3 (section header). */
-struct elf64_shdr {
-	u32 sh_name;
-	u32 sh_type;
-	u64 sh_flags;
-	u64 sh_addr;
-	u64 sh_offset;
-	u64 sh_size;
-	u32 sh_link;
-	u32 sh_info;
-	u64 sh_addralign;
-	u64 sh_entsize;
-} __packed;
-
-_Static_assert(sizeof(struct elf64_nhdr) == 12, "ELF note header is 12 bytes");
-_Static_assert(sizeof(struct elf64_shdr) == 64, "ELF64 section header is 64 bytes");
-
-#define ELF_PT_NOTE  4
-#define ELF_SHT_NOTE 7
-#define ELF_PN_XNUM  0xffff /* e_phnum escape: the real count is elsewhere */
-
 /* xen/include/public/elfnote.h */
 #define XEN_NOTE_NAME		 "Xen" /* n_namesz 4 with the NUL */
 #define XEN_ELFNOTE_PHYS32_ENTRY 18

@@ -84,7 +84,16 @@ struct vmcb {
 	struct vmcb_save s;
 } __packed;
 
+/* Sizes: APM Vol.2 tables B-1 (control area, 0x400 bytes) and B-2 (state save area at 0x400,
+ * 16 bytes per segment; struct vmcb_save stops after G_PAT, the last field used here). */
+_Static_assert(sizeof(struct vmcb_seg) == 16, "VMCB segment (selector, attrib, limit, base)");
 _Static_assert(sizeof(struct vmcb_control) == 0x400, "VMCB control area size");
+_Static_assert(sizeof(struct vmcb_save) == 0x270, "VMCB state save area through G_PAT");
+_Static_assert(sizeof(struct vmcb) == 0x670, "VMCB through G_PAT");
+_Static_assert(sizeof(struct vmcb) <= 4096, "a VMCB is one 4 KiB page");
+_Static_assert(__builtin_offsetof(struct vmcb, s) == 0x400, "state save area offset");
+_Static_assert(__builtin_offsetof(struct vmcb_save, gdtr) == 0x60, "GDTR");
+_Static_assert(__builtin_offsetof(struct vmcb_save, tr) == 0x90, "TR");
 _Static_assert(__builtin_offsetof(struct vmcb_control, iopm_pa) == 0x40, "IOPM_BASE_PA");
 _Static_assert(__builtin_offsetof(struct vmcb_control, exit_code) == 0x70, "EXITCODE");
 _Static_assert(__builtin_offsetof(struct vmcb_control, n_cr3) == 0xb0, "N_CR3");
@@ -99,53 +108,53 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, cr2) == 0x240, "CR2");
 _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "G_PAT");
 
 /* intercept_misc1 (vector 3) and misc2 (vector 4) bits (APM Vol.2, B-1). */
-#define SVM_INTERCEPT_INTR (1u << 0)
-#define SVM_INTERCEPT_NMI (1u << 1)
-#define SVM_INTERCEPT_VINTR (1u << 4)
-#define SVM_INTERCEPT_SMI (1u << 2)
-#define SVM_INTERCEPT_INIT (1u << 3)
-#define SVM_INTERCEPT_CPUID (1u << 18)
-#define SVM_INTERCEPT_INVD (1u << 22)
-#define SVM_INTERCEPT_HLT (1u << 24)
-#define SVM_INTERCEPT_INVLPGA (1u << 26)
-#define SVM_INTERCEPT_IOIO (1u << 27)
-#define SVM_INTERCEPT_MSR (1u << 28)
+#define SVM_INTERCEPT_INTR     (1u << 0)
+#define SVM_INTERCEPT_NMI      (1u << 1)
+#define SVM_INTERCEPT_VINTR    (1u << 4)
+#define SVM_INTERCEPT_SMI      (1u << 2)
+#define SVM_INTERCEPT_INIT     (1u << 3)
+#define SVM_INTERCEPT_CPUID    (1u << 18)
+#define SVM_INTERCEPT_INVD     (1u << 22)
+#define SVM_INTERCEPT_HLT      (1u << 24)
+#define SVM_INTERCEPT_INVLPGA  (1u << 26)
+#define SVM_INTERCEPT_IOIO     (1u << 27)
+#define SVM_INTERCEPT_MSR      (1u << 28)
 #define SVM_INTERCEPT_SHUTDOWN (1u << 31)
-#define SVM_INTERCEPT_VMRUN (1u << 0)
-#define SVM_INTERCEPT_VMMCALL (1u << 1)
-#define SVM_INTERCEPT_VMLOAD (1u << 2)
-#define SVM_INTERCEPT_VMSAVE (1u << 3)
-#define SVM_INTERCEPT_STGI (1u << 4)
-#define SVM_INTERCEPT_CLGI (1u << 5)
-#define SVM_INTERCEPT_SKINIT (1u << 6)
-#define SVM_INTERCEPT_XSETBV (1u << 13)
+#define SVM_INTERCEPT_VMRUN    (1u << 0)
+#define SVM_INTERCEPT_VMMCALL  (1u << 1)
+#define SVM_INTERCEPT_VMLOAD   (1u << 2)
+#define SVM_INTERCEPT_VMSAVE   (1u << 3)
+#define SVM_INTERCEPT_STGI     (1u << 4)
+#define SVM_INTERCEPT_CLGI     (1u << 5)
+#define SVM_INTERCEPT_SKINIT   (1u << 6)
+#define SVM_INTERCEPT_XSETBV   (1u << 13)
 
 /* Exit codes (APM Vol.2, appendix C). */
 #define SVM_EXIT_EXCP_BASE 0x40
-#define SVM_EXIT_INTR 0x60
-#define SVM_EXIT_NMI 0x61
-#define SVM_EXIT_VINTR 0x64
-#define SVM_EXIT_CPUID 0x72
-#define SVM_EXIT_HLT 0x78
-#define SVM_EXIT_IOIO 0x7b
-#define SVM_EXIT_MSR 0x7c
-#define SVM_EXIT_SHUTDOWN 0x7f
-#define SVM_EXIT_VMRUN 0x80
-#define SVM_EXIT_VMMCALL 0x81
-#define SVM_EXIT_NPF 0x400
-#define SVM_EXIT_INVALID ((u64)-1)
+#define SVM_EXIT_INTR	   0x60
+#define SVM_EXIT_NMI	   0x61
+#define SVM_EXIT_VINTR	   0x64
+#define SVM_EXIT_CPUID	   0x72
+#define SVM_EXIT_HLT	   0x78
+#define SVM_EXIT_IOIO	   0x7b
+#define SVM_EXIT_MSR	   0x7c
+#define SVM_EXIT_SHUTDOWN  0x7f
+#define SVM_EXIT_VMRUN	   0x80
+#define SVM_EXIT_VMMCALL   0x81
+#define SVM_EXIT_NPF	   0x400
+#define SVM_EXIT_INVALID   ((u64)-1)
 
 /* EVENTINJ / EXITINTINFO (APM Vol.2, 15.20). */
-#define SVM_EVT_VALID (1u << 31)
-#define SVM_EVT_ERR_VALID (1u << 11)
-#define SVM_EVT_TYPE_INTR (0u << 8)
+#define SVM_EVT_VALID	       (1u << 31)
+#define SVM_EVT_ERR_VALID      (1u << 11)
+#define SVM_EVT_TYPE_INTR      (0u << 8)
 #define SVM_EVT_TYPE_EXCEPTION (3u << 8)
 
 /* IOIO exit information (APM Vol.2, 15.10.2). */
-#define SVM_IOIO_IN (1u << 0)
-#define SVM_IOIO_STR (1u << 2)
-#define SVM_IOIO_REP (1u << 3)
-#define SVM_IOIO_SZ_SHIFT 4
+#define SVM_IOIO_IN	    (1u << 0)
+#define SVM_IOIO_STR	    (1u << 2)
+#define SVM_IOIO_REP	    (1u << 3)
+#define SVM_IOIO_SZ_SHIFT   4
 #define SVM_IOIO_PORT_SHIFT 16
 
 /* Nested page fault error code in EXITINFO1 (APM Vol.2, 15.25.6). */
@@ -153,16 +162,16 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "G_PAT");
 #define SVM_NPF_FETCH (1u << 4)
 
 /* VMCB V_INTR fields (APM Vol.2, table B-1 offset 0x60) and the interrupt shadow (0x68). */
-#define SVM_VINTR_MASKING (1ull << 24)
-#define SVM_VINTR_IRQ (1ull << 8)
+#define SVM_VINTR_MASKING    (1ull << 24)
+#define SVM_VINTR_IRQ	     (1ull << 8)
 #define SVM_VINTR_PRIO_SHIFT 16
-#define SVM_VINTR_IGN_TPR (1ull << 20)
-#define SVM_INT_SHADOW 1ull
-#define SVM_TLB_FLUSH_ALL 1
-#define SVM_VM_CR_SVMDIS (1ull << 4)
+#define SVM_VINTR_IGN_TPR    (1ull << 20)
+#define SVM_INT_SHADOW	     1ull
+#define SVM_TLB_FLUSH_ALL    1
+#define SVM_VM_CR_SVMDIS     (1ull << 4)
 
 /* CPUID Fn8000_000A EDX (APM Vol.3, E.4.10). */
-#define SVM_FEATURE_NP (1u << 0)
+#define SVM_FEATURE_NP	 (1u << 0)
 #define SVM_FEATURE_NRIP (1u << 3)
 
 struct vm_exit;

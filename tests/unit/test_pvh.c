@@ -83,12 +83,7 @@ static void put_notes(const void *entry_desc, u32 entry_size, u64 align)
 static void make_elf(void)
 {
 	struct elf64_ehdr *eh = ehdr();
-	struct elf64_shdr {
-		u32 sh_name, sh_type;
-		u64 sh_flags, sh_addr, sh_offset, sh_size;
-		u32 sh_link, sh_info;
-		u64 sh_addralign, sh_entsize;
-	} *sh = (void *)(file + SHDR_OFF);
+	struct elf64_shdr *sh = (void *)(file + SHDR_OFF);
 	u64 entry = ENTRY;
 
 	memset(file, 0, sizeof(file));
