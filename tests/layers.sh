@@ -10,6 +10,10 @@
 #   boot/   includes nothing of kernel/ but kernel/boot_info.h.
 # An include is judged by the file it resolves to, as the compiler finds it:
 # the including file's folder first, then -I. and -Ikernel (the Makefile's).
+# On a built tree (build/k) the same boundary is checked on the objects:
+# arch/ calls kernel/ only through ARCH_CALLS, and kernel/, vmbus/ and vsp/
+# call arch/ only through arch_*() and ARCH_PROVIDES (kernel/arch.h, vp.h,
+# palloc.h declare them).
 # Prints one line per violation; exit 1 if there is any.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +24,9 @@ cd "$(dirname "$0")/.."
 # (log.h: kprintf/panic, palloc.h: frames for VMCS/VMCB and host tables).
 ARCH_KERNEL="kernel/arch.h kernel/vp.h kernel/pt.h kernel/types.h kernel/x86.h \
 kernel/boot_info.h kernel/acpi.h kernel/log.h kernel/palloc.h"
+ARCH_CALLS="kmain kprintf panic palloc_alloc palloc_alloc_contig palloc_free pt_format_ept \
+pt_format_npt vp_ops"
+ARCH_PROVIDES="vp_probe serial_init serial_write serial_getc serial_flush phys_to_virt"
 VSP_ALLOWED="vmbus/kmcl.h vmbus/vsp.h kernel/types.h"
 # C11 standard headers (ISO/IEC 9899:2011, 7.1.2).
 C_HEADERS="assert.h complex.h ctype.h errno.h fenv.h float.h inttypes.h iso646.h limits.h \
@@ -117,6 +124,40 @@ while IFS= read -r hit; do
 	rest=${hit#*:}
 	violation "$f:${rest%%:*}: kernel/ names VMX or SVM (the vendor code is arch/'s): ${rest#*:}"
 done < <(grep -rniE --include='*.[chS]' '\b(vmx|svm|vmcs|vmcb)_' kernel)
+
+# Global symbols defined / used by the objects of these sources (build/k, as the Makefile builds).
+objects() {
+	local src
+	for src in $(git ls-files "$@" | grep -E '\.(c|S)$'); do
+		echo "build/k/${src%.*}.o"
+	done
+}
+symbols() { # nm-flags objects...
+	local flags=$1
+	shift
+	nm $flags "$@" 2>/dev/null | awk 'NF >= 2 && $1 != "" {print $NF}' | sort -u
+}
+
+arch_objs=$(objects 'arch/*')
+kernel_objs=$(objects 'kernel/*' 'vmbus/*' 'vsp/*')
+missing=0
+for o in $arch_objs $kernel_objs; do
+	[[ -f $o ]] || missing=1
+done
+if ((missing)); then
+	echo "layers.sh: build/k is not (fully) built: symbol checks skipped (make all first)"
+else
+	arch_def=$(symbols "--defined-only -g" $arch_objs)
+	kernel_def=$(symbols "--defined-only -g" $kernel_objs)
+	for sym in $(comm -12 <(symbols -u $arch_objs) <(echo "$kernel_def")); do
+		in_list "$sym" $ARCH_CALLS ||
+			violation "arch/ uses $sym of kernel/: not an entry point (ARCH_CALLS in tests/layers.sh)"
+	done
+	for sym in $(comm -12 <(symbols -u $kernel_objs) <(echo "$arch_def")); do
+		[[ $sym == arch_* ]] || in_list "$sym" $ARCH_PROVIDES ||
+			violation "kernel/, vmbus/ or vsp/ uses $sym of arch/: not an entry point (ARCH_PROVIDES in tests/layers.sh)"
+	done
+fi
 
 if ((violations)); then
 	echo "layers.sh: $violations violation(s)"
