@@ -6,7 +6,7 @@
  *
  * arch/ calls into kernel/ only through kmain (below), kprintf and panic
  * (log.h), palloc_alloc, palloc_alloc_contig and palloc_free (palloc.h),
- * the EPT/NPT entry formats (pt.h) and vp_ops; of a partition it knows what
+ * and the EPT/NPT entry formats (pt.h); of a partition it knows only what
  * struct vp_guest (vp.h) passes. tests/layers.sh checks the includes and,
  * on a built tree, the symbols.
  */

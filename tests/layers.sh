@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 ARCH_KERNEL="kernel/arch.h kernel/vp.h kernel/pt.h kernel/types.h kernel/x86.h \
 kernel/boot_info.h kernel/acpi.h kernel/log.h kernel/palloc.h"
 ARCH_CALLS="kmain kprintf panic palloc_alloc palloc_alloc_contig palloc_free pt_format_ept \
-pt_format_npt vp_ops"
+pt_format_npt"
 ARCH_PROVIDES="vp_probe serial_init serial_write serial_getc serial_flush phys_to_virt"
 VSP_ALLOWED="vmbus/kmcl.h vmbus/vsp.h kernel/types.h"
 # C11 standard headers (ISO/IEC 9899:2011, 7.1.2).

@@ -9,7 +9,7 @@
 #include "arch/x86_64/gwalk.h"
 #include "arch/x86_64/insn.h"
 #include "kernel/arch.h"
-#include "kernel/vp.h"
+#include "arch/x86_64/vendor.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,7 +40,7 @@ bool arch_at_hlt(struct vp *vp)
 	unsigned n;
 	char why[8];
 
-	vp_ops->vp_get_sregs(vp, &s);
+	vendor_ops->vp_get_sregs(vp, &s);
 	if ((s.cr0 & CR0_PE) && (SEG_DPL(s.ss.attr) || (vp->regs.rflags & RFLAGS_VM)))
 		return false; /* HLT outside ring 0 is #GP, not a halt */
 	return !fetch(vp, &s, b, &n, why, sizeof(why)) && b[0] == 0xf4; /* HLT (SDM Vol.2) */
@@ -55,7 +55,7 @@ int arch_mmio_emulate(struct vp *vp, u64 gpa, arch_mmio_fn fn, void *ctx, char *
 	u64 val, old;
 	int st;
 
-	vp_ops->vp_get_sregs(vp, &s);
+	vendor_ops->vp_get_sregs(vp, &s);
 	if (fetch(vp, &s, bytes, &n, why, whylen))
 		return -1;
 	st = insn_decode(bytes, n, insn_mode_of(&s, vp->regs.rflags), &in);

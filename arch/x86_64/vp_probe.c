@@ -2,7 +2,9 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/vendor.h"
 
-const struct vp_ops *vp_probe(const char **why)
+const struct vp_ops *vendor_ops;
+
+static const struct vp_ops *probe(const char **why)
 {
 	struct cpuid_regs r;
 
@@ -17,4 +19,10 @@ const struct vp_ops *vp_probe(const char **why)
 	}
 	*why = "the CPU offers neither VT-x nor AMD-V";
 	return NULL;
+}
+
+const struct vp_ops *vp_probe(const char **why)
+{
+	vendor_ops = probe(why);
+	return vendor_ops;
 }
