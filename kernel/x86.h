@@ -33,6 +33,19 @@
 #define XCR0_X87	 1u /* SDM Vol.1 13.3 */
 #define XCR0_SSE	 2u
 
+/* Paging-structure entry bits (SDM Vol.3A 4.5, tables 4-4 to 4-20; APM Vol.2 5.3). */
+#define PTE_P	      (1ull << 0)
+#define PTE_RW	      (1ull << 1)
+#define PTE_US	      (1ull << 2)
+#define PTE_PWT	      (1ull << 3)
+#define PTE_PCD	      (1ull << 4)
+#define PTE_PS	      (1ull << 7)
+#define PTE_XD	      (1ull << 63)
+#define PTE_ADDR_MASK 0x000ffffffffff000ull /* bits 51:12 */
+/* PAE paging (SDM Vol.3A 4.4.1): CR3 locates four PDPTEs, 32-byte aligned. */
+#define CR3_PAE_MASK   0xffffffe0ull
+#define PDPTE_PAE_RSVD 0x1e6ull /* bits 8:5 and 2:1 */
+
 /* RFLAGS (SDM Vol.1 3.4.3). */
 #define RFLAGS_RESERVED1 (1ull << 1) /* always 1 */
 #define RFLAGS_IF	 (1ull << 9)

@@ -14,11 +14,7 @@
 #define CR8_TPR_MASK 0xfull
 #define LMSW_BITS    0xfull /* LMSW writes PE, MP, EM, TS (SDM Vol.2, LMSW) */
 
-/* PAE paging (SDM Vol.3A 5.4.1): CR3 locates four PDPTEs, 32-byte aligned. */
-#define PDPTE_COUNT	   4
-#define PDPTE_PRESENT	   1ull
-#define PDPTE_RESERVED_LOW 0x1e6ull /* bits 2:1 and 8:5 */
-#define PAE_CR3_MASK	   0xffffffe0ull
+#define PDPTE_COUNT 4 /* PAE paging (SDM Vol.3A 5.4.1) */
 
 u64 vmx_guest_cr0(void)
 {
@@ -52,12 +48,12 @@ static bool load_pdptes(struct vp *vp, u64 cr3)
 	u64 entries[PDPTE_COUNT];
 
 	/* One read of guest memory: the checks below and the VMCS see the same entries. */
-	if (vp->guest.read(vp->guest.read_ctx, cr3 & PAE_CR3_MASK, entries, sizeof(entries)))
+	if (vp->guest.read(vp->guest.read_ctx, cr3 & CR3_PAE_MASK, entries, sizeof(entries)))
 		return false;
 	cpuid(CPUID_ADDR_SIZES, 0, &id);
-	u64 reserved = PDPTE_RESERVED_LOW | (~0ull << (id.eax & 0xff));
+	u64 reserved = PDPTE_PAE_RSVD | (~0ull << (id.eax & 0xff));
 	for (unsigned i = 0; i < PDPTE_COUNT; i++) {
-		if ((entries[i] & PDPTE_PRESENT) && (entries[i] & reserved))
+		if ((entries[i] & PTE_P) && (entries[i] & reserved))
 			return false;
 	}
 	for (unsigned i = 0; i < PDPTE_COUNT; i++)
