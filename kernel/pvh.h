@@ -15,7 +15,7 @@
 
 #include "types.h"
 #include "x86.h"
-#include "boot/elf.h" /* struct elf64_ehdr, elf64_phdr, elf_load */
+#include "boot/elf.h" /* the ELF-64 headers (declared once, for the loader too), elf_load */
 
 struct vp_regs;
 struct vp_sregs;
