@@ -1,6 +1,14 @@
 /*
- * What kernel/ needs from arch/ besides the VP interface (vp.h): time,
- * interrupts, halting and power. Implemented in arch/x86_64.
+ * The boundary between kernel/ and arch/. What kernel/ needs from arch/
+ * besides the VP interface (vp.h: vp_probe and the vp_ops it returns): time,
+ * interrupts, the serial port, halting, power and instruction emulation,
+ * implemented in arch/x86_64. phys_to_virt (palloc.h) is arch's too.
+ *
+ * arch/ calls into kernel/ only through kmain (below), kprintf and panic
+ * (log.h), palloc_alloc, palloc_alloc_contig and palloc_free (palloc.h),
+ * and the EPT/NPT entry formats (pt.h); of a partition it knows only what
+ * struct vp_guest (vp.h) passes. tests/layers.sh checks the includes and,
+ * on a built tree, the symbols.
  */
 #ifndef BULKHEAD_ARCH_H
 #define BULKHEAD_ARCH_H
@@ -23,16 +31,23 @@ void arch_fpu_init(void *area);
 void arch_fpu_save(void *area);
 void arch_fpu_restore(const void *area);
 void arch_backtrace_here(void);
+/* The hypervisor's serial console (COM1). */
+void serial_init(void);
+void serial_write(const char *buf, size_t len);
+int serial_getc(void); /* -1 when no byte is waiting */
+void serial_flush(void);
 __noreturn void arch_halt(void);
 /* Power the machine off (ACPI S5), or halt if that fails. */
 __noreturn void arch_poweroff(void);
-/*
- * Emulate the instruction of vp that faulted on MMIO address gpa: fn performs
- * the access (*val in for writes, out for reads); the VP's registers and RIP
- * are updated. 0, or -1 with a one-line reason in why.
- */
 struct vp;
-/* The guest's next instruction is HLT (fetched through its page tables). */
+/*
+ * Both fetch the guest's next instruction through its page tables, reading
+ * guest memory only through vp->guest.read (vp.h).
+ * arch_at_hlt: that instruction is HLT, and the guest may execute it.
+ * arch_mmio_emulate: emulate that instruction, which faulted on MMIO address
+ * gpa: fn performs the access (*val in for writes, out for reads); the VP's
+ * registers and RIP are updated. 0, or -1 with a one-line reason in why.
+ */
 bool arch_at_hlt(struct vp *vp);
 typedef void (*arch_mmio_fn)(void *ctx, u64 gpa, unsigned size, bool write, u64 *val);
 int arch_mmio_emulate(struct vp *vp, u64 gpa, arch_mmio_fn fn, void *ctx, char *why, size_t whylen);

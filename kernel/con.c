@@ -149,7 +149,7 @@ static void print_irq_state(struct partition *p)
 	vp_ops->vp_save(&p->vp, &st);
 	vlapic_describe(&p->lapic, arch_rdtsc(), lapic, sizeof(lapic));
 	con_printf("irq idle=%u rflags_if=%u shadow=%u event=0x%x pending=%d %s\n", p->idle,
-		   (unsigned)!!(p->vp.regs.rflags & VP_RFLAGS_IF), st.shadow, st.event,
+		   (unsigned)!!(p->vp.regs.rflags & RFLAGS_IF), st.shadow, st.event,
 		   vlapic_pending(&p->lapic), lapic);
 }
 

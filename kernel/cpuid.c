@@ -8,12 +8,12 @@
 #include "exit.h"
 #include "arch.h"
 #include "hv.h"
+#include "x86.h"
 
 #include <string.h>
 
 /* Leaf 1 (SDM Vol.2A, CPUID, tables 3-10 and 3-11). */
 #define L1_ECX_MONITOR	    (1u << 3)
-#define L1_ECX_VMX	    (1u << 5)
 #define L1_ECX_FMA	    (1u << 12)
 #define L1_ECX_X2APIC	    (1u << 21)
 #define L1_ECX_TSC_DEADLINE (1u << 24)
@@ -43,11 +43,8 @@
 	((1u << 26) | (1u << 27) | (1u << 28) | (1u << 29) | (1u << 30) | (1u << 31))
 /* Leaf 6: thermal and power management; only ARAT (the APIC timer always runs) stays. */
 #define L6_EAX_ARAT (1u << 2)
-/* Leaf 0x80000001 ECX bit 2: SVM (APM Vol.3, E.4.2). */
-#define LX1_ECX_SVM (1u << 2)
-/* ...and IBS, SKINIT, WDT, core performance counters (E.4.2). */
+/* Leaf 0x80000001 ECX: IBS, SKINIT, WDT, core performance counters (E.4.2). */
 #define LX1_ECX_MSR_MASK ((1u << 10) | (1u << 12) | (1u << 13) | (1u << 23))
-#define LX1_EDX_RDTSCP	 (1u << 27)
 /* 0x80000008 EBX: IBPB, IBRS, STIBP, ... AMD speculation controls (E.4.7). */
 #define LX8_EBX_SPEC_MASK 0x0701f000u
 
@@ -68,8 +65,8 @@ void cpuid_emulate(u32 leaf, u32 sub, u32 out[4])
 	}
 	arch_cpuid(leaf, sub, out);
 	switch (leaf) {
-	case 1:
-		out[2] &= ~(L1_ECX_MONITOR | L1_ECX_VMX | L1_ECX_FMA | L1_ECX_TSC_DEADLINE |
+	case CPUID_FEATURES:
+		out[2] &= ~(L1_ECX_MONITOR | CPUID_1_ECX_VMX | L1_ECX_FMA | L1_ECX_TSC_DEADLINE |
 			    L1_ECX_XSAVE | L1_ECX_OSXSAVE | L1_ECX_AVX | L1_ECX_F16C);
 		out[2] |= L1_ECX_HYPERVISOR | L1_ECX_X2APIC;
 		out[1] &= ~L1_EBX_APIC_ID_MASK; /* the VP's APIC id is 0 */
@@ -96,11 +93,11 @@ void cpuid_emulate(u32 leaf, u32 sub, u32 out[4])
 	case LEAF_SVM:
 		memset(out, 0, 4 * sizeof(u32));
 		break;
-	case 0x80000001u:
-		out[2] &= ~(LX1_ECX_SVM | LX1_ECX_MSR_MASK);
-		out[3] &= ~LX1_EDX_RDTSCP;
+	case CPUID_EXT_FEATURES:
+		out[2] &= ~(CPUID_X1_ECX_SVM | LX1_ECX_MSR_MASK);
+		out[3] &= ~CPUID_X1_EDX_RDTSCP;
 		break;
-	case 0x80000008u:
+	case CPUID_ADDR_SIZES:
 		out[1] &= ~LX8_EBX_SPEC_MASK;
 		break;
 	}

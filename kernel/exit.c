@@ -3,7 +3,7 @@
 #include "arch.h"
 #include "part.h"
 
-#define EXC_GP 13 /* SDM Vol.3 6.15 */
+#include "x86.h"
 
 static void skip(struct vp *vp, const struct vm_exit *e)
 {
@@ -103,7 +103,7 @@ bool exit_handle(struct vp *vp, const struct vm_exit *e)
 		return false;
 	case EXIT_HLT:
 		skip(vp, e);
-		if (vp->regs.rflags & VP_RFLAGS_IF) {
+		if (vp->regs.rflags & RFLAGS_IF) {
 			p->idle = true; /* until an interrupt (irq_tick) */
 			return true;
 		}

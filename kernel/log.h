@@ -11,10 +11,4 @@ void kvprintf(const char *fmt, va_list ap);
 /* Broken hypervisor invariant: print, backtrace, halt. */
 __noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Provided by arch: raw serial port access. */
-void serial_init(void);
-void serial_write(const char *buf, size_t len);
-int serial_getc(void); /* -1 when no byte is waiting */
-void serial_flush(void);
-
 #endif

@@ -6,15 +6,8 @@
 #include "exit.h"
 #include "arch.h"
 #include "part.h"
+#include "x86.h" /* MSR numbers */
 
-/* SDM Vol.4, table 2-2 (architectural MSRs). */
-#define MSR_IA32_TSC	      0x10
-#define MSR_IA32_APIC_BASE    0x1b
-#define MSR_IA32_MTRRCAP      0xfe
-#define MSR_IA32_BIOS_SIGN_ID 0x8b /* microcode revision: Linux reads it unguarded on Intel */
-#define MSR_IA32_MISC_ENABLE  0x1a0
-#define MSR_AMD_INT_PENDING                                                                        \
-	0xc0010055 /* Linux's AMD E400 idle reads it (APM: "Interrupt Pending") */
 #define MISC_ENABLE_FAST_STRINGS 1ull
 /* The VP's LAPIC is in x2APIC mode from reset, and stays there. */
 #define APIC_BASE_VALUE (VLAPIC_BASE_ADDR | VLAPIC_BASE_BSP | VLAPIC_BASE_EN | VLAPIC_BASE_EXTD)
@@ -47,11 +40,11 @@ bool msr_read(struct vp *vp, u32 index, u64 *val)
 	case MSR_IA32_MISC_ENABLE:
 		*val = MISC_ENABLE_FAST_STRINGS;
 		return true;
-	case MSR_AMD_INT_PENDING:
-		*val = 0; /* no C1E: nothing to report */
+	case MSR_AMD_INT_PENDING: /* Linux's AMD E400 idle reads it */
+		*val = 0;	  /* no C1E: nothing to report */
 		return true;
-	case MSR_IA32_BIOS_SIGN_ID:
-		*val = 0; /* no microcode revision to report */
+	case MSR_IA32_BIOS_SIGN_ID: /* Linux reads it unguarded on Intel */
+		*val = 0;	    /* no microcode revision to report */
 		return true;
 	}
 	return false;

@@ -14,10 +14,6 @@
 
 #define HUGE_SIZE   (2ull << 20)
 #define HUGE_FRAMES (HUGE_SIZE / PAGE_SIZE)
-/* The 64 KiB below 1 MiB reappear below 4 GiB, where the reset vector is (SDM 10.1.4). */
-#define RESET_CS_SEL	0xf000
-#define RESET_CS_BASE	0xffff0000ull
-#define RESET_IP	0xfff0
 
 struct partition partitions[PART_MAX];
 unsigned nr_partitions;
@@ -53,6 +49,17 @@ void *part_gpa_to_hva(struct partition *p, u64 gpa, u64 len)
 	if (hva)
 		p->host_seen[page / 64] |= 1ull << (page % 64);
 	return hva;
+}
+
+/* vp_guest.read: guest memory for arch/ (instruction fetch, PDPTEs); unmarked, as a read. */
+static int part_read_guest(void *ctx, u64 gpa, void *buf, unsigned len)
+{
+	const void *src = part_gpa_peek(ctx, gpa, len);
+
+	if (!src)
+		return -1;
+	memcpy(buf, src, len);
+	return 0;
 }
 
 u64 part_bitmap_pages(const struct partition *p)
@@ -254,6 +261,12 @@ int part_create(struct partition *p, const struct cfg_partition *c, const void *
 	}
 	p->vp.part = p;
 	p->cfg = c;
+	p->vp.guest = (struct vp_guest){.tag = p->id,
+					.name = p->name,
+					.gpt = &p->gpt,
+					.gpt_gen = &p->gpt_gen,
+					.read = part_read_guest,
+					.read_ctx = p};
 	if (vp_ops->vp_create(&p->vp)) {
 		part_free_memory(p);
 		snprintf(err, errlen, "cannot create its virtual processor");

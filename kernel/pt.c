@@ -5,17 +5,10 @@
  */
 #include "pt.h"
 #include "palloc.h"
+#include "x86.h" /* PTE_* */
 
 #define PT_LEVELS  4
 #define PT_ENTRIES 512
-
-/* x86-64 paging entry bits (SDM Vol.3 4.5, tables 4-14..4-20; APM Vol.2 5.3). */
-#define X86_P	(1ull << 0)
-#define X86_RW	(1ull << 1)
-#define X86_US	(1ull << 2)
-#define X86_PWT (1ull << 3)
-#define X86_PCD (1ull << 4)
-#define X86_PS	(1ull << 7)
 
 /* EPT entry bits (SDM Vol.3 29.3.2, tables 29-1..29-6). */
 #define EPT_R	     (1ull << 0)
@@ -32,14 +25,14 @@
  */
 static u64 x86_leaf(unsigned prot, bool user)
 {
-	u64 e = X86_P;
+	u64 e = PTE_P;
 
 	if (prot & PT_W)
-		e |= X86_RW;
+		e |= PTE_RW;
 	if (prot & PT_UC)
-		e |= X86_PCD | X86_PWT;
+		e |= PTE_PCD | PTE_PWT;
 	if (user)
-		e |= X86_US;
+		e |= PTE_US;
 	return e;
 }
 
@@ -68,17 +61,17 @@ static u64 ept_leaf_bits(unsigned prot, int level)
 }
 
 const struct pt_format pt_format_host = {
-    .table_bits = X86_P | X86_RW,
-    .present_mask = X86_P,
-    .large_bit = X86_PS,
+    .table_bits = PTE_P | PTE_RW,
+    .present_mask = PTE_P,
+    .large_bit = PTE_PS,
     .leaf_bits = host_leaf_bits,
     .allow_1g = true,
 };
 
 const struct pt_format pt_format_npt = {
-    .table_bits = X86_P | X86_RW | X86_US,
-    .present_mask = X86_P,
-    .large_bit = X86_PS,
+    .table_bits = PTE_P | PTE_RW | PTE_US,
+    .present_mask = PTE_P,
+    .large_bit = PTE_PS,
     .leaf_bits = npt_leaf_bits,
     .allow_1g = true,
 };

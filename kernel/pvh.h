@@ -14,7 +14,8 @@
 #define BULKHEAD_PVH_H
 
 #include "types.h"
-#include "boot/elf.h" /* struct elf64_ehdr, elf64_phdr, elf_load */
+#include "x86.h"
+#include "boot/elf.h" /* the ELF-64 headers (declared once, for the loader too), elf_load */
 
 struct vp_regs;
 struct vp_sregs;
@@ -189,9 +190,9 @@ long pvh_build_start_info(void *buf, u64 size, const struct pvh_kernel *k,
 #define PVH_ENTRY_TR_ATTR  0x008b /* P, type 11: busy 32-bit TSS */
 #define PVH_ENTRY_TR_LIMIT 0x67
 #define PVH_ENTRY_LDT_ATTR 0x0082 /* P, type 2: LDT (none is used) */
-#define PVH_ENTRY_CR0	   0x11	  /* PE | ET */
+#define PVH_ENTRY_CR0	   (CR0_PE | CR0_ET)
 #define PVH_ENTRY_CR4	   0
-#define PVH_ENTRY_RFLAGS   0x2 /* bit 1 is reserved, always 1 */
+#define PVH_ENTRY_RFLAGS   RFLAGS_RESERVED1
 
 /* Fill regs and sregs (kernel/vp.h) with the entry state above. */
 void pvh_entry_state(const struct pvh_kernel *k, u64 start_info_gpa, struct vp_regs *regs,

@@ -1,13 +1,15 @@
 /*
  * The vendor-neutral virtual-processor interface. arch/x86_64 implements it
- * twice (vmx_*.c, svm_*.c); kernel/ sees only this. One implementation is
- * picked at boot from CPUID (vp_ops).
+ * once per CPU vendor; kernel/ sees only this. arch/ picks the implementation
+ * at boot from CPUID (vp_probe), and knows of a VP's partition only what
+ * struct vp_guest gives it.
  */
 #ifndef BULKHEAD_VP_H
 #define BULKHEAD_VP_H
 
 #include "types.h"
 #include "pt.h"
+#include "x86.h"
 
 struct partition;
 
@@ -31,8 +33,6 @@ enum vp_reg {
 	REG_R15,
 	VP_NR_GPRS
 };
-
-#define VP_RFLAGS_IF (1ull << 9) /* SDM Vol.1 3.4.3 */
 
 struct vp_regs {
 	u64 gpr[VP_NR_GPRS];
@@ -127,9 +127,27 @@ struct vp_state {
 	u32 event, event_error, event_insn_len;
 };
 
+/* Copy len bytes of guest-physical memory at gpa (all in one page) to buf: 0, or -1 if unmapped. */
+typedef int (*vp_read_fn)(void *ctx, u64 gpa, void *buf, unsigned len);
+
+/*
+ * What arch/ may know of the partition a VP runs in. The kernel fills it in
+ * before vp_create and keeps it valid while the VP exists; arch/ reads
+ * nothing else of the partition (vp.part is the kernel's).
+ */
+struct vp_guest {
+	unsigned tag;	      /* 0..PART_MAX-1, unique among partitions: tags its TLB entries */
+	const char *name;     /* for messages */
+	const struct pt *gpt; /* guest-physical tables (EPT or NPT, vp_ops->gpt_format) */
+	const u64 *gpt_gen;   /* moves on every change to gpt: cached translations must go */
+	vp_read_fn read;      /* guest memory, e.g. the instruction at RIP or PAE PDPTEs */
+	void *read_ctx;
+};
+
 struct vp {
 	struct vp_regs regs; /* valid between run() calls; written back on entry */
 	struct partition *part;
+	struct vp_guest guest;
 	unsigned index;
 	u64 exits; /* exits handled, for `info` */
 	u64 exits_by_reason[EXIT_UNHANDLED + 1];
@@ -173,11 +191,10 @@ struct vp_ops {
 	void (*vp_load)(struct vp *vp, const struct vp_state *s);
 };
 
+/* The kernel's choice: what vp_probe returned at boot. */
 extern const struct vp_ops *vp_ops;
-extern const struct vp_ops vmx_ops;
-extern const struct vp_ops svm_ops;
 
-/* Which vendor this CPU supports: &vmx_ops, &svm_ops or NULL (with a reason). */
+/* arch/: the implementation for this CPU's vendor, or NULL (with a reason). */
 const struct vp_ops *vp_probe(const char **why);
 
 #endif

@@ -10,6 +10,8 @@ step() { printf '\n=== [%4ds] %s\n' "$(($(date +%s) - start))" "$*"; }
 
 step "build: hypervisor, loader, test guests"
 make -s all
+step "layer rules (tests/layers.sh)"
+tests/layers.sh
 step "unit tests"
 make -s unit
 step "fuzzers (${FUZZ_RUNS:=1000000} executions or ${FUZZ_SECONDS:=60}s each)"

@@ -1,67 +1,9 @@
-/* Thin wrappers around x86-64 instructions and architectural constants. */
+/* Thin wrappers around x86-64 instructions; the numbers are in kernel/x86.h. */
 #ifndef BULKHEAD_CPU_H
 #define BULKHEAD_CPU_H
 
 #include "kernel/types.h"
-
-/* Control register bits (SDM Vol.3 2.5). */
-#define CR0_PE (1ull << 0)
-#define CR0_MP (1ull << 1)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_EM (1ull << 2)
-#define CR0_TS (1ull << 3)
-#define CR0_WP (1ull << 16)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define CR4_PGE (1ull << 7)
-#define CR4_OSFXSR (1ull << 9)
-#define CR4_OSXMMEXCPT (1ull << 10)
-#define CR4_VMXE (1ull << 13)
-#define CR4_OSXSAVE (1ull << 18)
-#define XCR0_X87 1u
-#define XCR0_SSE 2u
-
-/* MSRs (SDM Vol.4, APM Vol.2 appendix A). */
-#define MSR_IA32_TSC 0x10
-#define MSR_IA32_APIC_BASE 0x1b
-#define MSR_IA32_FEATURE_CONTROL 0x3a
-#define MSR_IA32_MTRRCAP 0xfe
-#define MSR_IA32_SYSENTER_CS 0x174
-#define MSR_IA32_SYSENTER_ESP 0x175
-#define MSR_IA32_SYSENTER_EIP 0x176
-#define MSR_IA32_MISC_ENABLE 0x1a0
-#define MSR_IA32_PAT 0x277
-#define MSR_IA32_MTRR_DEF_TYPE 0x2ff
-#define MSR_EFER 0xc0000080
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_CSTAR 0xc0000083
-#define MSR_SFMASK 0xc0000084
-#define MSR_FS_BASE 0xc0000100
-#define MSR_GS_BASE 0xc0000101
-#define MSR_KERNEL_GS_BASE 0xc0000102
-#define MSR_VM_CR 0xc0010114
-#define MSR_VM_HSAVE_PA 0xc0010117
-
-#define EFER_SCE (1ull << 0)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
-#define EFER_SVME (1ull << 12)
-
-#define RFLAGS_IF (1ull << 9)
-#define RFLAGS_RESERVED1 (1ull << 1)
-#define RFLAGS_VM (1ull << 17) /* virtual-8086 mode (SDM Vol.1 3.4.3) */
-
-/* Exception vectors (SDM Vol.3 6.3.1). */
-#define EXC_DE 0
-#define EXC_UD 6
-#define EXC_DF 8
-#define EXC_GP 13
-#define EXC_PF 14
+#include "kernel/x86.h" /* the architectural numbers */
 
 struct cpuid_regs {
 	u32 eax, ebx, ecx, edx;
@@ -129,16 +71,16 @@ static inline u32 inl(u16 port)
 	return v;
 }
 
-#define DEFINE_CR(n)                                                                              \
-	static inline u64 read_cr##n(void)                                                        \
-	{                                                                                         \
-		u64 v;                                                                            \
-		asm volatile("mov %%cr" #n ", %0" : "=r"(v));                                     \
-		return v;                                                                         \
-	}                                                                                         \
-	static inline void write_cr##n(u64 v)                                                     \
-	{                                                                                         \
-		asm volatile("mov %0, %%cr" #n ::"r"(v) : "memory");                              \
+#define DEFINE_CR(n)                                                                               \
+	static inline u64 read_cr##n(void)                                                         \
+	{                                                                                          \
+		u64 v;                                                                             \
+		asm volatile("mov %%cr" #n ", %0" : "=r"(v));                                      \
+		return v;                                                                          \
+	}                                                                                          \
+	static inline void write_cr##n(u64 v)                                                      \
+	{                                                                                          \
+		asm volatile("mov %0, %%cr" #n ::"r"(v) : "memory");                               \
 	}
 DEFINE_CR(0)
 DEFINE_CR(2)

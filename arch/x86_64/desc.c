@@ -26,13 +26,8 @@ struct idt_gate {
 } __packed;
 _Static_assert(sizeof(struct idt_gate) == 16, "IDT gate layout (SDM 6.14.1)");
 
-struct desc_ptr {
-	u16 limit;
-	u64 base;
-} __packed;
-
 #define GATE_INTERRUPT 0x8e /* present, DPL 0, 64-bit interrupt gate */
-#define IST_FAULT 1 /* #DF and #MC run on their own stack */
+#define IST_FAULT      1    /* #DF and #MC run on their own stack */
 
 static u64 gdt[5] __aligned(16);
 static struct tss64 tss __aligned(16);
@@ -40,22 +35,23 @@ static struct idt_gate idt[256] __aligned(16);
 static u8 fault_stack[16384] __aligned(16);
 
 #define STUB(n) extern char trap_stub_##n[];
-STUB(0) STUB(1) STUB(2) STUB(3) STUB(4) STUB(5) STUB(6) STUB(7) STUB(8) STUB(9) STUB(10)
-STUB(11) STUB(12) STUB(13) STUB(14) STUB(15) STUB(16) STUB(17) STUB(18) STUB(19) STUB(20)
-STUB(21) STUB(32) STUB(255)
+STUB(0)
+STUB(1)
+STUB(2) STUB(3) STUB(4) STUB(5) STUB(6) STUB(7) STUB(8) STUB(9) STUB(10) STUB(11) STUB(12) STUB(13)
+    STUB(14) STUB(15) STUB(16) STUB(17) STUB(18) STUB(19) STUB(20) STUB(21) STUB(32) STUB(255)
 #undef STUB
 
-static void set_gate(unsigned vec, void *stub, u8 ist)
+	static void set_gate(unsigned vec, void *stub, u8 ist)
 {
 	u64 off = (u64)stub;
 
 	idt[vec] = (struct idt_gate){
-		.off_lo = off & 0xffff,
-		.sel = GDT_KERNEL_CS,
-		.ist = ist,
-		.type_attr = GATE_INTERRUPT,
-		.off_mid = (off >> 16) & 0xffff,
-		.off_hi = off >> 32,
+	    .off_lo = off & 0xffff,
+	    .sel = GDT_KERNEL_CS,
+	    .ist = ist,
+	    .type_attr = GATE_INTERRUPT,
+	    .off_mid = (off >> 16) & 0xffff,
+	    .off_hi = off >> 32,
 	};
 }
 
@@ -74,7 +70,7 @@ static void gdt_init(void)
 	tss.ist[IST_FAULT - 1] = (u64)(fault_stack + sizeof(fault_stack));
 	tss.iomap_base = sizeof(tss);
 
-	struct desc_ptr p = { sizeof(gdt) - 1, (u64)gdt };
+	struct desc_ptr p = {sizeof(gdt) - 1, (u64)gdt};
 	asm volatile("lgdt %0\n\t"
 		     "pushq %1\n\t"
 		     "lea 1f(%%rip), %%rax\n\t"
@@ -97,11 +93,11 @@ static void gdt_init(void)
 
 static void idt_init(void)
 {
-	void *stubs[22] = { trap_stub_0,  trap_stub_1,	trap_stub_2,  trap_stub_3,  trap_stub_4,
-			    trap_stub_5,  trap_stub_6,	trap_stub_7,  trap_stub_8,  trap_stub_9,
-			    trap_stub_10, trap_stub_11, trap_stub_12, trap_stub_13, trap_stub_14,
-			    trap_stub_15, trap_stub_16, trap_stub_17, trap_stub_18, trap_stub_19,
-			    trap_stub_20, trap_stub_21 };
+	void *stubs[22] = {trap_stub_0,	 trap_stub_1,  trap_stub_2,  trap_stub_3,  trap_stub_4,
+			   trap_stub_5,	 trap_stub_6,  trap_stub_7,  trap_stub_8,  trap_stub_9,
+			   trap_stub_10, trap_stub_11, trap_stub_12, trap_stub_13, trap_stub_14,
+			   trap_stub_15, trap_stub_16, trap_stub_17, trap_stub_18, trap_stub_19,
+			   trap_stub_20, trap_stub_21};
 
 	memset(idt, 0, sizeof(idt));
 	for (unsigned v = 0; v < ARRAY_SIZE(stubs); v++)
@@ -109,7 +105,7 @@ static void idt_init(void)
 	set_gate(VEC_TIMER, trap_stub_32, 0);
 	set_gate(VEC_SPURIOUS, trap_stub_255, 0);
 
-	struct desc_ptr p = { sizeof(idt) - 1, (u64)idt };
+	struct desc_ptr p = {sizeof(idt) - 1, (u64)idt};
 	asm volatile("lidt %0" ::"m"(p));
 }
 

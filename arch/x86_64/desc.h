@@ -6,10 +6,17 @@
 
 #define GDT_KERNEL_CS 0x08
 #define GDT_KERNEL_DS 0x10
-#define GDT_TSS 0x18
+#define GDT_TSS	      0x18
 
-#define VEC_TIMER 0x20
+#define VEC_TIMER    0x20
 #define VEC_SPURIOUS 0xff
+
+/* Operand of LGDT/LIDT and image SGDT/SIDT store (SDM Vol.2B, SGDT). */
+struct desc_ptr {
+	u16 limit;
+	u64 base;
+} __packed;
+_Static_assert(sizeof(struct desc_ptr) == 10, "SGDT/SIDT image is 10 bytes in 64-bit mode");
 
 /* Frame pushed by entry.S for every trap; order matches the pushes. */
 struct trap_frame {

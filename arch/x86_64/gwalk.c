@@ -6,32 +6,13 @@
 #include "arch/x86_64/gwalk.h"
 #include "arch/x86_64/cpu.h"
 
-#ifndef CR4_PSE
-#define CR4_PSE (1ull << 4)
-#endif
-#ifndef CR4_LA57
-#define CR4_LA57 (1ull << 12)
-#endif
-#ifndef CR4_SMEP
-#define CR4_SMEP (1ull << 20)
-#endif
-
-/* Paging-structure entry bits (SDM Vol.3A tables 4-4 to 4-20). */
-#define PTE_P  (1ull << 0)
-#define PTE_RW (1ull << 1)
-#define PTE_US (1ull << 2)
-#define PTE_PS (1ull << 7)
-#define PTE_XD (1ull << 63)
-
-#define PTE_ADDR_MASK	  0x000ffffffffff000ull /* bits 51:12 */
+/* Entry bits (PTE_*) are in kernel/x86.h; the rest only the walker needs. */
 #define PTE32_ADDR_MASK	  0xfffff000ull
 #define PDE32_4M_MASK	  0xffc00000ull /* bits 31:22 of a 4 MiB page */
 #define PDE32_4M_HI_SHIFT 13		/* PSE-36: PDE bits 20:13 are address bits 39:32 */
 #define PDE32_4M_HI_MASK  0xffull
 #define PDE32_4M_RSVD	  (1ull << 21)
 #define PSE36_MAX_PHYS	  40		/* PSE-36 address width limit (SDM Vol.3A 4.3) */
-#define CR3_PAE_MASK	  0xffffffe0ull /* 32-byte aligned PDPT (SDM Vol.3A 4.4.1) */
-#define PDPTE_PAE_RSVD	  0x1e6ull	/* bits 8:5 and 2:1 */
 #define LARGE_1G_RSVD	  0x3fffe000ull /* bits 29:13 of a 1 GiB leaf */
 #define LARGE_2M_RSVD	  0x1fe000ull	/* bits 20:13 of a 2 MiB leaf */
 #define LIMIT_32	  0xffffffffull /* linear addresses outside long mode */

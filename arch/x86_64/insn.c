@@ -9,11 +9,6 @@
 
 #include <string.h>
 
-/* Guest state bits used by insn_mode_of (vp_seg.attr is in VMX layout). */
-#define INSN_RFLAGS_VM (1ull << 17) /* virtual-8086 mode (SDM Vol.1 3.4.3.3) */
-#define INSN_CS_ATTR_L (1u << 13)   /* 64-bit code segment (SDM Vol.3A 3.4.5) */
-#define INSN_CS_ATTR_D (1u << 14)   /* default operand size 32 */
-
 /* Legacy prefixes (SDM Vol.2 2.1.1) and the escape bytes of other maps. */
 #define PFX_ES	     0x26
 #define PFX_CS	     0x2e
@@ -728,11 +723,11 @@ int insn_decode(const u8 *bytes, unsigned n, enum insn_mode mode, struct insn *i
 enum insn_mode insn_mode_of(const struct vp_sregs *s, u64 rflags)
 {
 	/* Real and virtual-8086 mode are 16-bit whatever the CS cache says (SDM Vol.3B 20.1). */
-	if (!(s->cr0 & CR0_PE) || (rflags & INSN_RFLAGS_VM))
+	if (!(s->cr0 & CR0_PE) || (rflags & RFLAGS_VM))
 		return INSN_MODE_16;
-	if ((s->efer & EFER_LMA) && (s->cs.attr & INSN_CS_ATTR_L))
+	if ((s->efer & EFER_LMA) && (s->cs.attr & SEG_ATTR_L))
 		return INSN_MODE_64;
-	return (s->cs.attr & INSN_CS_ATTR_D) ? INSN_MODE_32 : INSN_MODE_16;
+	return (s->cs.attr & SEG_ATTR_D) ? INSN_MODE_32 : INSN_MODE_16;
 }
 
 const char *insn_status_str(int status)

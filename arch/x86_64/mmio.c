@@ -9,22 +9,10 @@
 #include "arch/x86_64/gwalk.h"
 #include "arch/x86_64/insn.h"
 #include "kernel/arch.h"
-#include "kernel/part.h"
+#include "arch/x86_64/vendor.h"
 
 #include <stdio.h>
 #include <string.h>
-
-#define SEG_DPL(attr) (((attr) >> 5) & 3)
-
-static int read_guest(void *ctx, u64 gpa, void *buf, unsigned len)
-{
-	const void *src = part_gpa_peek(ctx, gpa, len);
-
-	if (!src)
-		return -1;
-	memcpy(buf, src, len);
-	return 0;
-}
 
 static int fetch(struct vp *vp, const struct vp_sregs *s, u8 *bytes, unsigned *n, char *why,
 		 size_t whylen)
@@ -36,7 +24,8 @@ static int fetch(struct vp *vp, const struct vp_sregs *s, u8 *bytes, unsigned *n
 	unsigned access = GWALK_FETCH | (SEG_DPL(s->ss.attr) == 3 ? GWALK_USER : 0);
 	int st = GWALK_OK;
 
-	*n = gwalk_fetch(&cpu, la, access, read_guest, vp->part, bytes, INSN_MAX_LEN, &st, NULL);
+	*n = gwalk_fetch(&cpu, la, access, vp->guest.read, vp->guest.read_ctx, bytes, INSN_MAX_LEN,
+			 &st, NULL);
 	if (*n)
 		return 0;
 	snprintf(why, whylen, "cannot fetch the instruction at rip=0x%llx (%s)",
@@ -51,7 +40,7 @@ bool arch_at_hlt(struct vp *vp)
 	unsigned n;
 	char why[8];
 
-	vp_ops->vp_get_sregs(vp, &s);
+	vendor_ops->vp_get_sregs(vp, &s);
 	if ((s.cr0 & CR0_PE) && (SEG_DPL(s.ss.attr) || (vp->regs.rflags & RFLAGS_VM)))
 		return false; /* HLT outside ring 0 is #GP, not a halt */
 	return !fetch(vp, &s, b, &n, why, sizeof(why)) && b[0] == 0xf4; /* HLT (SDM Vol.2) */
@@ -66,7 +55,7 @@ int arch_mmio_emulate(struct vp *vp, u64 gpa, arch_mmio_fn fn, void *ctx, char *
 	u64 val, old;
 	int st;
 
-	vp_ops->vp_get_sregs(vp, &s);
+	vendor_ops->vp_get_sregs(vp, &s);
 	if (fetch(vp, &s, bytes, &n, why, whylen))
 		return -1;
 	st = insn_decode(bytes, n, insn_mode_of(&s, vp->regs.rflags), &in);

@@ -9,9 +9,6 @@
 #include "kernel/log.h"
 
 #define MAP_GIB 64
-#define PTE_P 0x1ull
-#define PTE_RW 0x2ull
-#define PTE_PS 0x80ull /* SDM Vol.3 4.5, table 4-17 */
 
 static u64 pml4[512] __aligned(4096);
 static u64 pdpt[512] __aligned(4096);

@@ -1,9 +1,9 @@
 /* COM1 16550 UART driven by polling: the console's wire. */
-#include "kernel/log.h"
+#include "kernel/arch.h"
 #include "arch/x86_64/cpu.h"
 
 /* 16550 registers (PC16550D data sheet, table 2). */
-#define COM1 0x3f8
+#define COM1	 0x3f8
 #define UART_THR 0
 #define UART_RBR 0
 #define UART_DLL 0
@@ -13,11 +13,11 @@
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
-#define LSR_DR 0x01
+#define LSR_DR	 0x01
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 #define LCR_DLAB 0x80
-#define LCR_8N1 0x03
+#define LCR_8N1	 0x03
 
 void serial_init(void)
 {

@@ -8,15 +8,14 @@
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/svm.h"
+#include "arch/x86_64/vendor.h"
 #include "kernel/log.h"
 #include "kernel/palloc.h"
-#include "kernel/part.h"
 
 #include <string.h>
 
 #define IOPM_PAGES  3
 #define MSRPM_PAGES 2
-#define DEFAULT_PAT 0x0007040600070406ull /* SDM Vol.3 11.12.4 power-on value */
 
 struct svm_vp {
 	struct vmcb *vmcb;
@@ -129,7 +128,7 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 {
 	struct svm_vp *s = vp->arch;
 	struct vmcb *v = s->vmcb;
-	struct partition *p = vp->part;
+	const struct vp_guest *g = &vp->guest;
 
 	memset(v, 0, sizeof(*v));
 	v->c.intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_SMI |
@@ -141,12 +140,12 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 			       SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
 	v->c.iopm_pa = iopm_pa;
 	v->c.msrpm_pa = msrpm_pa;
-	v->c.asid = p->id + 1;
+	v->c.asid = g->tag + 1; /* ASID 0 is the host's (APM Vol.2 15.16) */
 	v->c.tlb_control = SVM_TLB_FLUSH_ALL;
 	v->c.vintr = SVM_VINTR_MASKING;
 	v->c.np_enable = 1;
-	v->c.n_cr3 = p->gpt.root;
-	s->gpt_gen = p->gpt_gen;
+	v->c.n_cr3 = g->gpt->root;
+	s->gpt_gen = *g->gpt_gen;
 
 	seg_set(&v->s.cs, r->cs_sel, r->cs_base, 0xffff, 0x9b);
 	seg_set(&v->s.ds, 0, 0, 0xffff, 0x93);
@@ -158,11 +157,11 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 	seg_set(&v->s.idtr, 0, 0, 0xffff, 0);
 	seg_set(&v->s.ldtr, 0, 0, 0xffff, 0x82);
 	seg_set(&v->s.tr, 0, 0, 0xffff, 0x8b);
-	v->s.cr0 = CR0_ET | CR0_CD | CR0_NW;
+	v->s.cr0 = RESET_CR0;
 	v->s.efer = EFER_SVME;
-	v->s.dr6 = 0xffff0ff0;
-	v->s.dr7 = 0x400;
-	v->s.g_pat = DEFAULT_PAT;
+	v->s.dr6 = RESET_DR6;
+	v->s.dr7 = RESET_DR7;
+	v->s.g_pat = RESET_PAT;
 
 	memset(&vp->regs, 0, sizeof(vp->regs));
 	vp->regs.rip = r->rip;
@@ -178,9 +177,9 @@ static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 	struct svm_vp *s = vp->arch;
 	struct vmcb *v = s->vmcb;
 
-	if (s->gpt_gen != vp->part->gpt_gen) {
+	if (s->gpt_gen != *vp->guest.gpt_gen) {
 		v->c.tlb_control = SVM_TLB_FLUSH_ALL;
-		s->gpt_gen = vp->part->gpt_gen;
+		s->gpt_gen = *vp->guest.gpt_gen;
 	}
 	if (vp->regs.rip != s->exit_rip)
 		v->c.int_shadow &=
@@ -243,8 +242,6 @@ static void svm_vp_get_sregs(struct vp *vp, struct vp_sregs *sr)
 	sr->cr4 = v->s.cr4;
 	sr->efer = v->s.efer & ~EFER_SVME;
 }
-
-#define SEG_DPL(attr) (((attr) >> 5) & 3)
 
 static void svm_vp_set_sregs(struct vp *vp, const struct vp_sregs *sr)
 {

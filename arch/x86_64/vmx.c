@@ -12,22 +12,14 @@
  */
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/desc.h"
+#include "arch/x86_64/vendor.h"
 #include "arch/x86_64/vmx.h"
 #include "kernel/arch.h"
 #include "kernel/log.h"
 #include "kernel/palloc.h"
-#include "kernel/part.h"
 
 #include <string.h>
 
-#define CPUID_1_ECX_VMX	    (1u << 5)
-#define CPUID_X1_EDX_RDTSCP (1u << 27) /* leaf 0x80000001 (SDM Vol.2A, CPUID) */
-#define CPUID_EXT_MAX	    0x80000000u
-#define CPUID_EXT_FEATURES  0x80000001u
-
-#define DEFAULT_PAT	0x0007040600070406ull /* SDM Vol.3A 13.12.4 power-up value */
-#define RESET_DR6	0xffff0ff0ull	      /* SDM Vol.3A 10.1.1, table 10-1 */
-#define RESET_DR7	0x400ull
 #define REAL_MODE_LIMIT 0xffff
 /* Access rights at reset (25.4.1 layout): code, data, LDT, busy 32-bit TSS. */
 #define AR_CODE	       0x9b
@@ -51,13 +43,7 @@
 #define VMERR_INVALID_HOST_STATE  8
 #define VMERR_MOV_SS_BLOCKING	  26
 
-struct desc_ptr {
-	u16 limit;
-	u64 base;
-} __packed;
-
 _Static_assert(sizeof(struct vmx_vp) <= PAGE_SIZE, "VP state fits its frame");
-_Static_assert(sizeof(struct desc_ptr) == 10, "SGDT/SIDT image (SDM Vol.2B, SGDT)");
 
 /* What cpu_enable settled once for every VMCS. */
 static struct {
@@ -464,7 +450,7 @@ static void vmcs_write_host(void)
 }
 
 /* Execution, exit and entry controls (25.6-25.8). */
-static void vmcs_write_controls(struct vmx_vp *s, const struct partition *p)
+static void vmcs_write_controls(struct vmx_vp *s, const struct vp_guest *g)
 {
 	vmw(VMCS_PIN_CTLS, vmx.pin);
 	vmw(VMCS_PROC_CTLS, vmx.proc);
@@ -480,9 +466,9 @@ static void vmcs_write_controls(struct vmx_vp *s, const struct partition *p)
 	vmw(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
 	vmw(VMCS_ENTRY_INTR_INFO, 0);
 	vmw(VMCS_MSR_BITMAP, vmx.msr_bitmap_pa);
-	s->eptp = p->gpt.root | EPTP_WALK_4 | EPTP_MEMTYPE_WB;
+	s->eptp = g->gpt->root | EPTP_WALK_4 | EPTP_MEMTYPE_WB;
 	vmw(VMCS_EPTP, s->eptp);
-	vmw(VMCS_VPID, VPID_FIRST + p->id);
+	vmw(VMCS_VPID, VPID_FIRST + g->tag);
 	vmw(VMCS_CR0_MASK, vmx_cr0_mask);
 	vmw(VMCS_CR4_MASK, vmx_cr4_mask);
 	vmw(VMCS_LINK_POINTER, VMCS_LINK_NONE);
@@ -498,7 +484,7 @@ static void vmcs_write_guest_reset(const struct vp_reset *r)
 {
 	static const unsigned data_segs[] = {VMX_SEG_ES, VMX_SEG_SS, VMX_SEG_DS, VMX_SEG_FS,
 					     VMX_SEG_GS};
-	u64 cr0 = CR0_ET | CR0_CD | CR0_NW;
+	u64 cr0 = RESET_CR0;
 
 	seg_write(VMX_SEG_CS, r->cs_sel, r->cs_base, REAL_MODE_LIMIT, AR_CODE);
 	for (unsigned i = 0; i < ARRAY_SIZE(data_segs); i++)
@@ -520,7 +506,7 @@ static void vmcs_write_guest_reset(const struct vp_reset *r)
 	vmw(VMCS_GUEST_SYSENTER_CS, 0);
 	vmw(VMCS_GUEST_SYSENTER_ESP, 0);
 	vmw(VMCS_GUEST_SYSENTER_EIP, 0);
-	vmw(VMCS_GUEST_PAT, DEFAULT_PAT);
+	vmw(VMCS_GUEST_PAT, RESET_PAT);
 	vmw(VMCS_GUEST_EFER, 0);
 	for (unsigned i = 0; i < 4; i++)
 		vmw(VMCS_GUEST_PDPTE0 + 2 * i, 0);
@@ -533,7 +519,6 @@ static void vmcs_write_guest_reset(const struct vp_reset *r)
 static void vmx_vp_reset(struct vp *vp, const struct vp_reset *r)
 {
 	struct vmx_vp *s = vp->arch;
-	struct partition *p = vp->part;
 	u64 vmcs_pa = s->vmcs_pa;
 	struct cpuid_regs id;
 
@@ -550,11 +535,11 @@ static void vmx_vp_reset(struct vp *vp, const struct vp_reset *r)
 	s->vmcs_pa = vmcs_pa;
 	s->dr6 = RESET_DR6;
 	s->flush = true; /* cached translations of the last run go */
-	s->gpt_gen = p->gpt_gen;
+	s->gpt_gen = *vp->guest.gpt_gen;
 	s->exit_rip = r->rip;
 
 	vmcs_load(s);
-	vmcs_write_controls(s, p);
+	vmcs_write_controls(s, &vp->guest);
 	vmcs_write_host();
 	vmcs_write_guest_reset(r);
 
@@ -694,7 +679,7 @@ static void entry_failed(struct vp *vp, struct vmx_vp *s, struct vm_exit *e, int
 	e->raw = VMX_RAW_VMFAIL;
 	e->qual = rc == VMX_ENTER_FAIL_VALID ? vmread(VMCS_VM_INSN_ERROR) : 0;
 	kprintf("vmx: %s failed for %s: VM-instruction error %llu (%s)\n",
-		s->launched ? "VMRESUME" : "VMLAUNCH", vp->part->name, (unsigned long long)e->qual,
+		s->launched ? "VMRESUME" : "VMLAUNCH", vp->guest.name, (unsigned long long)e->qual,
 		rc == VMX_ENTER_FAIL_VALID ? vm_insn_error_name(e->qual) : "no current VMCS");
 }
 
@@ -707,7 +692,7 @@ static void entry_failed_late(struct vp *vp, const struct vmx_exit_info *x)
 								    : "?";
 
 	kprintf("vmx: VM entry failed for %s: %s (exit reason %u, qualification %llu)\n",
-		vp->part->name, what, basic, (unsigned long long)x->qual);
+		vp->guest.name, what, basic, (unsigned long long)x->qual);
 }
 
 static void vmx_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
@@ -724,10 +709,10 @@ static void vmx_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 		u64 used = rdtsc() - start;
 		int rc;
 
-		if (s->flush || s->gpt_gen != vp->part->gpt_gen) {
+		if (s->flush || s->gpt_gen != *vp->guest.gpt_gen) {
 			invept(vmx.invept_single ? INVEPT_SINGLE_CONTEXT : INVEPT_ALL_CONTEXT,
 			       s->eptp);
-			s->gpt_gen = vp->part->gpt_gen;
+			s->gpt_gen = *vp->guest.gpt_gen;
 			s->flush = false;
 		}
 		vmw(VMCS_GUEST_RSP, vp->regs.gpr[REG_RSP]);

@@ -9,20 +9,12 @@
  */
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/vmx.h"
-#include "kernel/part.h"
+#include "kernel/vp.h"
 
-#define CR4_PCIDE (1ull << 17)
-#define CR3_PCID_NOFLUSH (1ull << 63) /* SDM Vol.3A 5.10.4.1 */
 #define CR8_TPR_MASK 0xfull
-#define AR_L (1u << 13) /* 64-bit code segment (25.4.1) */
-#define LMSW_BITS 0xfull /* LMSW writes PE, MP, EM, TS (SDM Vol.2, LMSW) */
+#define LMSW_BITS    0xfull /* LMSW writes PE, MP, EM, TS (SDM Vol.2, LMSW) */
 
-/* PAE paging (SDM Vol.3A 5.4.1): CR3 locates four PDPTEs, 32-byte aligned. */
-#define PDPTE_COUNT 4
-#define PDPTE_PRESENT 1ull
-#define PDPTE_RESERVED_LOW 0x1e6ull /* bits 2:1 and 8:5 */
-#define PAE_CR3_MASK 0xffffffe0ull
-#define CPUID_ADDR_SIZES 0x80000008u
+#define PDPTE_COUNT 4 /* PAE paging (SDM Vol.3A 5.4.1) */
 
 u64 vmx_guest_cr0(void)
 {
@@ -37,7 +29,7 @@ u64 vmx_guest_cr4(void)
 static bool in_64bit_mode(void)
 {
 	return (vmread(VMCS_GUEST_EFER) & EFER_LMA) &&
-	       (vmread(VMCS_GUEST_ES_AR + VMX_SEG_CS * VMX_SEG_STRIDE) & AR_L);
+	       (vmread(VMCS_GUEST_ES_AR + VMX_SEG_CS * VMX_SEG_STRIDE) & SEG_ATTR_L);
 }
 
 static bool gp(struct vp *vp)
@@ -53,16 +45,15 @@ static bool gp(struct vp *vp)
 static bool load_pdptes(struct vp *vp, u64 cr3)
 {
 	struct cpuid_regs id;
-	const u64 *pdpte = part_gpa_peek(vp->part, cr3 & PAE_CR3_MASK, PDPTE_COUNT * sizeof(u64));
 	u64 entries[PDPTE_COUNT];
 
-	if (!pdpte)
+	/* One read of guest memory: the checks below and the VMCS see the same entries. */
+	if (vp->guest.read(vp->guest.read_ctx, cr3 & CR3_PAE_MASK, entries, sizeof(entries)))
 		return false;
 	cpuid(CPUID_ADDR_SIZES, 0, &id);
-	u64 reserved = PDPTE_RESERVED_LOW | (~0ull << (id.eax & 0xff));
+	u64 reserved = PDPTE_PAE_RSVD | (~0ull << (id.eax & 0xff));
 	for (unsigned i = 0; i < PDPTE_COUNT; i++) {
-		entries[i] = pdpte[i]; /* read guest memory once */
-		if ((entries[i] & PDPTE_PRESENT) && (entries[i] & reserved))
+		if ((entries[i] & PTE_P) && (entries[i] & reserved))
 			return false;
 	}
 	for (unsigned i = 0; i < PDPTE_COUNT; i++)
@@ -79,11 +70,10 @@ static bool pae_paging(u64 cr0, u64 cr4, u64 efer)
 static bool set_cr0(struct vp *vp, struct vmx_vp *s, u64 val)
 {
 	u64 old = vmx_guest_cr0(), cr4 = vmx_guest_cr4(), efer = vmread(VMCS_GUEST_EFER);
-	bool cs_l = vmread(VMCS_GUEST_ES_AR + VMX_SEG_CS * VMX_SEG_STRIDE) & AR_L;
+	bool cs_l = vmread(VMCS_GUEST_ES_AR + VMX_SEG_CS * VMX_SEG_STRIDE) & SEG_ATTR_L;
 
 	val |= CR0_ET; /* hardwired to 1 (SDM Vol.3A 2.5) */
-	if (val >> 32 || ((val & CR0_PG) && !(val & CR0_PE)) ||
-	    ((val & CR0_NW) && !(val & CR0_CD)))
+	if (val >> 32 || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD)))
 		return gp(vp);
 	if (!(old & CR0_PG) && (val & CR0_PG) && (efer & EFER_LME)) {
 		if (!(cr4 & CR4_PAE) || cs_l)
@@ -95,8 +85,7 @@ static bool set_cr0(struct vp *vp, struct vmx_vp *s, u64 val)
 			return gp(vp);
 		efer &= ~EFER_LMA;
 	}
-	if (pae_paging(val, cr4, efer) &&
-	    (!(old & CR0_PG) || ((old ^ val) & (CR0_CD | CR0_NW))) &&
+	if (pae_paging(val, cr4, efer) && (!(old & CR0_PG) || ((old ^ val) & (CR0_CD | CR0_NW))) &&
 	    !load_pdptes(vp, vmread(VMCS_GUEST_CR3)))
 		return gp(vp);
 	if ((old ^ val) & (CR0_PG | CR0_PE | CR0_WP))
@@ -186,8 +175,9 @@ bool vmx_handle_cr(struct vp *vp, struct vmx_vp *s, u64 qual)
 	case CR_TYPE_LMSW:
 		/* LMSW sets PE but never clears it. */
 		cr0 = vmx_guest_cr0();
-		return set_cr0(vp, s, (cr0 & ~LMSW_BITS) | (cr0 & CR0_PE) |
-					      ((qual >> CR_QUAL_LMSW_SHIFT) & LMSW_BITS));
+		return set_cr0(vp, s,
+			       (cr0 & ~LMSW_BITS) | (cr0 & CR0_PE) |
+				   ((qual >> CR_QUAL_LMSW_SHIFT) & LMSW_BITS));
 	}
 	return gp(vp);
 }

@@ -1,0 +1,12 @@
+/* The two implementations of kernel/vp.h's interface; vp_probe.c picks one. */
+#ifndef BULKHEAD_VENDOR_H
+#define BULKHEAD_VENDOR_H
+
+#include "kernel/vp.h"
+
+extern const struct vp_ops vmx_ops; /* Intel VT-x with EPT (vmx.c) */
+extern const struct vp_ops svm_ops; /* AMD-V with nested paging (svm.c) */
+/* What vp_probe returned: arch/'s own code (mmio.c) calls the VP through it. */
+extern const struct vp_ops *vendor_ops;
+
+#endif
