@@ -38,7 +38,7 @@ KERNEL_OBJS := $(patsubst %.c,$(BUILD)/k/%.o,$(KERNEL_SRCS)) \
 KERNEL_GEN_OBJS :=
 include $(wildcard kernel/*.mk)
 
-# GNU-EFI loader (../shared/notes/platforms.md, "GNU-EFI 3.0.15").
+# GNU-EFI loader (docs/platforms.md, "GNU-EFI 3.0.15").
 EFI_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -fpic -fshort-wchar -ffreestanding \
 	-fno-stack-protector -mno-red-zone -mgeneral-regs-only -DGNU_EFI_USE_MS_ABI \
 	-maccumulate-outgoing-args -I/usr/include/efi -I/usr/include/efi/x86_64 -I. -MMD -MP

@@ -1,7 +1,7 @@
 /*
  * BOOTX64.EFI: read bulkhead.elf, bulkhead.cfg and the files the config names
  * from the ESP, describe them, the ACPI RSDP and the memory map in struct
- * boot_info, leave boot services and start the hypervisor (DESIGN.md, "Boot
+ * boot_info, leave boot services and start the hypervisor (docs/architecture.md, "Boot
  * flow"). Any failure before that is one "bulkhead: error: " line, a pause
  * to read it, and a return to the firmware.
  */

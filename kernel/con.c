@@ -1,7 +1,7 @@
 /*
  * Serial console: a line-oriented shell, guest output prefixed "[NAME] ",
  * and `console P`, which connects the terminal to one partition's UART
- * until the user types Ctrl-] (DESIGN.md, "Serial console").
+ * until the user types Ctrl-] (docs/architecture.md, "Serial console").
  */
 #include "con.h"
 #include "arch.h"

@@ -1,6 +1,6 @@
 /*
  * bulkhead.cfg parser: turns the INI-style text into struct cfg, or into one
- * "FILE:LINE: KEY: what is wrong" line (format: DESIGN.md, "Interfaces users
+ * "FILE:LINE: KEY: what is wrong" line (format: docs/architecture.md, "Interfaces users
  * and tests rely on", "Configuration"). Pure logic, no allocation, no I/O.
  */
 #include "config.h"

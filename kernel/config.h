@@ -1,6 +1,6 @@
 /*
  * bulkhead.cfg parser: INI-style sections "[partition NAME]" with key = value
- * lines (DESIGN.md, "Interfaces users and tests rely on"). Pure logic, no I/O:
+ * lines (docs/architecture.md, "Interfaces users and tests rely on"). Pure logic, no I/O:
  * built for the hypervisor, the host unit tests and the fuzzer alike.
  *
  * The partition's own keys (memory, image, load, entry, kernel, initrd,

@@ -1,4 +1,4 @@
-/* VM exit dispatch (DESIGN.md: exit -> vm_exit -> handler in kernel/). */
+/* VM exit dispatch (docs/architecture.md: exit -> vm_exit -> handler in kernel/). */
 #include "exit.h"
 #include "arch.h"
 #include "part.h"

@@ -1,6 +1,6 @@
 /*
  * Extension points: how layers above the kernel (vmbus/, vsp/) hook in
- * without the kernel naming them (DESIGN.md: dependencies go one way, upward
+ * without the kernel naming them (docs/architecture.md: dependencies go one way, upward
  * calls are callbacks registered at init). Each is a linker set: a module
  * declares a const entry in a named section; the kernel walks the section.
  */

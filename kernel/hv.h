@@ -1,6 +1,6 @@
 /*
  * The Hyper-V synthetic interface of a partition (TLFS; what Linux needs is
- * in spec/hyperv-guest.md): CPUID leaves, the synthetic MSRs (guest OS id,
+ * in docs/hyperv-guest.md): CPUID leaves, the synthetic MSRs (guest OS id,
  * hypercall page, VP index, reference time and TSC page, frequencies, VP
  * assist page, crash MSRs, SynIC and timers), and the hypercall dispatcher.
  * Connections (VMBus) register here to receive HvPostMessage/HvSignalEvent.

@@ -1,5 +1,5 @@
 /*
- * Snapshots of a partition in memory slots (DESIGN.md "Snapshots"): guest
+ * Snapshots of a partition in memory slots (docs/architecture.md "Snapshots"): guest
  * RAM, the VP (registers, x87/SSE, pending event), the platform devices
  * (local APIC, IOAPIC, UART, the Hyper-V state with SynIC and timers, ACPI
  * PM1) and, through the extension hooks (ext.h), the VMBus server with
@@ -8,7 +8,7 @@
  * its growth rule), the bytes export will write; a restore reads and checks
  * every record before it changes anything.
  *
- * Restores copy back only what changed since the snapshot (DESIGN.md): the
+ * Restores copy back only what changed since the snapshot (docs/architecture.md): the
  * first snapshot write-protects guest RAM in the EPT/NPT, each first write
  * to a page after that faults once, marks the page dirty in every slot and
  * makes it writable again; pages the hypervisor itself has pointers into

@@ -54,7 +54,7 @@ run_qemu() {
 
 # ---- Bochs ----------------------------------------------------------------
 #
-# Measured with Debian's bochs 2.7 and OVMF 2022.11 (notes/platforms.md):
+# Measured with Debian's bochs 2.7 and OVMF 2022.11 (docs/platforms.md):
 # - OVMF.fd is accepted as romimage with an i440fx PCI machine; it boots the
 #   El Torito EFI image of the ISO. There are no ACPI tables under Bochs
 #   (OVMF builds them from QEMU's fw_cfg): boot_info.rsdp is 0; the PIIX4 PM

@@ -1,5 +1,5 @@
 /*
- * The channel API for VSPs (kmcl.h, spec/kmcl.md): allocation and the
+ * The channel API for VSPs (kmcl.h, docs/kmcl.md): allocation and the
  * init-time setters (refused once the channel is enabled), enable (offer) and
  * disable (rescind), pause and start, and VSP mappings of the guest's GPADLs.
  * Packets are packet.c's; the protocol with the guest is channel.c's.

@@ -2,7 +2,7 @@
  * The VMBus server library: Bulkhead's equivalent of Windows' Kernel Mode
  * Client Library (vmbuskernelmodeclientlibapi.h), in C with snake_case names
  * (VmbChannelEnable -> vmb_channel_enable). The contract is
- * ../shared/spec/kmcl.md; VSPs (vsp/) use this header and nothing deeper.
+ * docs/kmcl.md; VSPs (vsp/) use this header and nothing deeper.
  *
  * Everything runs on the hypervisor's one CPU: callbacks are called from
  * the VMBus server while it handles a guest's message or signal, or from a
@@ -14,7 +14,7 @@
 
 #include "kernel/types.h"
 
-/* NTSTATUS values, so saved streams and logs are unambiguous (spec/kmcl.md). */
+/* NTSTATUS values, so saved streams and logs are unambiguous (docs/kmcl.md). */
 #define VMB_STATUS_SUCCESS		    0x00000000
 #define VMB_STATUS_PENDING		    0x00000103
 #define VMB_STATUS_BUFFER_OVERFLOW	    0x80000005
@@ -100,7 +100,7 @@ struct vmb_state_callbacks {
 vmb_status vmb_channel_init_set_state_change_callbacks(struct vmb_channel *channel,
 						       const struct vmb_state_callbacks *callbacks);
 
-/* Save/restore of the VSP's part of an in-use packet (spec/kmcl.md, "Saving a channel"). */
+/* Save/restore of the VSP's part of an in-use packet (docs/kmcl.md, "Saving a channel"). */
 typedef vmb_status (*vmb_save_packet_fn)(struct vmb_channel *channel, struct vmb_packet *packet,
 					 void *save_buf, u32 save_buf_size, u32 *bytes_needed);
 typedef vmb_status (*vmb_restore_packet_fn)(struct vmb_channel *channel, const void *lib_buf,
@@ -196,7 +196,7 @@ vmb_status vmb_packet_write_external(struct vmb_packet *packet, u32 range, u32 o
 vmb_status vmb_packet_get_external_data(struct vmb_packet *packet, struct vmb_external_data *ext);
 
 /*
- * ---- save and restore (spec/kmcl.md; implemented with snapshots) ----
+ * ---- save and restore (docs/kmcl.md; implemented with snapshots) ----
  *
  * The stream is vmbus/save.h's. save_begin wants a paused channel (or one
  * the guest never had) and asks save_packet about every packet in use then.

@@ -1,5 +1,5 @@
 /*
- * Channel save and restore (kmcl.h, spec/kmcl.md "Saving a channel" and
+ * Channel save and restore (kmcl.h, docs/kmcl.md "Saving a channel" and
  * "Restoring a channel"; the stream is vmbus/save.h). A save is built whole
  * at save_begin, with the VSP's part of every packet in use, and handed out
  * in pieces; a restore collects chunks until the stream is complete, checks

@@ -1,6 +1,6 @@
 /*
  * The saved state of one channel (kmcl.h vmb_channel_save_* and
- * vmb_channel_restore_from_buffer, spec/kmcl.md "Saving a channel"),
+ * vmb_channel_restore_from_buffer, docs/kmcl.md "Saving a channel"),
  * declared once. It ends up in snapshot images, so it is versioned and
  * checksummed, and restore trusts none of it. Little-endian, packed:
  *

@@ -1,5 +1,5 @@
 /*
- * A whole bus in a partition snapshot (kernel/snap.c, DESIGN.md
+ * A whole bus in a partition snapshot (kernel/snap.c, docs/architecture.md
  * "Snapshots"), as records (vmbus/save.h, "A whole bus"): the connection,
  * the control messages still waiting for a free SynIC slot, and every
  * channel through the KMCL save API (save.c): paused, saved in chunks,

@@ -1,6 +1,6 @@
 /*
  * The VMBus server of one partition, as the rest of the hypervisor sees it
- * (DESIGN.md, "VMBus and the KMCL-equivalent API"). The kernel never calls
+ * (docs/architecture.md, "VMBus and the KMCL-equivalent API"). The kernel never calls
  * this directly: vmbus/part.c hooks it into partitions (kernel/ext.h) and
  * into the synthetic interface (hv_port_add). VSPs see only kmcl.h and
  * vsp.h.

@@ -45,7 +45,7 @@ struct echo_stats {
 };
 
 /*
- * The VSP's own part of a deferred packet in a channel save (spec/kmcl.md,
+ * The VSP's own part of a deferred packet in a channel save (docs/kmcl.md,
  * "Saving a channel"), followed by len bytes of data. A snapshot image is
  * untrusted input: restore checks every field.
  */
