@@ -7,18 +7,18 @@
 
 #include "types.h"
 
-#define BOOT_INFO_MAGIC 0x4f464e49544f4f42ull /* "BOOTINFO" */
+#define BOOT_INFO_MAGIC	  0x4f464e49544f4f42ull /* "BOOTINFO" */
 #define BOOT_INFO_VERSION 1
 
-#define BOOT_MAX_MEM 512
+#define BOOT_MAX_MEM   512
 #define BOOT_MAX_FILES 32
-#define BOOT_NAME_MAX 64
+#define BOOT_NAME_MAX  64
 
 /* UEFI memory types we care about (UEFI 2.10, 7.2 EFI_MEMORY_TYPE). */
-#define BOOT_MEM_LOADER_CODE 1
-#define BOOT_MEM_LOADER_DATA 2
-#define BOOT_MEM_BS_CODE 3
-#define BOOT_MEM_BS_DATA 4
+#define BOOT_MEM_LOADER_CODE  1
+#define BOOT_MEM_LOADER_DATA  2
+#define BOOT_MEM_BS_CODE      3
+#define BOOT_MEM_BS_DATA      4
 #define BOOT_MEM_CONVENTIONAL 7
 
 struct boot_mem_range {
@@ -40,8 +40,8 @@ struct boot_file {
 struct boot_info {
 	u64 magic;
 	u32 version;
-	u32 size; /* sizeof(struct boot_info) as the loader knew it */
-	u64 rsdp; /* ACPI 2.0+ RSDP, 0 if none */
+	u32 size;	/* sizeof(struct boot_info) as the loader knew it */
+	u64 rsdp;	/* ACPI 2.0+ RSDP, 0 if none */
 	u64 image_base; /* where bulkhead.elf was loaded */
 	u64 image_end;
 	u32 nr_mem;

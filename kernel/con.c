@@ -307,7 +307,8 @@ static void cmd_help(int argc, char **argv)
 	for (unsigned i = 0; i < ARRAY_SIZE(commands); i++)
 		con_printf("  %s\n", commands[i].help);
 	for_each_con_command(c) con_printf("  %s\n", c->help);
-	for_each_con_source(s) {
+	for_each_con_source(s)
+	{
 		const struct con_command *c;
 
 		for (unsigned i = 0; (c = s->get(i)); i++)
@@ -321,7 +322,8 @@ static const struct con_command *find_command(const char *name)
 		if (!strcmp(name, commands[i].name))
 			return &commands[i];
 	for_each_con_command(c) if (!strcmp(name, c->name)) return c;
-	for_each_con_source(s) {
+	for_each_con_source(s)
+	{
 		const struct con_command *c;
 
 		for (unsigned i = 0; (c = s->get(i)); i++)

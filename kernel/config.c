@@ -426,8 +426,8 @@ static int set_list(struct parser *p, const char *key, const struct cfg_key_decl
 				return fail(p, p->line, key, "'%s' is listed twice",
 					    quote(q, ns, ne - ns));
 		if (out->nr_items == CFG_LIST_MAX)
-			return fail(p, p->line, key, "'%s' names more than %d %ss", quote(q, v, len),
-				    CFG_LIST_MAX, d->noun);
+			return fail(p, p->line, key, "'%s' names more than %d %ss",
+				    quote(q, v, len), CFG_LIST_MAX, d->noun);
 		copy_span(out->items[out->nr_items++], ns, ne - ns);
 		if (!comma)
 			break;
@@ -437,8 +437,8 @@ static int set_list(struct parser *p, const char *key, const struct cfg_key_decl
 }
 
 /* A declared key in the section [word name], whose values are vs. */
-static int set_declared(struct parser *p, struct cfg_values *vs, const char *word,
-			const char *name, const char *ks, size_t klen, const char *v, size_t len)
+static int set_declared(struct parser *p, struct cfg_values *vs, const char *word, const char *name,
+			const char *ks, size_t klen, const char *v, size_t len)
 {
 	const struct cfg_key_decl *d = find_declared(word, ks, klen);
 	struct cfg_value *out;
@@ -450,8 +450,8 @@ static int set_declared(struct parser *p, struct cfg_values *vs, const char *wor
 	key = d->k.name;
 	for (unsigned i = 0; i < vs->nr; i++)
 		if (vs->v[i].key == d)
-			return fail(p, p->line, key, "set twice in [%s %s] (first on line %u)", word,
-				    name, vs->v[i].line);
+			return fail(p, p->line, key, "set twice in [%s %s] (first on line %u)",
+				    word, name, vs->v[i].line);
 	if (vs->nr == CFG_MAX_VALUES)
 		return fail(p, p->line, key, "one key more than the %d [%s %s] may have",
 			    CFG_MAX_VALUES, word, name);
@@ -497,9 +497,12 @@ static const struct {
 };
 
 /* The partition's keys that name files, declared for the loader (kernel/boot_info.h). */
-CFG_KEY(image_key) = {.k = CFG_KEY_HEAD(BOOT_CFG_KEY_FILE | CFG_KEY_BUILTIN, SECTION_WORD, "image")};
-CFG_KEY(kernel_key) = {.k = CFG_KEY_HEAD(BOOT_CFG_KEY_FILE | CFG_KEY_BUILTIN, SECTION_WORD, "kernel")};
-CFG_KEY(initrd_key) = {.k = CFG_KEY_HEAD(BOOT_CFG_KEY_FILE | CFG_KEY_BUILTIN, SECTION_WORD, "initrd")};
+CFG_KEY(image_key) = {
+    .k = CFG_KEY_HEAD(BOOT_CFG_KEY_FILE | CFG_KEY_BUILTIN, SECTION_WORD, "image")};
+CFG_KEY(kernel_key) = {
+    .k = CFG_KEY_HEAD(BOOT_CFG_KEY_FILE | CFG_KEY_BUILTIN, SECTION_WORD, "kernel")};
+CFG_KEY(initrd_key) = {
+    .k = CFG_KEY_HEAD(BOOT_CFG_KEY_FILE | CFG_KEY_BUILTIN, SECTION_WORD, "initrd")};
 
 static int find_key(const char *s, size_t len)
 {

@@ -20,15 +20,15 @@
 #include "boot_info.h"
 
 #define CFG_MAX_PARTITIONS 8
-#define CFG_NAME_MAX 16 /* 1-16 of [a-z0-9_-] */
-#define CFG_PATH_MAX 63
-#define CFG_CMDLINE_MAX 511
-#define CFG_ERR_MAX 160
-#define CFG_VALUE_MAX 127   /* a declared key's value */
-#define CFG_LIST_MAX 8	    /* names in a list value */
-#define CFG_ITEM_MAX 15	    /* characters of one of them */
-#define CFG_MAX_VALUES 8    /* declared keys set in one section */
-#define CFG_MAX_SECTIONS 8  /* extension sections ([switch NAME] ...) in all */
+#define CFG_NAME_MAX	   16 /* 1-16 of [a-z0-9_-] */
+#define CFG_PATH_MAX	   63
+#define CFG_CMDLINE_MAX	   511
+#define CFG_ERR_MAX	   160
+#define CFG_VALUE_MAX	   127 /* a declared key's value */
+#define CFG_LIST_MAX	   8   /* names in a list value */
+#define CFG_ITEM_MAX	   15  /* characters of one of them */
+#define CFG_MAX_VALUES	   8   /* declared keys set in one section */
+#define CFG_MAX_SECTIONS   8   /* extension sections ([switch NAME] ...) in all */
 
 /* Kinds of a declared key, beside BOOT_CFG_KEY_FILE (a path, as `image` takes). */
 #define CFG_KEY_LIST	0x2u /* a list of distinct names: "ic, echo" */
@@ -48,7 +48,10 @@ _Static_assert(sizeof(struct cfg_key_decl) == BOOT_CFG_KEY_SIZE, "cfg_key_decl s
 #define CFG_KEY(var)                                                                               \
 	static const struct cfg_key_decl var                                                       \
 	    __attribute__((used, aligned(BOOT_CFG_KEY_SIZE), section("cfg_keys")))
-#define CFG_KEY_HEAD(flags, section, name) {BOOT_CFG_KEY_MAGIC, (flags), section, name}
+#define CFG_KEY_HEAD(flags, section, name)                                                         \
+	{                                                                                          \
+		BOOT_CFG_KEY_MAGIC, (flags), section, name                                         \
+	}
 
 extern const struct cfg_key_decl __start_cfg_keys[] __attribute__((weak));
 extern const struct cfg_key_decl __stop_cfg_keys[] __attribute__((weak));
@@ -75,12 +78,12 @@ struct cfg_path {
 
 struct cfg_partition {
 	char name[CFG_NAME_MAX + 1];
-	unsigned line; /* line of the [partition NAME] header */
-	u64 memory; /* bytes, a multiple of 4K, > 0 */
-	struct cfg_path image; /* flat binary */
-	u64 load; /* GPA the image is loaded at (default 0) */
-	bool has_entry; /* false: start at the reset vector */
-	u64 entry; /* real-mode entry: CS = entry >> 4, IP = entry & 15 */
+	unsigned line;		/* line of the [partition NAME] header */
+	u64 memory;		/* bytes, a multiple of 4K, > 0 */
+	struct cfg_path image;	/* flat binary */
+	u64 load;		/* GPA the image is loaded at (default 0) */
+	bool has_entry;		/* false: start at the reset vector */
+	u64 entry;		/* real-mode entry: CS = entry >> 4, IP = entry & 15 */
 	struct cfg_path kernel; /* Linux vmlinux (PVH) */
 	struct cfg_path initrd;
 	char cmdline[CFG_CMDLINE_MAX + 1];

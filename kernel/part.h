@@ -35,10 +35,10 @@ struct partition {
 	char stop_reason[96];
 
 	u64 mem_size;
-	u64 *frames;   /* host frame of each guest page [0, mem_size) */
+	u64 *frames;	/* host frame of each guest page [0, mem_size) */
 	u64 *host_seen; /* bitmap: pages the hypervisor has had a pointer into (snap.c) */
-	struct pt gpt; /* EPT or NPT */
-	u64 gpt_gen;   /* bumped on every mapping change; VPs flush when it moves */
+	struct pt gpt;	/* EPT or NPT */
+	u64 gpt_gen;	/* bumped on every mapping change; VPs flush when it moves */
 
 	/* What reset needs: the image and where it goes. */
 	const void *image; /* flat binary, or vmlinux */

@@ -9,23 +9,23 @@
 #include "types.h"
 
 /* Access rights asked of pt_map(); the format turns them into bits. */
-#define PT_R 1u
-#define PT_W 2u
-#define PT_X 4u
+#define PT_R  1u
+#define PT_W  2u
+#define PT_X  4u
 #define PT_UC 8u /* uncached (MMIO) */
 
 struct pt_format {
-	u64 table_bits; /* bits of a non-leaf entry that points to a table */
+	u64 table_bits;	  /* bits of a non-leaf entry that points to a table */
 	u64 present_mask; /* an entry is present if any of these bits is set */
-	u64 large_bit; /* PS bit, for 2M/1G leaves */
+	u64 large_bit;	  /* PS bit, for 2M/1G leaves */
 	u64 (*leaf_bits)(unsigned prot, int level); /* level 1 = 4K, 2 = 2M, 3 = 1G */
-	bool allow_1g; /* may use 1G leaves */
+	bool allow_1g;				    /* may use 1G leaves */
 };
 
 /* Entry formats (architectural; see pt.c for the SDM/APM references). */
 extern const struct pt_format pt_format_host; /* x86-64 4-level paging */
-extern const struct pt_format pt_format_npt; /* AMD nested paging: host format + U bit */
-extern const struct pt_format pt_format_ept; /* Intel EPT */
+extern const struct pt_format pt_format_npt;  /* AMD nested paging: host format + U bit */
+extern const struct pt_format pt_format_ept;  /* Intel EPT */
 
 #define PT_ADDR_MASK 0x000ffffffffff000ull
 

@@ -15,7 +15,6 @@
 
 #define LOG_LINE_MAX 160
 
-
 void vmbus_reset(struct vmb_bus *bus)
 {
 	vmbus_disconnect(bus);

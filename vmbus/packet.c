@@ -655,7 +655,6 @@ void vmbus_poll(struct vmb_bus *bus)
 	}
 }
 
-
 /* ---- saved state (vmbus/save.h): the library's part of a packet in use ---- */
 
 static u32 total_pfns(const struct vmb_packet *p)

@@ -190,8 +190,7 @@ static void *vmbus_part_snap_save(struct partition *p, char *err, size_t errlen)
 	return s;
 }
 
-static int vmbus_part_snap_restore(struct partition *p, const void *state, char *err,
-				   size_t errlen)
+static int vmbus_part_snap_restore(struct partition *p, const void *state, char *err, size_t errlen)
 {
 	struct vmbus_part *vp = p->vmbus;
 	const struct vmbus_part_snap *s = state;

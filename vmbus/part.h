@@ -34,8 +34,7 @@ struct vmbus_part {
 };
 
 /* vsp.c: the instances of a partition, in the orders vmbus/vsp.h states; list: `vmbus =`. */
-int vsp_create_all(struct vmbus_part *vp, const struct cfg_value *list, char *err,
-		   size_t errlen);
+int vsp_create_all(struct vmbus_part *vp, const struct cfg_value *list, char *err, size_t errlen);
 void vsp_destroy_all(struct vmbus_part *vp);
 void vsp_reset_all(struct vmbus_part *vp);
 void vsp_work_all(struct vmbus_part *vp);

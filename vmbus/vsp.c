@@ -201,8 +201,7 @@ static void vsp_free_instance(struct vsp *v)
 	memset(v, 0, sizeof(*v));
 }
 
-int vsp_create_all(struct vmbus_part *vp, const struct cfg_value *list, char *err,
-		   size_t errlen)
+int vsp_create_all(struct vmbus_part *vp, const struct cfg_value *list, char *err, size_t errlen)
 {
 	char why[CFG_ERR_MAX], known[KNOWN_MAX];
 	const unsigned n = MIN(list->nr_items, (unsigned)ARRAY_SIZE(vp->vsps));

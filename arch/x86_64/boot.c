@@ -36,7 +36,8 @@ void arch_boot(struct boot_info *bi)
 	lapic_init();
 	time_calibrate();
 	power_init(bi->rsdp);
-	kprintf("bulkhead: cpu ready, tsc %llu MHz\n", (unsigned long long)(arch_tsc_hz() / 1000000));
+	kprintf("bulkhead: cpu ready, tsc %llu MHz\n",
+		(unsigned long long)(arch_tsc_hz() / 1000000));
 	kmain(bi);
 }
 
@@ -64,7 +65,7 @@ void arch_fpu_init(void *area)
 	} __packed *fx = area;
 
 	memset(area, 0, VP_FPU_SIZE);
-	fx->fcw = 0x37f; /* FNINIT state (SDM Vol.1 8.1.5) */
+	fx->fcw = 0x37f;    /* FNINIT state (SDM Vol.1 8.1.5) */
 	fx->mxcsr = 0x1f80; /* power-on MXCSR (SDM Vol.1 10.2.3) */
 }
 

@@ -37,8 +37,9 @@ static u8 fault_stack[16384] __aligned(16);
 #define STUB(n) extern char trap_stub_##n[];
 STUB(0)
 STUB(1)
-STUB(2) STUB(3) STUB(4) STUB(5) STUB(6) STUB(7) STUB(8) STUB(9) STUB(10) STUB(11) STUB(12) STUB(13)
-    STUB(14) STUB(15) STUB(16) STUB(17) STUB(18) STUB(19) STUB(20) STUB(21) STUB(32) STUB(255)
+STUB(2)
+STUB(3) STUB(4) STUB(5) STUB(6) STUB(7) STUB(8) STUB(9) STUB(10) STUB(11) STUB(12) STUB(13) STUB(14)
+    STUB(15) STUB(16) STUB(17) STUB(18) STUB(19) STUB(20) STUB(21) STUB(32) STUB(255)
 #undef STUB
 
 	static void set_gate(unsigned vec, void *stub, u8 ist)

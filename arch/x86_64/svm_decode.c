@@ -8,9 +8,9 @@
 #include <string.h>
 
 /* Instruction lengths of the exits that need them: no NRIP save under QEMU. */
-#define LEN_CPUID 2 /* 0f a2 */
-#define LEN_HLT 1 /* f4 */
-#define LEN_MSR 2 /* 0f 32 / 0f 30 */
+#define LEN_CPUID   2 /* 0f a2 */
+#define LEN_HLT	    1 /* f4 */
+#define LEN_MSR	    2 /* 0f 32 / 0f 30 */
 #define LEN_VMMCALL 3 /* 0f 01 d9 */
 
 static void decode_ioio(const struct vmcb *v, struct vm_exit *e)
@@ -62,9 +62,9 @@ void svm_decode_exit(const struct vmcb *v, struct vm_exit *e)
 	case SVM_EXIT_NPF:
 		e->reason = EXIT_MEM_FAULT;
 		e->mem.gpa = v->c.exit_info2;
-		e->mem.access = (v->c.exit_info1 & SVM_NPF_FETCH)   ? MEM_EXEC :
-				(v->c.exit_info1 & SVM_NPF_WRITE) ? MEM_WRITE :
-								    MEM_READ;
+		e->mem.access = (v->c.exit_info1 & SVM_NPF_FETCH)   ? MEM_EXEC
+				: (v->c.exit_info1 & SVM_NPF_WRITE) ? MEM_WRITE
+								    : MEM_READ;
 		break;
 	case SVM_EXIT_SHUTDOWN:
 		e->reason = EXIT_TRIPLE_FAULT;

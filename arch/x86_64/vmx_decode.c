@@ -40,8 +40,8 @@ void vmx_decode_exit(const struct vmx_exit_info *x, struct vm_exit *e)
 	switch (x->reason & EXIT_REASON_BASIC_MASK) {
 	case EXIT_REASON_EXCEPTION_NMI:
 		/* Exceptions are not intercepted; an NMI exit is the host's, like an interrupt. */
-		e->reason = (x->intr_info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI ? EXIT_INTR :
-										    EXIT_UNHANDLED;
+		e->reason = (x->intr_info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI ? EXIT_INTR
+										  : EXIT_UNHANDLED;
 		break;
 	case EXIT_REASON_EXT_INTR:
 		e->reason = EXIT_INTR;

@@ -12,8 +12,8 @@
  * of a hostile snapshot image, then reads it as packets too. Each op delivers
  * the bytes as one guest packet (op bit 0: with external data, bit 1:
  * completion requested), then lets op >> 2 tens of milliseconds pass and
- * runs a pass of the door (deferred work, due timers). The fake aborts on any breach of the library contract; the checks
- * below must hold after every step.
+ * runs a pass of the door (deferred work, due timers). The fake aborts on any breach of the library
+ * contract; the checks below must hold after every step.
  */
 #include <stdint.h>
 #include <stdio.h>

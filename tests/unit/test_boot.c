@@ -17,7 +17,10 @@ static u64 make_elf(void)
 	struct elf64_phdr *ph = (void *)(file + sizeof(*eh));
 
 	memset(file, 0, sizeof(file));
-	memcpy(eh->e_ident, "\x7f" "ELF", 4);
+	memcpy(eh->e_ident,
+	       "\x7f"
+	       "ELF",
+	       4);
 	eh->e_ident[4] = ELF_CLASS_64;
 	eh->e_ident[5] = ELF_DATA_LSB;
 	eh->e_ident[6] = ELF_VERSION_CURRENT;
@@ -29,12 +32,20 @@ static u64 make_elf(void)
 	eh->e_ehsize = sizeof(*eh);
 	eh->e_phentsize = sizeof(*ph);
 	eh->e_phnum = 2;
-	ph[0] = (struct elf64_phdr){ .p_type = ELF_PT_LOAD, .p_offset = 4096, .p_vaddr = 0x100000,
-				     .p_paddr = 0x100000, .p_filesz = 100, .p_memsz = 100,
-				     .p_align = 4096 };
-	ph[1] = (struct elf64_phdr){ .p_type = ELF_PT_LOAD, .p_offset = 4096, .p_vaddr = 0x101000,
-				     .p_paddr = 0x101000, .p_filesz = 50, .p_memsz = 0x3000,
-				     .p_align = 4096 };
+	ph[0] = (struct elf64_phdr){.p_type = ELF_PT_LOAD,
+				    .p_offset = 4096,
+				    .p_vaddr = 0x100000,
+				    .p_paddr = 0x100000,
+				    .p_filesz = 100,
+				    .p_memsz = 100,
+				    .p_align = 4096};
+	ph[1] = (struct elf64_phdr){.p_type = ELF_PT_LOAD,
+				    .p_offset = 4096,
+				    .p_vaddr = 0x101000,
+				    .p_paddr = 0x101000,
+				    .p_filesz = 50,
+				    .p_memsz = 0x3000,
+				    .p_align = 4096};
 	return sizeof(file);
 }
 
@@ -105,7 +116,7 @@ static void make_keys(void)
 	declare(0, BOOT_CFG_KEY_FILE, "partition", "image");
 	declare(1, BOOT_CFG_KEY_FILE, "partition", "kernel");
 	declare(2, BOOT_CFG_KEY_FILE, "partition", "initrd");
-	declare(3, 0, "partition", "vmbus");	    /* not a file */
+	declare(3, 0, "partition", "vmbus");		  /* not a file */
 	declare(4, BOOT_CFG_KEY_FILE, "switch", "table"); /* a file only in [switch NAME] */
 }
 
@@ -134,7 +145,7 @@ static void test_scan_finds_file_keys(void **state)
 				  "# image = commented.bin\n"
 				  "image =\n"
 				  "image = last.bin"; /* no final newline */
-	struct found f = { .n = 0 };
+	struct found f = {.n = 0};
 
 	make_keys();
 	scan_config_files(cfg, sizeof(cfg) - 1, keys, sizeof(keys), on_file, &f);
@@ -162,7 +173,7 @@ static void test_scan_follows_sections_and_declarations(void **state)
 				  "image = a.bin\n"
 				  "[averyveryverylongword x]\n"
 				  "image = no3.bin\n";
-	struct found f = { .n = 0 };
+	struct found f = {.n = 0};
 	struct boot_cfg_key *k;
 
 	make_keys();
@@ -206,8 +217,8 @@ static void test_elf_section(void **state)
 	eh->e_shstrndx = 2;
 	memset(sh, 0, 3 * sizeof(*sh));
 	sh[1] = (struct elf64_shdr){.sh_name = 7, .sh_type = 1, .sh_offset = 7000, .sh_size = 128};
-	sh[2] = (struct elf64_shdr){.sh_name = 16, .sh_type = 3, .sh_offset = 7500,
-				    .sh_size = sizeof(names)};
+	sh[2] = (struct elf64_shdr){
+	    .sh_name = 16, .sh_type = 3, .sh_offset = 7500, .sh_size = sizeof(names)};
 	memcpy(file + 7500, names, sizeof(names));
 	assert_null(elf_section(file, size, "cfg_keys", &off, &len));
 	assert_int_equal(off, 7000);
@@ -241,11 +252,11 @@ static void test_elf_section(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_elf_valid),
-		cmocka_unit_test(test_elf_rejects),
-		cmocka_unit_test(test_scan_finds_file_keys),
-		cmocka_unit_test(test_scan_follows_sections_and_declarations),
-		cmocka_unit_test(test_elf_section),
+	    cmocka_unit_test(test_elf_valid),
+	    cmocka_unit_test(test_elf_rejects),
+	    cmocka_unit_test(test_scan_finds_file_keys),
+	    cmocka_unit_test(test_scan_follows_sections_and_declarations),
+	    cmocka_unit_test(test_elf_section),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,7 +36,8 @@ static void expect_error(const char *text, const char *msg)
 
 /* tests/guest/demo.cfg, as `make run` boots it. */
 static const char demo_cfg[] =
-    "# Bulkhead demo configuration: what `make run` boots (docs/architecture.md, \"Configuration\").\n"
+    "# Bulkhead demo configuration: what `make run` boots (docs/architecture.md, "
+    "\"Configuration\").\n"
     "#\n"
     "# Each [partition NAME] section makes one partition (NAME: 1-16 of [a-z0-9_-]).\n"
     "#   memory = SIZE   guest RAM from GPA 0, K/M/G suffix, a multiple of 4K\n"

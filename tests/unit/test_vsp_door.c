@@ -184,7 +184,8 @@ VSP_TYPE(two_vsp) = {.name = "two",
 		     .destroy = destroy,
 		     .reset = reset,
 		     .work = work};
-VSP_TYPE(three_vsp) = {.name = "three", .state_size = sizeof(struct test_state), .create = create_3};
+VSP_TYPE(three_vsp) = {
+    .name = "three", .state_size = sizeof(struct test_state), .create = create_3};
 
 static void cmd_one(struct vsp *v, int argc, char **argv)
 {
@@ -407,8 +408,8 @@ static void test_console_commands_resolve_to_an_instance(void **state)
 	run("one nobody");
 	assert_string_equal(out, "error: no partition named 'nobody' (see 'list')\n");
 	run("one plain");
-	assert_string_equal(out,
-			    "error: partition plain has no ONE device (add `one` to its vmbus list)\n");
+	assert_string_equal(
+	    out, "error: partition plain has no ONE device (add `one` to its vmbus list)\n");
 }
 
 static void test_log_and_configuration(void **state)

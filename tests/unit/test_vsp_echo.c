@@ -398,7 +398,8 @@ static void test_instances_are_apart(void **state)
 	assert_int_equal(echo_queued(other), 0);
 	assert_false(fake_deferred(other));
 	assert_false(fake_paused(och));
-	assert_non_null(strstr(console("echo other"), "echo partition=other state=open packets=1 "));
+	assert_non_null(
+	    strstr(console("echo other"), "echo partition=other state=open packets=1 "));
 	fake_close(och);
 	fake_vsp_destroy(other);
 }

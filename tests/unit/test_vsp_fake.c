@@ -18,8 +18,8 @@
 #define FAKE_CONTEXT_MAX  256
 #define FAKE_LIB_MAGIC	  0x4b4c4946u /* "FILK": the fake library's part of a saved packet */
 
-#define FAKE_MAX_VSPS	8
-#define FAKE_MAX_GPADLS 4
+#define FAKE_MAX_VSPS	  8
+#define FAKE_MAX_GPADLS	  4
 #define FAKE_MAX_MAPPINGS 16
 
 struct fake_gpadl {
@@ -351,8 +351,7 @@ const char *fake_command(const char *line)
 	return fake_console;
 }
 
-void fake_set_config(struct vsp *v, const char *key, const char *text, const void *data,
-		     u64 size)
+void fake_set_config(struct vsp *v, const char *key, const char *text, const void *data, u64 size)
 {
 	struct fake_config *c = NULL;
 
@@ -472,8 +471,8 @@ void vsp_log(const struct vsp *v, const char *fmt, ...)
 	va_list ap;
 
 	if (used + 1 < sizeof(fake_log))
-		snprintf(fake_log + used, sizeof(fake_log) - used, "%s: partition %s: ",
-			 v->type->name, v->bus->name);
+		snprintf(fake_log + used, sizeof(fake_log) - used,
+			 "%s: partition %s: ", v->type->name, v->bus->name);
 	va_start(ap, fmt);
 	append(fake_log, sizeof(fake_log), fmt, ap);
 	va_end(ap);

@@ -58,7 +58,7 @@ extern bool fake_alloc_fails;
 extern unsigned fake_violations;
 /* Abort at the first breach (fuzzers) instead of counting it. */
 extern bool fake_abort_on_violation;
-extern u64 fake_now_ns;	 /* vsp_now_ns */
+extern u64 fake_now_ns;	  /* vsp_now_ns */
 extern u64 fake_ref_time; /* vsp_ref_time */
 /* Everything vsp_printf and vsp_log printed since fake_reset. */
 extern char fake_console[16384];
@@ -88,8 +88,7 @@ size_t fake_vsp_bytes(const struct vsp *v);
 vmb_status fake_vsp_save(struct vsp *v, void *buf, u32 size, u32 *needed);
 vmb_status fake_vsp_restore(struct vsp *v, const void *buf, u32 size);
 /* The partition's key `key` for vsp_config (text) and vsp_file (data/size; NULL: not a file). */
-void fake_set_config(struct vsp *v, const char *key, const char *text, const void *data,
-		     u64 size);
+void fake_set_config(struct vsp *v, const char *key, const char *text, const void *data, u64 size);
 /* Run a console line as the door would (VSP_COMMAND); returns what it printed. */
 const char *fake_command(const char *line);
 

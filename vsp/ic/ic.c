@@ -229,8 +229,8 @@ static bool ic_negotiated(struct ic_channel *c, const u8 *body, u32 body_len, u6
 	c->framework = fw;
 	c->version = ver;
 	c->state = IC_READY;
-	vsp_log(c->ic->vsp, "%s %u.%u (framework %u.%u) negotiated", d->name, ver.major,
-		ver.minor, fw.major, fw.minor);
+	vsp_log(c->ic->vsp, "%s %u.%u (framework %u.%u) negotiated", d->name, ver.major, ver.minor,
+		fw.major, fw.minor);
 	d->ready(c, now);
 	return true;
 }
@@ -429,8 +429,8 @@ vmb_status ic_save(struct vsp *v, void *buf, u32 size, u32 *needed)
 /* A saved channel that fits the live one: its open state agrees, its versions were offered. */
 static bool ic_saved_channel_ok(const struct ic_channel *c, const struct ic_saved_channel *o)
 {
-	const u8 known = IC_SAVED_OUTSTANDING | IC_SAVED_HB_LIVE | IC_SAVED_SD_PENDING |
-			 IC_SAVED_TS_SYNC_DUE;
+	const u8 known =
+	    IC_SAVED_OUTSTANDING | IC_SAVED_HB_LIVE | IC_SAVED_SD_PENDING | IC_SAVED_TS_SYNC_DUE;
 	const struct ic_service_desc *d = c->desc;
 	enum ic_state st;
 
@@ -439,9 +439,9 @@ static bool ic_saved_channel_ok(const struct ic_channel *c, const struct ic_save
 	/* The channel save put the guest's open channel back (opened: NEGOTIATE) or not. */
 	if ((st == IC_CLOSED) != (c->state == IC_CLOSED))
 		return false;
-	if (st == IC_READY && (!ic_offered(ic_framework_versions, ic_nr_framework_versions,
-					   o->framework) ||
-			       !ic_offered(d->versions, d->nr_versions, o->version)))
+	if (st == IC_READY &&
+	    (!ic_offered(ic_framework_versions, ic_nr_framework_versions, o->framework) ||
+	     !ic_offered(d->versions, d->nr_versions, o->version)))
 		return false;
 	return true;
 }

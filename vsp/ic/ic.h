@@ -138,7 +138,7 @@ vmb_status ic_send(struct ic_channel *c, u16 type, const void *body, u16 body_le
 /* Count and log (once per open) a guest message that is not acted on. */
 void ic_reject(struct ic_channel *c, const char *why);
 /* Nanoseconds in `seconds`. */
-#define IC_NS(seconds) ((u64)(seconds) * 1000000000ull)
+#define IC_NS(seconds) ((u64)(seconds)*1000000000ull)
 
 /*
  * A guest packet, checked (pure: unit tests and fuzzing). IC_PARSE_OK: hdr
@@ -175,15 +175,15 @@ enum ic_parse ic_parse_negotiate(const u8 *body, u32 body_len, const struct ic_v
  * this one knows; a shorter one is refused (there is one layout yet); any
  * other version is REVISION_MISMATCH.
  */
-#define IC_SAVE_VERSION 1
-#define IC_SAVED_CLOSED 0 /* saved-state constants for enum ic_state */
-#define IC_SAVED_NEGOTIATE 1
+#define IC_SAVE_VERSION	     1
+#define IC_SAVED_CLOSED	     0 /* saved-state constants for enum ic_state */
+#define IC_SAVED_NEGOTIATE   1
 #define IC_SAVED_NEGOTIATING 2
-#define IC_SAVED_READY 3
-#define IC_SAVED_REFUSED 4
+#define IC_SAVED_READY	     3
+#define IC_SAVED_REFUSED     4
 #define IC_SAVED_OUTSTANDING 0x1 /* ic_saved_channel.flags */
-#define IC_SAVED_HB_LIVE 0x2
-#define IC_SAVED_SD_PENDING 0x4
+#define IC_SAVED_HB_LIVE     0x2
+#define IC_SAVED_SD_PENDING  0x4
 #define IC_SAVED_TS_SYNC_DUE 0x8
 
 struct ic_saved_channel {

@@ -52,8 +52,7 @@ static bool sd_response(struct ic_channel *c, const struct ic_msg_hdr *hdr, cons
 		return true;
 	}
 	sd->refused++;
-	vsp_log(c->ic->vsp, "the guest refused the shutdown request (status 0x%08x)",
-		hdr->status);
+	vsp_log(c->ic->vsp, "the guest refused the shutdown request (status 0x%08x)", hdr->status);
 	return true;
 }
 
