@@ -24,13 +24,14 @@
 #include "vmbus/ring.h"
 #include "vmbus/vmbus.h"
 
-#define VMBUS_NAME_MAX	     16
-#define VMBUS_FRIENDLY_MAX   31
-#define VMBUS_MSG_QUEUE	     64	 /* host -> guest messages waiting for a free SynIC queue */
-#define VMBUS_MAX_GPADLS     64	 /* per channel */
-#define VMBUS_MAX_IN_USE     256 /* guest packets a VSP holds before the host stops reading */
-#define VMBUS_SERVICE_BUDGET 128 /* guest packets read in one service pass; the next poll goes on  \
-				  */
+#define VMBUS_NAME_MAX	   16
+#define VMBUS_FRIENDLY_MAX 31
+#define VMBUS_MSG_QUEUE	   64  /* host -> guest messages waiting for a free SynIC queue */
+#define VMBUS_MAX_GPADLS   64  /* per channel */
+#define VMBUS_MAX_IN_USE   256 /* guest packets a VSP holds before the host stops reading */
+#define VMBUS_SERVICE_BUDGET                                                                       \
+	128 /* guest packets read in one service pass; the next poll goes on                       \
+	     */
 #define VMBUS_MAX_RANGES	 64   /* per GPA_DIRECT packet */
 #define VMBUS_DEFAULT_MAX_PACKET 4096 /* in-band bytes, as Linux's VMBUS_DEFAULT_MAX_PKT_SIZE */
 #define VMBUS_LIMIT_MAX_PACKET	 (64u << 10)

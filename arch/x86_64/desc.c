@@ -34,15 +34,14 @@ static struct tss64 tss __aligned(16);
 static struct idt_gate idt[256] __aligned(16);
 static u8 fault_stack[16384] __aligned(16);
 
-#define STUB(n) extern char trap_stub_##n[];
-STUB(0)
-STUB(1)
-STUB(2)
-STUB(3) STUB(4) STUB(5) STUB(6) STUB(7) STUB(8) STUB(9) STUB(10) STUB(11) STUB(12) STUB(13) STUB(14)
-    STUB(15) STUB(16) STUB(17) STUB(18) STUB(19) STUB(20) STUB(21) STUB(32) STUB(255)
-#undef STUB
+/* The entry stubs of entry.S, one per vector handled. */
+extern char trap_stub_0[], trap_stub_1[], trap_stub_2[], trap_stub_3[], trap_stub_4[],
+    trap_stub_5[], trap_stub_6[], trap_stub_7[], trap_stub_8[], trap_stub_9[], trap_stub_10[],
+    trap_stub_11[], trap_stub_12[], trap_stub_13[], trap_stub_14[], trap_stub_15[], trap_stub_16[],
+    trap_stub_17[], trap_stub_18[], trap_stub_19[], trap_stub_20[], trap_stub_21[], trap_stub_32[],
+    trap_stub_255[];
 
-	static void set_gate(unsigned vec, void *stub, u8 ist)
+static void set_gate(unsigned vec, void *stub, u8 ist)
 {
 	u64 off = (u64)stub;
 

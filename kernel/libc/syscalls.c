@@ -20,8 +20,9 @@ extern int errno;
 void serial_write(const char *buf, size_t len);
 __attribute__((noreturn)) void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#define LIBC_HEAP_SIZE (256u << 10) /* malloc's arena, in .bss: the hypervisor itself uses palloc  \
-				     */
+#define LIBC_HEAP_SIZE                                                                             \
+	(256u << 10) /* malloc's arena, in .bss: the hypervisor itself uses palloc                 \
+		      */
 #define LIBC_HEAP_ALIGN 16
 #define LIBC_PID	1 /* the hypervisor is the only "process" */
 
