@@ -46,7 +46,7 @@ EFI_LDS := /usr/lib/elf_x86_64_efi.lds
 EFI_CRT0 := /usr/lib/crt0-efi-x86_64.o
 BOOT_OBJS := $(patsubst %.c,$(BUILD)/efi/%.o,$(wildcard boot/*.c))
 
-.PHONY: all deps run image test unit system fuzz bench format clean
+.PHONY: all deps run image test unit system fuzz bench format format-check clean
 all: $(BUILD)/bulkhead.elf $(BUILD)/BOOTX64.EFI guests
 
 $(BUILD)/k/%.o: %.c $(NEWLIB_LIBC)
@@ -142,6 +142,13 @@ bench: deps all
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# Fails, naming them, when files differ from what `make format` would write.
+format-check:
+	@bad=$$(for f in $$(git ls-files '*.c' '*.h'); do \
+		clang-format "$$f" | cmp -s - "$$f" || echo "$$f"; done); \
+	if [ -n "$$bad" ]; then echo "format: not as clang-format writes them (make format):" $$bad; \
+		exit 1; fi; echo "format: every C file is as clang-format writes it"
 
 clean:
 	rm -rf $(BUILD)

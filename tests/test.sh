@@ -12,6 +12,8 @@ step "build: hypervisor, loader, test guests"
 make -s all
 step "layer rules (tests/layers.sh)"
 tests/layers.sh
+step "format (make format-check)"
+make -s format-check
 step "unit tests"
 make -s unit
 step "fuzzers (${FUZZ_RUNS:=1000000} executions or ${FUZZ_SECONDS:=60}s each)"
