@@ -14,6 +14,8 @@ PACKAGES=(
 	# tests: unit (cmocka), system (pytest + pexpect), fuzzers (clang)
 	libcmocka-dev python3 python3-pytest python3-pytest-timeout python3-pexpect
 	clang libclang-rt-14-dev
+	# make format and its check in make test
+	clang-format
 	# test guests: ACPI tables, Linux initramfs, unshare for private ports
 	acpica-tools kmod cpio busybox-static util-linux xz-utils
 )
