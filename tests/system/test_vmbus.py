@@ -218,7 +218,7 @@ def test_snapshot_and_restore_with_working_devices(machine_factory, backend):
     # The guest lets go of its devices: the host sees the channels closed.
     shell(m, "rmmod hv_utils", MODULE_TIMEOUT[backend])
     detach(m)
-    assert host(m, "heartbeat linux", HEARTBEAT).group(3) == "closed"
+    assert heartbeat_until(m, backend, lambda hb: hb.group(3) == "closed").group(3) == "closed"
 
     r = host(m, "restore linux",
              r"restored partition=linux slot=0 pages=65536 copied=(\d+) state=running "
