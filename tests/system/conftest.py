@@ -3,6 +3,7 @@
 A Machine is one emulator run: QEMU + OVMF (AMD-V, TCG) or Bochs + OVMF
 (VT-x with EPT). The console is COM1; tests send commands and expect lines.
 """
+import itertools
 import os
 import pty
 import re
@@ -20,8 +21,11 @@ BUILD = os.path.join(ROOT, "build")
 PROMPT = "bulkhead> "
 ESCAPE = "\x1d"  # Ctrl-] leaves `console P`
 
-# Boot budgets in seconds (OVMF alone takes ~3 s in QEMU, ~15 s in Bochs).
-BOOT_TIMEOUT = {"qemu": 90, "bochs": 300}
+# Boot budgets in seconds (OVMF alone takes ~3 s in QEMU, ~15 s in Bochs). Every timeout
+# here is a bound on a failure, not a guess at the machine's speed: CI machines are shared.
+BOOT_TIMEOUT = {"qemu": 180, "bochs": 600}
+# Waiting for a few guest ticks (~0.5 s each under QEMU, ~1.1 s under Bochs when idle).
+TICK_TIMEOUT = {"qemu": 180, "bochs": 900}
 
 
 def backends():
@@ -105,29 +109,65 @@ class Machine:
             if self.backend == "bochs":
                 time.sleep(0.01)
 
-    def command(self, line, expect=None, timeout=30):
+    def command(self, line, expect=None, timeout=60):
         self.send(line + "\r")
         if expect:
             return self.expect(expect, timeout=timeout)
         return None
 
-    def read_for(self, seconds):
-        """Everything the console printed during the next `seconds`."""
-        out = []
-        end = time.time() + seconds
-        while time.time() < end:
+    def read_until(self, done, what, timeout):
+        """Console output from here on until done(text) holds. The text starts with what
+        pexpect read but no expect consumed yet (read_nonblocking alone would skip it), and
+        all of it counts as consumed afterwards."""
+        text = self.con.buffer
+        self.con.buffer = ""
+        deadline = time.time() + timeout
+        while not done(text):
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError(f"did not see {what} within {timeout}s; "
+                                     f"console tail:\n{self.tail()}")
             try:
-                out.append(self.con.read_nonblocking(4096, timeout=max(0.05, end - time.time())))
+                text += self.con.read_nonblocking(65536, timeout=min(left, 1.0))
             except pexpect.TIMEOUT:
                 pass
             except pexpect.EOF:
-                break
-        return "".join(out)
+                raise AssertionError(f"console closed before {what}; console tail:\n"
+                                     f"{self.tail()}") from None
+        return text
+
+    def read_for(self, seconds):
+        """Everything the console printed during the next `seconds` (for diagnostics only:
+        a test never counts what happens within a wall-clock window)."""
+        end = time.time() + seconds
+        return self.read_until(lambda _: time.time() >= end, "the end", seconds + 60)
+
+    def ticks_until(self, counts, timeout=None):
+        """Console output from here on until each partition in counts ({name: n}) printed
+        n ticks: a span measured in the guests' own progress, not in seconds."""
+        return self.read_until(lambda t: all(len(ticks(t, n)) >= k for n, k in counts.items()),
+                               f"ticks {counts}", timeout or TICK_TIMEOUT[self.backend])
+
+    def output(self, line, first, timeout=60):
+        """Run a console command; its output, from the line that matches first to the
+        prompt after it. A command prints all its lines at once, with no guest line
+        among them, and then the prompt."""
+        self.send(line + "\r")
+        return self.expect(rf"({first}[\s\S]*?){re.escape(PROMPT)}", timeout=timeout).group(1)
 
     def list_states(self):
-        self.command("list")
-        text = self.read_for(1.5 if self.backend == "qemu" else 4)
-        return dict(re.findall(r"partition id=\d+ name=(\S+) state=(\S+)", text))
+        out = self.output("list", r"(?:partition id=\d+ |no partitions)")
+        return dict(re.findall(r"partition id=\d+ name=(\S+) state=(\S+)", out))
+
+    def states_until(self, ok, timeout=60):
+        """`list` again until ok(states) holds (a state the guest takes a moment after the
+        line that announced it), or timeout; the last states either way."""
+        deadline = time.time() + timeout
+        states = self.list_states()
+        while not ok(states) and time.time() < deadline:
+            time.sleep(0.5)
+            states = self.list_states()
+        return states
 
     def tail(self):
         self.log.flush()
@@ -195,3 +235,28 @@ def guest_partition(name, memory="16M", image="testguest.bin", rom=False):
     if rom:
         return f"[partition {name}]\nmemory = {memory}\nimage = testguest-rom.bin\nload = 0xF0000\n\n"
     return f"[partition {name}]\nmemory = {memory}\nimage = {image}\nload = 0x8000\nentry = 0x8000\n\n"
+
+
+_shell_steps = itertools.count(1)
+# A kernel console line (CONFIG_PRINTK_TIME: "[   12.345678] text"), as it may come between
+# two bytes of what a shell command prints: the tty sends its output from interrupts, a
+# FIFO's worth at a time, and a kernel message is written out in between.
+_KERNEL_LINE = r"(?:\[ *\d+\.\d+\][^\n]*\n)*"
+
+
+def linux_shell(m, command, timeout=60):
+    """Run command in the Linux guest's shell (attached with `console P`); what it printed.
+
+    The guest kernel writes its messages to the same console whenever they come, also in
+    the middle of a line. So the step quiets the console (`dmesg -n 1`: only emergencies;
+    dmesg keeps everything) and gives the level back after it, and the output is taken
+    between two tokens of this step alone, matched without what follows them. The typed
+    line does not contain the tokens: $((6*7)) expands only when the shell runs it. The
+    level comes back while the last token may still be on its way out: a kernel line may
+    cut it, and is allowed for."""
+    n = next(_shell_steps)
+    m.send(f"read -r __lvl __rest </proc/sys/kernel/printk; dmesg -n 1; "
+           f"echo __start{n}_$((6*7))_; {command}; echo __done{n}_$((6*7))_; "
+           f"dmesg -n $__lvl\r")
+    done = _KERNEL_LINE.join(re.escape(c) for c in f"__done{n}_42_")
+    return m.expect(rf"__start{n}_42_([\s\S]*?){done}", timeout=timeout).group(1)

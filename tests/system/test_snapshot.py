@@ -6,11 +6,11 @@ running; interrupts work after a restore; a neighbour is untouched; bad
 requests get `error: ` lines and change nothing; a VMBus channel the test
 guest left open comes back open after its client closed and unloaded it.
 (Linux with hv_utils across a snapshot: test_vmbus.py.)"""
-import time
+import re
 
 import pytest
 
-from conftest import ESCAPE, backends, guest_partition, ticks
+from conftest import ESCAPE, backends, console_log, guest_partition, ticks
 
 ALL_BACKENDS = pytest.mark.parametrize("backend", backends())
 # Seconds: the guest ticks every ~0.5 s under QEMU, ~1.1 s under Bochs (bare).
@@ -20,7 +20,7 @@ LOOP_X = "56998eacc4ba9c2e"  # what the 'l' loop computes (tests/guest/README.md
 
 
 def last_tick(m, name):
-    """The next tick `name` prints."""
+    """The next tick `name` prints (or printed, unread yet)."""
     return int(m.expect(rf"\[{name}\] tick (\d+)", timeout=WAIT[m.backend]).group(1))
 
 
@@ -47,6 +47,29 @@ def restore(m, name, slot=None):
                             r"state=(\S+) ms=(\d+)\r*\n", timeout=WAIT[m.backend])
 
 
+def tick_before(m, name, line):
+    """The last tick partition name printed before the console's line (a snapshot's or a
+    restore's answer): what the guest itself reports about where it was. Guest lines are
+    printed whole the moment they end, console answers when the command is done, in one
+    order; so the guest was past that tick and before the next when line was printed."""
+    log = console_log(m)
+    t = ticks(log[:log.rfind(line)], name)
+    assert t, (name, line, log[-2000:])
+    return t[-1]
+
+
+def check_went_back(text, at):
+    """text, the console after a restore, shows alpha going on from the snapshot taken
+    after its tick `at`: the next tick is at + 1, then one by one. (If the snapshot or the
+    restore fell while alpha had half a line out, the console joins that half with the
+    rest, and the first whole tick is at + 2; the first alpha line is no tick line then.)"""
+    a = ticks(text, "alpha")
+    lines = re.findall(r"\[alpha\] ([^\r\n]*)", text)
+    joined = bool(lines) and not re.fullmatch(r"tick \d+", lines[0])
+    assert a and (a[0] == at + 1 or (joined and a[0] == at + 2)), (at, a, lines[:3], text[-2000:])
+    assert a == list(range(a[0], a[0] + len(a))), a  # and on from there, one by one
+
+
 def boot_two(machine_factory, backend):
     m = machine_factory(backend, guest_partition("alpha") + guest_partition("beta"))
     m.boot()
@@ -59,27 +82,27 @@ def boot_two(machine_factory, backend):
 @pytest.mark.timeout(1200)
 def test_restore_goes_back_in_time(machine_factory, backend):
     m = boot_two(machine_factory, backend)
-    before = last_tick(m, "alpha")
+    last_tick(m, "alpha")
     s = snapshot(m, "alpha")
     assert (s.group(1), s.group(2), s.group(3)) == ("0", str(16 << 8), "running"), s.group(0)
+    # Where the guest was: its ticks as the console printed them around the snapshot's
+    # answer, not a guess of how many ticks the command took on this machine.
+    at = tick_before(m, "alpha", "snapshot partition=alpha slot=0 ")
     # Let it run well past the snapshot, then go back.
-    while last_tick(m, "alpha") < before + 4:
+    while last_tick(m, "alpha") < at + 4:
         pass
-    beta_before = last_tick(m, "beta")
     r = restore(m, "alpha")
+    beta_before = tick_before(m, "beta", "restored partition=alpha slot=0 ")
     assert (r.group(1), r.group(2), r.group(4)) == ("0", str(16 << 8), "running"), r.group(0)
     # Only what changed is copied back: the guest writes a few pages of its 16 MiB.
     assert 0 < int(r.group(3)) < 256, r.group(0)
-    text = m.read_for(6 if backend == "qemu" else 20)
-    a = ticks(text, "alpha")
-    assert a and a[0] in (before, before + 1), (before, a, text[-2000:])
-    assert a == list(range(a[0], a[0] + len(a))), a  # and on from there, one by one
+    text = m.ticks_until({"alpha": 3, "beta": 1})
+    check_went_back(text, at)
     b = ticks(text, "beta")
     assert b and b[0] > beta_before, (beta_before, b)  # the neighbour never went back
     # The same slot restores again; the snapshot is kept.
     restore(m, "alpha")
-    a = ticks(m.read_for(6 if backend == "qemu" else 20), "alpha")
-    assert a and a[0] in (before, before + 1), (before, a)
+    check_went_back(m.ticks_until({"alpha": 3}), at)
     m.command("snapshots", expect=r"snapshot partition=alpha slot=0 pages=4096 state=running "
                                   r"age_s=\d+\r*\n")
     assert m.list_states() == {"alpha": "running", "beta": "running"}
@@ -92,8 +115,14 @@ def test_a_computation_finishes_twice_the_same(machine_factory, backend):
     must carry every register, or the second run prints another x."""
     m = boot_two(machine_factory, backend)
     type_to(m, "alpha", "l", r"bench loop start")
-    time.sleep(1.0 if backend == "qemu" else 3.0)
+    # Into the loop (~5 beta ticks long with both running): one tick of the neighbour's,
+    # not so many seconds of this machine's.
+    m.expect(r"\[beta\] tick \d+", timeout=WAIT[backend])
     snapshot(m, "alpha", 1)
+    log = console_log(m)
+    taken = log.rfind("snapshot partition=alpha slot=1 ")
+    assert "bench loop done" not in log[log.rfind("bench loop start", 0, taken):taken], \
+        log[-2000:]  # taken inside the loop
     done = m.expect(r"\[alpha\] bench loop done x=([0-9a-f]{16})", timeout=WAIT[backend])
     assert done.group(1) == LOOP_X
     restore(m, "alpha", 1)
@@ -112,7 +141,7 @@ def test_restore_brings_back_a_spinning_faulted_or_killed_guest(machine_factory,
     last_tick(m, "alpha")
     snapshot(m, "alpha", 2)
     type_to(m, "alpha", "c", r"cmd: spin")  # a tight loop: no ticks any more
-    text = m.read_for(3 if backend == "qemu" else 10)
+    text = m.ticks_until({"beta": 3})  # while the neighbour ticks three times
     assert not ticks(text, "alpha"), text[-1000:]
     restore(m, "alpha", 2)
     last_tick(m, "alpha")
@@ -133,7 +162,7 @@ def test_restore_brings_back_a_spinning_faulted_or_killed_guest(machine_factory,
     m.expect(r"\[alpha\] selftest: \d+ ok, 0 failed", timeout=WAIT[backend])
     r = restore(m, "alpha", 2)
     assert r.group(3) == r.group(2), r.group(0)  # a reset rewrote everything: all copied
-    text = m.read_for(4 if backend == "qemu" else 15)
+    text = m.ticks_until({"alpha": 2})
     assert "selftest" not in text.split("restored partition=alpha")[-1], text[-2000:]
     assert ticks(text, "alpha"), text[-2000:]
     assert m.list_states() == {"alpha": "running", "beta": "running"}
