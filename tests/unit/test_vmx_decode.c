@@ -36,8 +36,8 @@ static void test_fixed_length_exits_keep_length(void **state)
 /* A VMCALL exit says where it came from: CPL is SS.DPL, protected mode is CR0.PE (TLFS 3.2). */
 static void test_vmcall_privilege(void **state)
 {
-	struct vmx_exit_info x = {.reason = EXIT_REASON_VMCALL, .insn_len = 3, .cr0 = 0x80000011,
-				  .ss_ar = 0xc093};
+	struct vmx_exit_info x = {
+	    .reason = EXIT_REASON_VMCALL, .insn_len = 3, .cr0 = 0x80000011, .ss_ar = 0xc093};
 	struct vm_exit e;
 
 	vmx_decode_exit(&x, &e);
