@@ -98,6 +98,16 @@ bool exit_handle(struct vp *vp, const struct vm_exit *e)
 		handle_msr(vp, e);
 		return false;
 	case EXIT_HYPERCALL:
+		/*
+		 * TLFS 3.2 (hypercall interface): only CPL 0 in protected mode (not
+		 * virtual-8086) may call; elsewhere the instruction raises #UD, as on
+		 * hardware without a hypervisor, and nothing else happens.
+		 */
+		if (!e->hypercall.protected_mode || e->hypercall.cpl ||
+		    (vp->regs.rflags & RFLAGS_VM)) {
+			vp_ops->vp_inject_exception(vp, EXC_UD, false, 0);
+			return false;
+		}
 		hypercall_dispatch(vp);
 		skip(vp, e);
 		return false;

@@ -97,6 +97,10 @@ struct vm_exit {
 			u64 gpa;
 			unsigned access; /* MEM_* */
 		} mem;
+		struct {
+			u8 cpl;		     /* of the VMCALL / VMMCALL */
+			bool protected_mode; /* CR0.PE was set */
+		} hypercall;
 	};
 };
 

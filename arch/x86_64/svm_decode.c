@@ -58,6 +58,8 @@ void svm_decode_exit(const struct vmcb *v, struct vm_exit *e)
 	case SVM_EXIT_VMMCALL:
 		e->reason = EXIT_HYPERCALL;
 		e->insn_len = LEN_VMMCALL;
+		e->hypercall.cpl = v->s.cpl; /* APM Vol.2 15.5.1: the VMCB's CPL */
+		e->hypercall.protected_mode = v->s.cr0 & CR0_PE;
 		break;
 	case SVM_EXIT_NPF:
 		e->reason = EXIT_MEM_FAULT;

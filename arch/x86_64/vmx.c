@@ -760,6 +760,10 @@ static void vmx_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 	case EXIT_REASON_EXCEPTION_NMI:
 		x.intr_info = (u32)vmread(VMCS_EXIT_INTR_INFO);
 		break;
+	case EXIT_REASON_VMCALL:
+		x.cr0 = vmread(VMCS_GUEST_CR0);
+		x.ss_ar = (u32)vmread(VMCS_GUEST_ES_AR + VMX_SEG_SS * VMX_SEG_STRIDE);
+		break;
 	}
 	vmx_decode_exit(&x, e);
 	s->exit_rip = vp->regs.rip;

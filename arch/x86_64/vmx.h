@@ -319,6 +319,8 @@ struct vmx_exit_info {
 	u64 gpa; /* EPT exits only */
 	u32 insn_len;
 	u32 intr_info; /* exception/NMI exits only */
+	u64 cr0;       /* VMCALL exits only: the guest's CR0 ... */
+	u32 ss_ar;     /* ... and SS access rights, whose DPL is the CPL (SDM Vol.3C 25.4.1) */
 };
 
 void vmx_decode_exit(const struct vmx_exit_info *x, struct vm_exit *e);

@@ -60,6 +60,8 @@ void vmx_decode_exit(const struct vmx_exit_info *x, struct vm_exit *e)
 		break;
 	case EXIT_REASON_VMCALL:
 		e->reason = EXIT_HYPERCALL;
+		e->hypercall.cpl = (u8)SEG_DPL(x->ss_ar);
+		e->hypercall.protected_mode = x->cr0 & CR0_PE;
 		break;
 	case EXIT_REASON_IO:
 		decode_io(x, e);

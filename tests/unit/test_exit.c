@@ -194,6 +194,26 @@ static void test_svm_decode_npf_and_others(void **state)
 	}
 }
 
+/* A VMMCALL exit carries the VMCB's CPL and CR0.PE (APM Vol.2 15.5.1; TLFS 3.2). */
+static void test_svm_vmmcall_privilege(void **state)
+{
+	struct vmcb v;
+	struct vm_exit e;
+
+	memset(&v, 0, sizeof(v));
+	v.c.exit_code = SVM_EXIT_VMMCALL;
+	v.s.cpl = 3;
+	v.s.cr0 = 0x80000011;
+	svm_decode_exit(&v, &e);
+	assert_int_equal(e.hypercall.cpl, 3);
+	assert_true(e.hypercall.protected_mode);
+	v.s.cpl = 0;
+	v.s.cr0 = 0x10;
+	svm_decode_exit(&v, &e);
+	assert_int_equal(e.hypercall.cpl, 0);
+	assert_false(e.hypercall.protected_mode);
+}
+
 /* ---- handlers ---- */
 
 static struct vm_exit io_exit(u16 port, u8 size, bool in)
@@ -256,6 +276,7 @@ static void test_hypercalls(void **state)
 	struct vm_exit e = {.reason = EXIT_HYPERCALL, .insn_len = 3};
 	u64 *r = part.vp.regs.gpr;
 
+	e.hypercall.protected_mode = true;
 	r[REG_RCX] = 0x0fff;
 	r[REG_RDX] = 0x123456789abcdef0ull;
 	exit_handle(&part.vp, &e);
@@ -266,6 +287,42 @@ static void test_hypercalls(void **state)
 	r[REG_RCX] = 0x0ffe;
 	exit_handle(&part.vp, &e);
 	assert_int_equal(r[REG_RAX], 2); /* HV_STATUS_INVALID_HYPERCALL_CODE */
+}
+
+/* TLFS 3.2: a hypercall outside CPL 0 of protected mode is #UD and changes nothing. */
+static void test_hypercalls_only_at_cpl0_in_protected_mode(void **state)
+{
+	struct vm_exit e = {.reason = EXIT_HYPERCALL, .insn_len = 3};
+	u64 *r = part.vp.regs.gpr;
+	const struct {
+		u8 cpl;
+		bool pm;
+		u64 rflags;
+	} bad[] = {{3, true, 0}, {1, true, 0}, {0, false, 0}, {0, true, RFLAGS_VM}};
+
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		r[REG_RCX] = 0x0fff; /* a call that would answer */
+		r[REG_RDX] = 5;
+		r[REG_RAX] = 77;
+		part.vp.regs.rip = 0x1000;
+		part.vp.regs.rflags = 2 | bad[i].rflags;
+		injected_vector = -1;
+		e.hypercall.cpl = bad[i].cpl;
+		e.hypercall.protected_mode = bad[i].pm;
+		assert_false(exit_handle(&part.vp, &e));
+		assert_int_equal(injected_vector, 6);
+		assert_int_equal(part.vp.regs.rip, 0x1000); /* a fault: not skipped */
+		assert_int_equal(r[REG_RAX], 77);
+		assert_int_equal(r[REG_RDX], 5);
+	}
+	part.vp.regs.rflags = 2;
+	e.hypercall.cpl = 0;
+	e.hypercall.protected_mode = true;
+	injected_vector = -1;
+	exit_handle(&part.vp, &e);
+	assert_int_equal(injected_vector, -1);
+	assert_int_equal(r[REG_RAX], 0);
+	assert_int_equal(part.vp.regs.rip, 0x1003);
 }
 
 static void test_msr_allow_list(void **state)
@@ -341,6 +398,8 @@ int main(void)
 	    cmocka_unit_test_setup(test_io_uart_and_unknown_ports, setup),
 	    cmocka_unit_test_setup(test_io_debug_exit_and_string_io_stop, setup),
 	    cmocka_unit_test_setup(test_hypercalls, setup),
+	    cmocka_unit_test_setup(test_hypercalls_only_at_cpl0_in_protected_mode, setup),
+	    cmocka_unit_test(test_svm_vmmcall_privilege),
 	    cmocka_unit_test_setup(test_msr_allow_list, setup),
 	    cmocka_unit_test_setup(test_cpuid_filter, setup),
 	    cmocka_unit_test_setup(test_faults_and_halt, setup),

@@ -33,6 +33,25 @@ static void test_fixed_length_exits_keep_length(void **state)
 	assert_int_equal(decode(EXIT_REASON_WRMSR, 0, 0, 2, 0).reason, EXIT_MSR_WRITE);
 }
 
+/* A VMCALL exit says where it came from: CPL is SS.DPL, protected mode is CR0.PE (TLFS 3.2). */
+static void test_vmcall_privilege(void **state)
+{
+	struct vmx_exit_info x = {
+	    .reason = EXIT_REASON_VMCALL, .insn_len = 3, .cr0 = 0x80000011, .ss_ar = 0xc093};
+	struct vm_exit e;
+
+	vmx_decode_exit(&x, &e);
+	assert_int_equal(e.hypercall.cpl, 0);
+	assert_true(e.hypercall.protected_mode);
+	x.ss_ar = 0xc0f3; /* DPL 3 */
+	vmx_decode_exit(&x, &e);
+	assert_int_equal(e.hypercall.cpl, 3);
+	x.ss_ar = 0x93;
+	x.cr0 = 0x10; /* real mode */
+	vmx_decode_exit(&x, &e);
+	assert_false(e.hypercall.protected_mode);
+}
+
 static void test_io_qualification(void **state)
 {
 	/* OUT DX, AL to 0x3f8: size-1 = 0, direction out (SDM table 28-5). */
@@ -96,6 +115,7 @@ static void test_entry_failure_and_unknown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_vmcall_privilege),
 	    cmocka_unit_test(test_fixed_length_exits_keep_length),
 	    cmocka_unit_test(test_io_qualification),
 	    cmocka_unit_test(test_ept_violation_access_kinds),
