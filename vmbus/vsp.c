@@ -222,18 +222,18 @@ int vsp_create_all(struct vmbus_part *vp, const struct cfg_value *list, char *er
 		v->type = find_type(name);
 		v->owner = vp;
 		v->state = calloc(1, v->type->state_size ? v->type->state_size : 1);
-		vp->nr_vsps = i + 1; /* destroy_all frees this one too */
 		why[0] = 0;
 		if (!v->state) {
+			memset(v, 0, sizeof(*v));
 			snprintf(err, errlen, "vmbus: VSP '%s': out of memory", name);
 			goto fail;
 		}
 		if (v->type->create(v, why, sizeof(why))) {
 			snprintf(err, errlen, "vmbus: VSP '%s': %s", name, why[0] ? why : "failed");
 			vsp_free_instance(v); /* its create undid itself: no destroy */
-			vp->nr_vsps = i;
 			goto fail;
 		}
+		vp->nr_vsps = i + 1; /* made: destroy_all undoes it */
 	}
 	return 0;
 fail:
