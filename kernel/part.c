@@ -177,7 +177,7 @@ static int part_start(struct partition *p, char *err, size_t errlen)
 	p->idle = false;
 	uart_init(&p->uart, part_uart_tx, part_uart_irq, p);
 	arch_fpu_init(p->vp.fpu);
-	sched_fpu_drop(p);
+	sched_fpu_load(p);
 	for_each_part_ext(x) if (x->reset) x->reset(p);
 	p->stop_reason[0] = 0;
 	p->state = PART_RUNNING;

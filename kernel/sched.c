@@ -21,7 +21,7 @@
 static struct partition *fpu_owner; /* whose x87/SSE state is in the CPU */
 static u64 last_poll;		    /* arch_time_us() of the last console poll */
 
-static void fpu_switch(struct partition *p)
+void sched_fpu_switch(struct partition *p)
 {
 	if (fpu_owner == p)
 		return;
@@ -37,10 +37,11 @@ void sched_fpu_flush(struct partition *p)
 		arch_fpu_save(p->vp.fpu);
 }
 
-void sched_fpu_drop(struct partition *p)
+void sched_fpu_load(struct partition *p)
 {
+	/* Inside p's own slice (the console runs between exits) the CPU holds p's old registers. */
 	if (fpu_owner == p)
-		fpu_owner = NULL;
+		arch_fpu_restore(p->vp.fpu);
 }
 
 /* Microseconds from now until TSC deadline (at least 1), capped at max. */
@@ -66,7 +67,7 @@ static void run_slice(struct partition *p)
 	struct vm_exit exit;
 
 	p->slices++;
-	fpu_switch(p);
+	sched_fpu_switch(p);
 	while (runnable(p) && now - start < SCHED_SLICE_US) {
 		u64 tsc = arch_rdtsc();
 

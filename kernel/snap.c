@@ -403,7 +403,7 @@ static int snap_put_back(struct partition *p, struct snap *s, u64 *copied, char 
 	*copied = put_back_memory(p, s);
 	vp_ops->vp_load(&p->vp, &scratch.vp);
 	memcpy(p->vp.fpu, scratch.fpu, sizeof(p->vp.fpu));
-	sched_fpu_drop(p);
+	sched_fpu_load(p);
 	p->lapic = scratch.lapic;
 	p->ioapic = scratch.ioapic;
 	p->hv = scratch.hv;

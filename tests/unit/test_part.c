@@ -124,9 +124,9 @@ void arch_fpu_init(void *area)
 	note("fpu_init ");
 }
 
-void sched_fpu_drop(struct partition *p)
+void sched_fpu_load(struct partition *p)
 {
-	note("fpu_drop ");
+	note("fpu_load ");
 }
 
 void con_guest_output(struct partition *p, u8 c)
@@ -296,7 +296,7 @@ static void test_create_boots_the_image(void **state)
 	ext_words(creates, sizeof(creates), "create", nr_exts(), false, ALL);
 	ext_words(resets, sizeof(resets), "reset", nr_exts(), false, WITH_RESET);
 	snprintf(want, sizeof(want),
-		 "vp_create %svp_reset irq_init hv_init@%llu fpu_init fpu_drop %s", creates,
+		 "vp_create %svp_reset irq_init hv_init@%llu fpu_init fpu_load %s", creates,
 		 FAKE_TSC, resets);
 	assert_string_equal(log_buf, want);
 	assert_string_equal(con_out, "");
@@ -505,7 +505,7 @@ static void test_reset_reboots_and_calls_reset_hooks(void **state)
 	assert_int_equal(*(u8 *)part_gpa_peek(p, 0x500, 1), 0);
 	assert_true(guest_bytes_are(p, cfg.load, image, sizeof(image)));
 	/* Devices reset, then each extension's reset hook in set order, once. */
-	snprintf(want, sizeof(want), "vp_reset irq_init hv_init@%llu fpu_init fpu_drop ", FAKE_TSC);
+	snprintf(want, sizeof(want), "vp_reset irq_init hv_init@%llu fpu_init fpu_load ", FAKE_TSC);
 	ext_words(want + strlen(want), sizeof(want) - strlen(want), "reset", nr_exts(), false,
 		  WITH_RESET);
 	assert_string_equal(log_buf, want);
