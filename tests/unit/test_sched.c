@@ -128,8 +128,8 @@ static void test_rewrite_inside_the_owners_slice_takes_effect(void **state)
 
 	fill(a->vp.fpu, 0x11);
 	sched_fpu_switch(a);
-	fill(cpu_fpu, 0x22);		/* a's guest computes, then the console restores a */
-	fill(a->vp.fpu, 0x33);		/* snap.c: the snapshot's image */
+	fill(cpu_fpu, 0x22);   /* a's guest computes, then the console restores a */
+	fill(a->vp.fpu, 0x33); /* snap.c: the snapshot's image */
 	sched_fpu_load(a);
 	assert_int_equal(cpu_fpu[0], 0x33); /* the restored registers, at once */
 	fill(cpu_fpu, 0x44);		    /* a's guest runs on from the restored state */
