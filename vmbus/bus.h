@@ -66,6 +66,7 @@ struct vmb_channel {
 	struct vmb_state_callbacks state_cb;
 	vmb_save_packet_fn save_packet;
 	vmb_restore_packet_fn restore_packet;
+	vmb_check_packet_fn check_packet;
 
 	/* Running. */
 	bool enabled;

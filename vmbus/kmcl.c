@@ -244,6 +244,14 @@ vmb_server_channel_init_set_save_restore_packet_callbacks(struct vmb_channel *ch
 	return VMB_STATUS_SUCCESS;
 }
 
+vmb_status vmb_server_channel_init_set_check_packet_callback(struct vmb_channel *channel,
+							     vmb_check_packet_fn check_packet)
+{
+	SETUP_CHECK(channel);
+	channel->check_packet = check_packet;
+	return VMB_STATUS_SUCCESS;
+}
+
 /* ---- buses ---- */
 
 struct vmb_bus *vmbus_create(const struct vmbus_host *host, const char *name)

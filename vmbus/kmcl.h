@@ -110,6 +110,18 @@ vmb_status
 vmb_server_channel_init_set_save_restore_packet_callbacks(struct vmb_channel *channel,
 							  vmb_save_packet_fn save_packet,
 							  vmb_restore_packet_fn restore_packet);
+/*
+ * Optional: the check half of restore_packet (docs/kmcl.md, "Restoring a
+ * channel"). Before a restore changes anything, every saved packet's VSP
+ * part is handed here, in stream order (index from 0; save_buf_size 0 where
+ * save_packet kept nothing). SUCCESS promises that restore_packet takes the
+ * same bytes unless host memory runs out; anything else refuses the restore.
+ * It must change nothing.
+ */
+typedef vmb_status (*vmb_check_packet_fn)(struct vmb_channel *channel, u32 index,
+					  const void *save_buf, u32 save_buf_size);
+vmb_status vmb_server_channel_init_set_check_packet_callback(struct vmb_channel *channel,
+							     vmb_check_packet_fn check_packet);
 
 /* ---- running ---- */
 

@@ -274,7 +274,8 @@ static vmb_status build(struct vmb_channel *ch, struct builder *b, u32 *records)
 				return st;
 		}
 	}
-	if (b->failed)
+	/* A stream its own reader would refuse is not made (a guest can fill the lists). */
+	if (b->failed || *records > MAX_RECORDS)
 		return VMB_STATUS_INSUFFICIENT_RESOURCES;
 	memset(&h, 0, sizeof(h));
 	h.magic = VMBUS_SAVE_MAGIC;
@@ -531,6 +532,13 @@ static vmb_status check_packet(const struct vmb_channel *ch, u8 *body, u32 size,
 			if (waiting[i] == trans_id)
 				return VMB_STATUS_DATA_ERROR;
 		waiting[(*nr_waiting)++] = trans_id;
+	}
+	/* The VSP's part, as restore_packet will get it (zero bytes if it kept none). */
+	if (ch->check_packet) {
+		st = ch->check_packet((struct vmb_channel *)ch, pl->nr_packets,
+				      body + sizeof(s) + s.lib_size, s.vsp_size);
+		if (st != VMB_STATUS_SUCCESS)
+			return st;
 	}
 	pl->packets[pl->nr_packets++] = body;
 	return VMB_STATUS_SUCCESS;
@@ -857,6 +865,49 @@ static vmb_status restore_stream(struct vmb_channel *ch, u8 *buf, u32 size)
 	return st;
 }
 
+/* The header of a stream's first chunk: the rest is known from it. */
+static vmb_status check_header(const void *buf, u32 size, struct vmbus_save_header *h)
+{
+	if (size < sizeof(*h))
+		return VMB_STATUS_DATA_ERROR;
+	memcpy(h, buf, sizeof(*h));
+	if (h->magic != VMBUS_SAVE_MAGIC)
+		return VMB_STATUS_DATA_ERROR;
+	if (h->version < VMBUS_SAVE_VERSION_MIN || h->version > VMBUS_SAVE_VERSION)
+		return VMB_STATUS_REVISION_MISMATCH;
+	if (h->header_size != sizeof(*h) || h->total_size < sizeof(*h) ||
+	    h->total_size > VMBUS_SAVE_MAX)
+		return VMB_STATUS_DATA_ERROR;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmbus_save_check_stream(const struct vmb_channel *ch, const void *buf, u32 size,
+				   struct vmbus_stream_needs *needs)
+{
+	struct vmbus_save_header h;
+	struct plan pl;
+	vmb_status st = check_header(buf, size, &h);
+	u8 *copy;
+
+	if (st != VMB_STATUS_SUCCESS)
+		return st;
+	if (h.total_size != size)
+		return VMB_STATUS_DATA_ERROR;
+	copy = malloc(size); /* check() rewrites each packet's state byte in place */
+	if (!copy)
+		return VMB_STATUS_INSUFFICIENT_RESOURCES;
+	memcpy(copy, buf, size);
+	memset(&pl, 0, sizeof(pl));
+	st = check(ch, copy, size, &pl);
+	if (st == VMB_STATUS_SUCCESS) {
+		needs->relid = pl.c.relid;
+		needs->bus_version = pl.c.bus_version;
+	}
+	plan_free(&pl);
+	free(copy);
+	return st;
+}
+
 vmb_status vmb_channel_restore_from_buffer(struct vmb_channel *channel, const void *buf, u32 size)
 {
 	struct vmbus_restore_state *r;
@@ -869,17 +920,9 @@ vmb_status vmb_channel_restore_from_buffer(struct vmb_channel *channel, const vo
 	if (!r) {
 		if (!restorable(channel))
 			return VMB_STATUS_INVALID_DEVICE_STATE;
-		/* The first chunk starts with the header: the rest is known from it. */
-		if (size < sizeof(h))
-			return VMB_STATUS_DATA_ERROR;
-		memcpy(&h, buf, sizeof(h));
-		if (h.magic != VMBUS_SAVE_MAGIC)
-			return VMB_STATUS_DATA_ERROR;
-		if (h.version < VMBUS_SAVE_VERSION_MIN || h.version > VMBUS_SAVE_VERSION)
-			return VMB_STATUS_REVISION_MISMATCH;
-		if (h.header_size != sizeof(h) || h.total_size < sizeof(h) ||
-		    h.total_size > VMBUS_SAVE_MAX)
-			return VMB_STATUS_DATA_ERROR;
+		st = check_header(buf, size, &h);
+		if (st != VMB_STATUS_SUCCESS)
+			return st;
 		r = calloc(1, sizeof(*r));
 		if (r)
 			r->buf = malloc(h.total_size);

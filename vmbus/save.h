@@ -181,4 +181,19 @@ bool vmbus_saved_version_ok(u32 version);
 struct vmb_channel;
 void vmbus_save_discard(struct vmb_channel *ch);
 
+/*
+ * save.c, for the check phase of a bus restore (vmbus/snap.c): a whole
+ * stream checked as vmb_channel_restore_from_buffer checks it on ch (the
+ * VSP's check_packet included), changing nothing. What it needs of the bus
+ * is left for the caller to weigh against the other channels: the bus is
+ * disconnected before the channels are rebuilt, so only the saved channels
+ * among themselves can conflict.
+ */
+struct vmbus_stream_needs {
+	u32 relid;	 /* 0: none */
+	u32 bus_version; /* 0: saved while not connected */
+};
+vmb_status vmbus_save_check_stream(const struct vmb_channel *ch, const void *buf, u32 size,
+				   struct vmbus_stream_needs *needs);
+
 #endif

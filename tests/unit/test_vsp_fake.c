@@ -76,6 +76,7 @@ struct vmb_channel {
 	struct vmb_state_callbacks cb;
 	vmb_save_packet_fn save_packet;
 	vmb_restore_packet_fn restore_packet;
+	vmb_check_packet_fn check_packet;
 	struct fake_guest_packet queue[FAKE_QUEUE];
 	unsigned q_head, q_count;
 	struct fake_gpadl gpadls[FAKE_MAX_GPADLS];
@@ -632,6 +633,14 @@ vmb_server_channel_init_set_save_restore_packet_callbacks(struct vmb_channel *ch
 	SETTER_GUARD(channel);
 	channel->save_packet = save_packet;
 	channel->restore_packet = restore_packet;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_server_channel_init_set_check_packet_callback(struct vmb_channel *channel,
+							     vmb_check_packet_fn check_packet)
+{
+	SETTER_GUARD(channel);
+	channel->check_packet = check_packet;
 	return VMB_STATUS_SUCCESS;
 }
 
@@ -1265,6 +1274,11 @@ const void *fake_saved_vsp(unsigned n, u32 *len)
 	return saved[n].vsp;
 }
 
+vmb_status fake_check_one(struct vmb_channel *ch, u32 index, const void *vsp, u32 len)
+{
+	return ch->check_packet ? ch->check_packet(ch, index, vsp, len) : VMB_STATUS_SUCCESS;
+}
+
 vmb_status fake_restore_one(struct vmb_channel *ch, const void *vsp, u32 len)
 {
 	const struct fake_lib_saved lib = {FAKE_LIB_MAGIC, VMB_PACKET_COMPLETION_REQUESTED};
@@ -1276,6 +1290,10 @@ int fake_restore(struct vmb_channel *ch)
 {
 	int rc = (int)nr_saved;
 
+	/* As the library does: every packet checked before anything changes. */
+	for (unsigned i = 0; i < nr_saved; i++)
+		if (fake_check_one(ch, i, saved[i].vsp, saved[i].len) != VMB_STATUS_SUCCESS)
+			return -1;
 	fake_close(ch);
 	/* What the VSP had mapped is gone with the state it belonged to. */
 	for (unsigned i = 0; i < FAKE_MAX_MAPPINGS; i++)

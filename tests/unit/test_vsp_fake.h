@@ -122,9 +122,10 @@ unsigned fake_count(struct vmb_channel *ch, enum fake_kind kind);
 /*
  * Save/restore of the in-use packets of a channel, as a snapshot would:
  * fake_save asks the VSP's save_packet for each (size 0 first, then the size
- * it needs); fake_restore drops the channel's packets, closes and reopens it
- * (so the VSP forgets its own), then hands each saved packet back through
- * restore_packet. Return the number of packets saved / restored, or -1.
+ * it needs); fake_restore hands each saved packet to check_packet first (and
+ * stops there if one is refused), then drops the channel's packets, closes
+ * and reopens it (so the VSP forgets its own) and hands each saved packet
+ * back through restore_packet. Return the number of packets saved / restored, or -1.
  */
 int fake_save(struct vmb_channel *ch);
 int fake_restore(struct vmb_channel *ch);
@@ -138,6 +139,9 @@ void fake_add_gpadl(struct vmb_channel *ch, u32 id, void *buf, u64 size);
 unsigned fake_mappings(struct vmb_channel *ch);
 /* The VSP part fake_save kept for the n-th saved packet, or NULL. */
 const void *fake_saved_vsp(unsigned n, u32 *len);
+/* Hand one saved VSP part, as the index-th packet of a stream, to check_packet (SUCCESS if
+ * the VSP has none). */
+vmb_status fake_check_one(struct vmb_channel *ch, u32 index, const void *vsp, u32 len);
 /* Hand one saved VSP part (as from a corrupt or foreign stream) to restore_packet. */
 vmb_status fake_restore_one(struct vmb_channel *ch, const void *vsp, u32 len);
 
