@@ -38,8 +38,10 @@ int vsp_create_all(struct vmbus_part *vp, const struct cfg_value *list, char *er
 void vsp_destroy_all(struct vmbus_part *vp);
 void vsp_reset_all(struct vmbus_part *vp);
 void vsp_work_all(struct vmbus_part *vp);
-/* Snapshots: each instance's own state (vsp_type save/restore), as one object. */
+/* Snapshots: each instance's own state (vsp_type save/check/restore), as one object; check
+ * changes nothing, restore checks again first. */
 void *vsp_save_all(struct vmbus_part *vp, char *err, size_t errlen);
+int vsp_check_all(struct vmbus_part *vp, const void *state, char *err, size_t errlen);
 int vsp_restore_all(struct vmbus_part *vp, const void *state, char *err, size_t errlen);
 void vsp_drop_all(void *state);
 

@@ -351,7 +351,8 @@ void *vsp_save_all(struct vmbus_part *vp, char *err, size_t errlen)
 	return all;
 }
 
-int vsp_restore_all(struct vmbus_part *vp, const void *state, char *err, size_t errlen)
+/* Everything checked, nothing changed: the same instances, and each one's state acceptable. */
+int vsp_check_all(struct vmbus_part *vp, const void *state, char *err, size_t errlen)
 {
 	const struct vsp_saved_all *all = state;
 
@@ -369,9 +370,9 @@ int vsp_restore_all(struct vmbus_part *vp, const void *state, char *err, size_t 
 		struct vsp *v = &vp->vsps[i];
 		vmb_status st;
 
-		if (!v->type->restore)
+		if (!v->type->check)
 			continue;
-		st = v->type->restore(v, all->s[i].bytes, all->s[i].size);
+		st = v->type->check(v, all->s[i].bytes, all->s[i].size);
 		if (st != VMB_STATUS_SUCCESS) {
 			snprintf(err, errlen, "%s: its saved state is refused (status 0x%08x)",
 				 v->type->name, st);
@@ -379,6 +380,31 @@ int vsp_restore_all(struct vmbus_part *vp, const void *state, char *err, size_t 
 		}
 	}
 	return 0;
+}
+
+/* After vsp_check_all passed and the channels are back: a failure here is not a check's. */
+int vsp_restore_all(struct vmbus_part *vp, const void *state, char *err, size_t errlen)
+{
+	const struct vsp_saved_all *all = state;
+	int rc = 0;
+
+	if (vsp_check_all(vp, state, err, errlen))
+		return -1;
+	/* Every instance gets its state back even if one fails: none is left half-way. */
+	for (unsigned i = 0; i < all->nr; i++) {
+		struct vsp *v = &vp->vsps[i];
+		vmb_status st;
+
+		if (!v->type->restore)
+			continue;
+		st = v->type->restore(v, all->s[i].bytes, all->s[i].size);
+		if (st != VMB_STATUS_SUCCESS && !rc) {
+			snprintf(err, errlen, "%s: its saved state is refused (status 0x%08x)",
+				 v->type->name, st);
+			rc = -1;
+		}
+	}
+	return rc;
 }
 
 /* ---- console commands ---- */

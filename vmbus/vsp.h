@@ -19,9 +19,11 @@
  *     running partition, after the bus has retried what waited (full
  *     message slots, full rings), instances in `vmbus =` order.
  *   - reset: after the bus reset (every channel closed, `closed` heard).
- *   - snapshot save: after the bus and its channels were saved; restore:
- *     after the bus and channels were put back (the `opened` callbacks have
- *     run), both in `vmbus =` order.
+ *   - snapshot save: after the bus and its channels were saved; check:
+ *     after the bus's records and every channel's stream were checked,
+ *     before anything changes (also right after a save); restore: after the
+ *     bus and channels were put back (the `opened` callbacks have run); all
+ *     in `vmbus =` order.
  *   - destroy: reverse order, before the bus and its channels are freed.
  *
  * Concurrency: the callbacks of one bus (this header's hooks, the kmcl.h
@@ -56,12 +58,19 @@ struct vsp_type {
 	 * Optional, for state beyond the channels (which the library saves with
 	 * their packets). save: size 0 first; BUFFER_TOO_SMALL with *needed set,
 	 * then again with that much; SUCCESS with *needed bytes written (0:
-	 * nothing to keep). restore: the bytes save wrote (size 0 if it wrote
-	 * none or the snapshot had none); anything but SUCCESS refuses the
-	 * restore. The bytes come from a snapshot, which may be an image from
-	 * disk: versioned and checked field by field.
+	 * nothing to keep). check: the bytes save wrote (size 0 if it wrote
+	 * none or the snapshot had none), before the restore changes anything
+	 * (the channels are still as they are now, not as saved); it changes
+	 * nothing, and anything but SUCCESS refuses the restore. A snapshot is
+	 * checked when it is taken too, so a guest cannot make its own snapshot
+	 * unrestorable. restore: the same bytes, once everything was checked
+	 * and the channels are back; it must not fail for a reason check could
+	 * have seen (a failure there stops the partition). The bytes come from a
+	 * snapshot, which may be an image from disk: versioned and checked field
+	 * by field. A VSP with restore and no check is checked by nothing.
 	 */
 	vmb_status (*save)(struct vsp *v, void *buf, u32 size, u32 *needed);
+	vmb_status (*check)(struct vsp *v, const void *buf, u32 size);
 	vmb_status (*restore)(struct vsp *v, const void *buf, u32 size);
 };
 #define VSP_TYPE(var)                                                                              \
