@@ -11,7 +11,9 @@
  * door's work pass (vsp_defer, vmbus/vsp.h), which resumes delivery once
  * it is empty.
  * Deferred packets are in use, so a channel save carries them
- * (echo_save_packet / echo_restore_packet).
+ * (echo_save_packet / echo_check_packet / echo_restore_packet), and the
+ * instance saves whether it had paused delivery (echo_save / echo_restore),
+ * which the restore keeps paused for echo to start again.
  *
  * Library rules relied on (vmbus/kmcl.h): a successful vmb_packet_send
  * consumes the packet, a failed one leaves it to us to free; a
@@ -274,6 +276,41 @@ static vmb_status echo_save_packet(struct vmb_channel *channel, struct vmb_packe
 	return VMB_STATUS_SUCCESS;
 }
 
+/*
+ * A saved VSP part, checked field by field (it may come from an image): *ours
+ * false for an empty one, a packet echo kept nothing for (a completion the
+ * library holds until the ring has room). Echo's packets are the channel's
+ * incoming ones, which a stream carries first: at most ECHO_QUEUE_DEPTH.
+ */
+static vmb_status echo_parse_saved(u32 index, const void *save_buf, u32 save_buf_size,
+				   struct echo_saved_packet *s, bool *ours)
+{
+	const u32 known_flags = VMB_PACKET_COMPLETION_REQUESTED | VMB_PACKET_EXTERNAL_DATA;
+
+	*ours = save_buf_size != 0;
+	if (!*ours)
+		return VMB_STATUS_SUCCESS;
+	if (save_buf_size < sizeof(*s))
+		return VMB_STATUS_DATA_ERROR;
+	memcpy(s, save_buf, sizeof(*s));
+	if (s->version != ECHO_SAVE_VERSION)
+		return VMB_STATUS_REVISION_MISMATCH;
+	if (s->len > ECHO_MAX_DATA || save_buf_size != sizeof(*s) + s->len ||
+	    (s->state & ~ECHO_SAVED_KNOWN) || (s->flags & ~known_flags) ||
+	    index >= ECHO_QUEUE_DEPTH)
+		return VMB_STATUS_DATA_ERROR;
+	return VMB_STATUS_SUCCESS;
+}
+
+static vmb_status echo_check_packet(struct vmb_channel *channel, u32 index, const void *save_buf,
+				    u32 save_buf_size)
+{
+	struct echo_saved_packet s;
+	bool ours;
+
+	return echo_parse_saved(index, save_buf, save_buf_size, &s, &ours);
+}
+
 static vmb_status echo_restore_packet(struct vmb_channel *channel, const void *lib_buf,
 				      u32 lib_buf_size, const void *save_buf, u32 save_buf_size)
 {
@@ -282,17 +319,12 @@ static vmb_status echo_restore_packet(struct vmb_channel *channel, const void *l
 	struct echo_entry *e;
 	struct vmb_packet *packet;
 	vmb_status st;
+	bool ours;
 
-	if (save_buf_size < sizeof(s))
-		return VMB_STATUS_DATA_ERROR;
-	memcpy(&s, save_buf, sizeof(s));
-	if (s.version != ECHO_SAVE_VERSION)
-		return VMB_STATUS_REVISION_MISMATCH;
-	if (s.len > ECHO_MAX_DATA || save_buf_size != sizeof(s) + s.len ||
-	    (s.state & ~ECHO_SAVED_KNOWN))
-		return VMB_STATUS_DATA_ERROR;
-	if (d->count == ECHO_QUEUE_DEPTH)
-		return VMB_STATUS_INSUFFICIENT_RESOURCES;
+	/* Restored in stream order: ours come first, so the index is our count. */
+	st = echo_parse_saved(d->count, save_buf, save_buf_size, &s, &ours);
+	if (st != VMB_STATUS_SUCCESS)
+		return st;
 	st = vmb_packet_allocate(channel, &packet);
 	if (st != VMB_STATUS_SUCCESS)
 		return st;
@@ -301,6 +333,8 @@ static vmb_status echo_restore_packet(struct vmb_channel *channel, const void *l
 		vmb_packet_free(packet);
 		return st;
 	}
+	if (!ours)
+		return VMB_STATUS_SUCCESS; /* the library's to finish */
 	e = echo_slot(d, d->count);
 	e->packet = packet;
 	e->flags = s.flags;
@@ -309,6 +343,65 @@ static vmb_status echo_restore_packet(struct vmb_channel *channel, const void *l
 	memcpy(e->data, (const u8 *)save_buf + sizeof(s), s.len);
 	d->count++;
 	vsp_defer(d->vsp); /* it goes out from the work pass */
+	return VMB_STATUS_SUCCESS;
+}
+
+/* ---- the instance's own state in a snapshot (echo.h, struct echo_saved) ---- */
+
+static vmb_status echo_save(struct vsp *v, void *buf, u32 size, u32 *needed)
+{
+	const struct echo_dev *d = vsp_state(v);
+	const struct echo_saved s = {ECHO_STATE_VERSION, sizeof(s),
+				     d->paused ? ECHO_SAVED_PAUSED : 0, 0};
+
+	*needed = sizeof(s);
+	if (size < sizeof(s))
+		return VMB_STATUS_BUFFER_TOO_SMALL;
+	memcpy(buf, &s, sizeof(s));
+	return VMB_STATUS_SUCCESS;
+}
+
+static vmb_status echo_parse_state(const void *buf, u32 size, struct echo_saved *s)
+{
+	memset(s, 0, sizeof(*s));
+	if (!size)
+		return VMB_STATUS_SUCCESS; /* nothing saved: not paused */
+	if (size < 2 * sizeof(u32))
+		return VMB_STATUS_DATA_ERROR;
+	memcpy(s, buf, 2 * sizeof(u32));
+	if (s->version != ECHO_STATE_VERSION)
+		return VMB_STATUS_REVISION_MISMATCH;
+	if (size < sizeof(*s) || s->size != size)
+		return VMB_STATUS_DATA_ERROR;
+	memcpy(s, buf, sizeof(*s));
+	if ((s->flags & ~ECHO_SAVED_PAUSED) || s->reserved)
+		return VMB_STATUS_DATA_ERROR;
+	return VMB_STATUS_SUCCESS;
+}
+
+static vmb_status echo_check(struct vsp *v, const void *buf, u32 size)
+{
+	struct echo_saved s;
+
+	return echo_parse_state(buf, size, &s);
+}
+
+/*
+ * After the channel is back (vmbus/vsp.h): the channel was saved paused and
+ * stays so if echo had paused it; echo takes that pause back as its own, and
+ * the work pass starts the channel once the waiting packets are out.
+ */
+static vmb_status echo_restore(struct vsp *v, const void *buf, u32 size)
+{
+	struct echo_dev *d = vsp_state(v);
+	struct echo_saved s;
+	vmb_status st = echo_parse_state(buf, size, &s);
+
+	if (st != VMB_STATUS_SUCCESS)
+		return st;
+	d->paused = s.flags & ECHO_SAVED_PAUSED;
+	if (d->paused)
+		vsp_defer(v);
 	return VMB_STATUS_SUCCESS;
 }
 
@@ -338,7 +431,8 @@ static int echo_create(struct vsp *v, char *err, size_t errlen)
 								echo_processing_complete)) ||
 	    (st = vmb_channel_init_set_state_change_callbacks(ch, &echo_state_callbacks)) ||
 	    (st = vmb_server_channel_init_set_save_restore_packet_callbacks(ch, echo_save_packet,
-									    echo_restore_packet))) {
+									    echo_restore_packet)) ||
+	    (st = vmb_server_channel_init_set_check_packet_callback(ch, echo_check_packet))) {
 		vmb_channel_cleanup(ch);
 		snprintf(err, errlen, "echo: channel set-up failed (status 0x%08x)", st);
 		return -1;
@@ -359,6 +453,9 @@ VSP_TYPE(echo_vsp) = {
     .state_size = sizeof(struct echo_dev),
     .create = echo_create,
     .work = echo_work,
+    .save = echo_save,
+    .check = echo_check,
+    .restore = echo_restore,
 };
 
 /* ---- console ---- */

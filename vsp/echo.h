@@ -60,6 +60,25 @@ _Static_assert(sizeof(struct echo_saved_packet) == 16, "echo saved packet");
 #define ECHO_SAVED_ECHOED 0x1 /* the echo went out; only the completion is owed */
 #define ECHO_SAVED_KNOWN  ECHO_SAVED_ECHOED
 
+/*
+ * The instance's own saved state (vsp_type save/check/restore): whether it
+ * had paused its channel for flow control, so that a restore (which keeps
+ * the channel paused as it was saved) leaves it to echo to start it again
+ * once its waiting packets are out. Growth rule as the IC VSP's: fields
+ * only appended (size grows), a longer record of this version is read for
+ * the fields known, a shorter one refused; another version is
+ * REVISION_MISMATCH.
+ */
+struct echo_saved {
+	u32 version; /* ECHO_STATE_VERSION */
+	u32 size;    /* sizeof(struct echo_saved) when written */
+	u32 flags;   /* ECHO_SAVED_* below */
+	u32 reserved;
+} __packed;
+_Static_assert(sizeof(struct echo_saved) == 16, "echo saved state");
+#define ECHO_STATE_VERSION 1
+#define ECHO_SAVED_PAUSED  0x1 /* echo had paused delivery while packets waited */
+
 /* The counters of an echo instance (vmbus/vsp.h). */
 void echo_get_stats(struct vsp *v, struct echo_stats *out);
 /* Packets waiting for ring space. */

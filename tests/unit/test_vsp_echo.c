@@ -349,6 +349,82 @@ static void test_restore_refuses_bad_saved_state(void **state)
 	assert_record(FAKE_COMPLETION, 0, "12345678", 8);
 }
 
+/*
+ * A completion the library holds while the ring has no room is saved with an
+ * empty VSP part (echo kept nothing for it): restore_packet gets zero bytes
+ * (docs/kmcl.md) and must take the packet back with the library's part
+ * alone, not refuse the restore.
+ */
+static void test_restore_takes_a_packet_it_kept_nothing_for(void **state)
+{
+	assert_int_equal(fake_restore_one(ch, NULL, 0), VMB_STATUS_SUCCESS);
+	assert_int_equal(echo_queued(echo), 0); /* nothing of ours to send */
+	assert_int_equal(fake_in_use(ch), 1);	/* the library's, restored */
+	fake_pass();
+	assert_int_equal(fake_count(ch, FAKE_SENT), 0);
+}
+
+/*
+ * Echo paused the channel itself because the ring was full; a snapshot then
+ * saves the channel paused and the restore keeps it paused (vmbus/snap.c,
+ * was_paused). Echo must know it paused it, so that it starts the channel
+ * again once the waiting packets are out, exactly as without the snapshot.
+ */
+static void test_own_pause_survives_a_restore(void **state)
+{
+	u8 saved[256];
+	u32 need = 0;
+	vmb_status st;
+
+	fake_ring_room = 0;
+	fake_guest_send(ch, "wait", 4, VMB_PACKET_COMPLETION_REQUESTED, NULL);
+	assert_true(fake_paused(ch));
+	assert_int_equal(echo_queued(echo), 1);
+	/* The snapshot: the channel's packets, then the instance's own state. */
+	assert_int_equal(fake_save(ch), 1);
+	st = fake_vsp_save(echo, NULL, 0, &need);
+	if (st == VMB_STATUS_BUFFER_TOO_SMALL) {
+		assert_true(need <= sizeof(saved));
+		st = fake_vsp_save(echo, saved, need, &need);
+	}
+	assert_int_equal(st, VMB_STATUS_SUCCESS);
+	/* The restore: the channel comes back (closed and opened again, its packets back) and
+	 * stays paused, as it was saved; then the instance's state. */
+	assert_int_equal(fake_restore(ch), 1);
+	assert_int_equal(vmb_channel_pause(ch), VMB_STATUS_SUCCESS);
+	assert_int_equal(fake_vsp_restore(echo, saved, need), VMB_STATUS_SUCCESS);
+	assert_int_equal(echo_queued(echo), 1);
+	assert_non_null(strstr(console("echo linux"), " paused=1 "));
+	/* The ring has room again: the packet goes out and delivery resumes by itself. */
+	fake_ring_room = FAKE_RING_UNLIMITED;
+	fake_nr_sent = 0;
+	fake_pass();
+	assert_int_equal(echo_queued(echo), 0);
+	assert_record(FAKE_SENT, 0, "wait", 4);
+	assert_false(fake_paused(ch));
+	fake_guest_send(ch, "after", 5, 0, NULL);
+	assert_record(FAKE_SENT, 1, "after", 5);
+	assert_int_equal(fake_in_use(ch), 0);
+}
+
+/* An instance that did not pause saves that too: its restore leaves the channel alone. */
+static void test_restore_of_an_unpaused_instance(void **state)
+{
+	u8 saved[256];
+	u32 need = 0;
+	vmb_status st = fake_vsp_save(echo, NULL, 0, &need);
+
+	if (st == VMB_STATUS_BUFFER_TOO_SMALL) {
+		assert_true(need <= sizeof(saved));
+		st = fake_vsp_save(echo, saved, need, &need);
+	}
+	assert_int_equal(st, VMB_STATUS_SUCCESS);
+	assert_int_equal(fake_vsp_restore(echo, saved, need), VMB_STATUS_SUCCESS);
+	fake_pass();
+	assert_false(fake_paused(ch));
+	assert_non_null(strstr(console("echo linux"), " paused=0 "));
+}
+
 static void test_echo_command(void **state)
 {
 	char want[256];
@@ -428,6 +504,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_save_restore_keeps_waiting_packets, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_refuses_bad_saved_state, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_takes_a_packet_it_kept_nothing_for, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_own_pause_survives_a_restore, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_of_an_unpaused_instance, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_echo_command, setup, teardown),
 	};
 
