@@ -27,10 +27,15 @@ struct part_ext {
 	/*
 	 * Snapshots (kernel/snap.c), between exits: save returns the device's
 	 * state as an object it owns (NULL with a one-line reason in err: no
-	 * snapshot); restore puts one back after guest memory and the VP (-1
-	 * with a reason: the snapshot is refused); drop frees one. Optional.
+	 * snapshot); check looks at all of one against the partition as it is
+	 * now and changes nothing (-1 with a reason: the snapshot is refused,
+	 * when it is taken or before a restore changes anything); restore puts
+	 * one back after guest memory and the VP, and must not fail for any
+	 * reason check could see (-1 with a reason stops the partition); drop
+	 * frees one. Optional; check goes with restore.
 	 */
 	void *(*snap_save)(struct partition *p, char *err, size_t errlen);
+	int (*snap_check)(struct partition *p, const void *state, char *err, size_t errlen);
 	int (*snap_restore)(struct partition *p, const void *state, char *err, size_t errlen);
 	void (*snap_drop)(void *state);
 };

@@ -6,7 +6,9 @@
  * every channel. Taken and restored between exits, from the console. The
  * VP and the devices are kept as saved-state records (snap_state.h, with
  * its growth rule), the bytes export will write; a restore reads and checks
- * every record before it changes anything.
+ * every record of every layer before it changes anything, and a new
+ * snapshot is checked the same way so that none is kept that a restore
+ * would refuse.
  *
  * Restores copy back only what changed since the snapshot (docs/architecture.md): the
  * first snapshot write-protects guest RAM in the EPT/NPT, each first write
@@ -312,6 +314,33 @@ static int snap_ext_save(struct partition *p, struct snap *s, char *err, size_t 
 	return 0;
 }
 
+/*
+ * Everything a restore of s would check, against p as it is now; nothing
+ * changes (the device records go into scratch, which only a restore applies).
+ */
+static int snap_check(struct partition *p, const struct snap *s, char *err, size_t errlen)
+{
+	unsigned e = 0;
+
+	if (s->pages != p->mem_size >> PAGE_SHIFT) {
+		snprintf(err, errlen, "the snapshot has %llu pages, the partition %llu",
+			 (unsigned long long)s->pages,
+			 (unsigned long long)(p->mem_size >> PAGE_SHIFT));
+		return -1;
+	}
+	if (load_devices(p, s, err, errlen))
+		return -1;
+	for_each_part_ext(x)
+	{
+		if (!x->snap_save)
+			continue;
+		if (x->snap_check && x->snap_check(p, s->ext[e], err, errlen))
+			return -1;
+		e++;
+	}
+	return 0;
+}
+
 /* A new snapshot of p, or NULL with a reason. */
 static struct snap *snap_take(struct partition *p, char *err, size_t errlen)
 {
@@ -352,6 +381,14 @@ static struct snap *snap_take(struct partition *p, char *err, size_t errlen)
 		snap_free(p, s);
 		return NULL;
 	}
+	/* A guest can fill what is saved beyond what a restore takes: refused now, not then. */
+	if (snap_check(p, s, err, errlen)) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n, " (it could not be restored)");
+		snap_free(p, s);
+		return NULL;
+	}
 	s->taken_us = arch_time_us();
 	return s;
 oom:
@@ -387,18 +424,17 @@ static u64 put_back_memory(struct partition *p, struct snap *s)
 	return copied;
 }
 
-/* p as it was when s was taken; nothing changes unless every record is good. */
+/*
+ * p as it was when s was taken. Two phases: every record of every layer is
+ * checked (the devices, the VP, each extension: the VMBus bus, channels and
+ * VSPs) before anything changes; then it is applied, which fails only if
+ * host memory runs out (and then stops the partition).
+ */
 static int snap_put_back(struct partition *p, struct snap *s, u64 *copied, char *err, size_t errlen)
 {
 	unsigned e = 0;
 
-	if (s->pages != p->mem_size >> PAGE_SHIFT) {
-		snprintf(err, errlen, "the snapshot has %llu pages, the partition %llu",
-			 (unsigned long long)s->pages,
-			 (unsigned long long)(p->mem_size >> PAGE_SHIFT));
-		return -1;
-	}
-	if (load_devices(p, s, err, errlen))
+	if (snap_check(p, s, err, errlen))
 		return -1;
 	*copied = put_back_memory(p, s);
 	vp_ops->vp_load(&p->vp, &scratch.vp);

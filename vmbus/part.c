@@ -190,6 +190,23 @@ static void *vmbus_part_snap_save(struct partition *p, char *err, size_t errlen)
 	return s;
 }
 
+/* The bus, its channels and every VSP's state checked; nothing changes. */
+static int vmbus_part_snap_check(struct partition *p, const void *state, char *err, size_t errlen)
+{
+	struct vmbus_part *vp = p->vmbus;
+	const struct vmbus_part_snap *s = state;
+
+	if (!vp)
+		return 0;
+	if (!s) {
+		snprintf(err, errlen, "vmbus: the snapshot has no VMBus state");
+		return -1;
+	}
+	if (vmbus_snap_check(vp->bus, s->bus, err, errlen))
+		return -1;
+	return vsp_check_all(vp, s->vsps, err, errlen);
+}
+
 static int vmbus_part_snap_restore(struct partition *p, const void *state, char *err, size_t errlen)
 {
 	struct vmbus_part *vp = p->vmbus;
@@ -213,6 +230,7 @@ PART_EXT(vmbus_ext) = {
     .reset = vmbus_part_reset,
     .poll = vmbus_part_poll,
     .snap_save = vmbus_part_snap_save,
+    .snap_check = vmbus_part_snap_check,
     .snap_restore = vmbus_part_snap_restore,
     .snap_drop = vmbus_part_snap_drop,
 };

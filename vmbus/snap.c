@@ -3,9 +3,10 @@
  * "Snapshots"), as records (vmbus/save.h, "A whole bus"): the connection,
  * the control messages still waiting for a free SynIC slot, and every
  * channel through the KMCL save API (save.c): paused, saved in chunks,
- * started again. Restore reads and checks the records and pairs every
- * saved channel with the bus's by (type, instance) before it changes
- * anything; then it disconnects the bus as the guest's memory goes back
+ * started again. Restore reads and checks the records, pairs every saved
+ * channel with the bus's by (type, instance) and checks every channel's
+ * stream (vmbus_snap_check, also run on each new snapshot) before it
+ * changes anything; then it disconnects the bus as the guest's memory goes back
  * and rebuilds each channel with vmb_channel_restore_from_buffer, which
  * kicks both ring directions once.
  */
@@ -276,30 +277,86 @@ static int check_bus(const struct vmb_bus *bus, const struct vmbus_snap *s, stru
 	return 0;
 }
 
-int vmbus_snap_restore(struct vmb_bus *bus, const void *state, char *err, size_t errlen)
+/*
+ * Each saved channel's stream, whole, as its restore will check it; and what
+ * the streams need of the bus among themselves. The bus is disconnected
+ * before the channels are rebuilt (no zombies, no version, no channel the
+ * guest knows), so only the saved channels can conflict: each relid once,
+ * none a zombie of the bus record, every connected one of the bus's version.
+ */
+static int check_streams(const struct bus_plan *pl, char *err, size_t errlen)
 {
-	const struct vmbus_snap *s = state;
+	u64 relids = 0;
+
+	for (unsigned i = 0; i < pl->b.nr_channels; i++) {
+		const struct vmb_channel *ch = pl->match[i];
+		struct vmbus_stream_needs n;
+		vmb_status st = vmbus_save_check_stream(ch, pl->stream[i], pl->size[i], &n);
+
+		if (st != VMB_STATUS_SUCCESS) {
+			snprintf(err, errlen,
+				 "vmbus: channel %u (%s): saved state refused: status 0x%x",
+				 ch->relid, ch->name[0] ? ch->name : "-", st);
+			return -1;
+		}
+		if ((n.relid && ((relids | pl->b.zombies) & (1ull << n.relid))) ||
+		    (n.bus_version && n.bus_version != pl->b.version)) {
+			snprintf(err, errlen,
+				 "vmbus: channel %u (%s): saved relid %u or version 0x%x "
+				 "does not fit the bus",
+				 ch->relid, ch->name[0] ? ch->name : "-", n.relid, n.bus_version);
+			return -1;
+		}
+		if (n.relid)
+			relids |= 1ull << n.relid;
+	}
+	return 0;
+}
+
+/* Everything the restore of s would check; nothing changes. */
+static struct bus_plan *plan_restore(const struct vmb_bus *bus, const struct vmbus_snap *s,
+				     char *err, size_t errlen)
+{
 	struct bus_plan *pl;
-	int rc = -1;
 
 	if (!s) {
 		snprintf(err, errlen, "vmbus: no saved state");
-		return -1;
+		return NULL;
 	}
 	pl = calloc(1, sizeof(*pl));
 	if (!pl) {
 		snprintf(err, errlen, "vmbus: out of memory");
-		return -1;
+		return NULL;
 	}
-	if (check_bus(bus, s, pl, err, errlen))
-		goto out;
+	if (check_bus(bus, s, pl, err, errlen) || check_streams(pl, err, errlen)) {
+		free(pl);
+		return NULL;
+	}
+	return pl;
+}
+
+int vmbus_snap_check(const struct vmb_bus *bus, const void *state, char *err, size_t errlen)
+{
+	struct bus_plan *pl = plan_restore(bus, state, err, errlen);
+
+	free(pl);
+	return pl ? 0 : -1;
+}
+
+int vmbus_snap_restore(struct vmb_bus *bus, const void *state, char *err, size_t errlen)
+{
+	struct bus_plan *pl = plan_restore(bus, state, err, errlen);
+	int rc = -1;
+
+	if (!pl)
+		return -1;
 	/* What the guest held goes with its memory; nothing is written to that memory. */
 	vmbus_disconnect(bus);
 	for (unsigned i = 0; i < pl->b.nr_channels; i++) {
 		struct vmb_channel *ch = pl->match[i];
 		vmb_status st = vmb_channel_restore_from_buffer(ch, pl->stream[i], pl->size[i]);
 
-		if (st != VMB_STATUS_SUCCESS) {
+		if (st != VMB_STATUS_SUCCESS) { /* checked: out of host memory */
 			snprintf(err, errlen, "vmbus: channel %u (%s) not restored: status 0x%x",
 				 ch->relid, ch->name[0] ? ch->name : "-", st);
 			vmbus_disconnect(bus);

@@ -46,10 +46,14 @@ void vmbus_destroy(struct vmb_bus *bus);
 void vmbus_reset(struct vmb_bus *bus);
 /*
  * Snapshots (vmbus/snap.c), between exits: the bus and every channel, as an
- * object the caller keeps (NULL with a one-line reason); put back after the
- * guest's memory (-1 with a reason: the bus is left disconnected); freed.
+ * object the caller keeps (NULL with a one-line reason); checked whole
+ * against the bus, changing nothing (-1 with a reason: not restorable);
+ * put back after the guest's memory (it checks again; -1 with a reason,
+ * which after a passed check means out of host memory: the bus is left
+ * disconnected); freed.
  */
 void *vmbus_snap_save(struct vmb_bus *bus, char *err, size_t errlen);
+int vmbus_snap_check(const struct vmb_bus *bus, const void *state, char *err, size_t errlen);
 int vmbus_snap_restore(struct vmb_bus *bus, const void *state, char *err, size_t errlen);
 void vmbus_snap_drop(void *state);
 /* Guest -> host: HvPostMessage to VMBUS_CONN_MESSAGE(_4). Returns an HV_STATUS. */
