@@ -307,6 +307,11 @@ vmb_status fake_vsp_save(struct vsp *v, void *buf, u32 size, u32 *needed)
 	return v->type->save ? v->type->save(v, buf, size, needed) : VMB_STATUS_SUCCESS;
 }
 
+vmb_status fake_vsp_check(struct vsp *v, const void *buf, u32 size)
+{
+	return v->type->check ? v->type->check(v, buf, size) : VMB_STATUS_SUCCESS;
+}
+
 vmb_status fake_vsp_restore(struct vsp *v, const void *buf, u32 size)
 {
 	return v->type->restore ? v->type->restore(v, buf, size) : VMB_STATUS_SUCCESS;

@@ -84,8 +84,9 @@ bool fake_deferred(const struct vsp *v);
 void fake_set_run_state(struct vsp *v, enum vsp_run_state s);
 /* Bytes the instance holds through vsp_alloc. */
 size_t fake_vsp_bytes(const struct vsp *v);
-/* The type's save / restore hooks (SUCCESS with *needed 0 where it has none). */
+/* The type's save / check / restore hooks (SUCCESS with *needed 0 where it has none). */
 vmb_status fake_vsp_save(struct vsp *v, void *buf, u32 size, u32 *needed);
+vmb_status fake_vsp_check(struct vsp *v, const void *buf, u32 size);
 vmb_status fake_vsp_restore(struct vsp *v, const void *buf, u32 size);
 /* The partition's key `key` for vsp_config (text) and vsp_file (data/size; NULL: not a file). */
 void fake_set_config(struct vsp *v, const char *key, const char *text, const void *data, u64 size);

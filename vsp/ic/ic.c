@@ -426,7 +426,7 @@ vmb_status ic_save(struct vsp *v, void *buf, u32 size, u32 *needed)
 	return VMB_STATUS_SUCCESS;
 }
 
-/* A saved channel that fits the live one: its open state agrees, its versions were offered. */
+/* A saved channel this build can take: a known state and flags, versions that were offered. */
 static bool ic_saved_channel_ok(const struct ic_channel *c, const struct ic_saved_channel *o)
 {
 	const u8 known =
@@ -436,9 +436,6 @@ static bool ic_saved_channel_ok(const struct ic_channel *c, const struct ic_save
 
 	if (!ic_state_of_saved(o->state, &st) || (o->flags & ~known))
 		return false;
-	/* The channel save put the guest's open channel back (opened: NEGOTIATE) or not. */
-	if ((st == IC_CLOSED) != (c->state == IC_CLOSED))
-		return false;
 	if (st == IC_READY &&
 	    (!ic_offered(ic_framework_versions, ic_nr_framework_versions, o->framework) ||
 	     !ic_offered(d->versions, d->nr_versions, o->version)))
@@ -446,8 +443,17 @@ static bool ic_saved_channel_ok(const struct ic_channel *c, const struct ic_save
 	return true;
 }
 
+/*
+ * The channel restore has put the guest's channel back open (`opened`:
+ * NEGOTIATE) or not before this runs. Where the saved conversation and the
+ * channel disagree (an image whose parts do not match), the channel wins: a
+ * closed channel has no conversation, an open one without a saved
+ * conversation negotiates again. So restore cannot fail once check passed.
+ */
 static void ic_restore_channel(struct ic_channel *c, const struct ic_saved_channel *o, u64 now)
 {
+	const bool open = c->state != IC_CLOSED;
+
 	ic_state_of_saved(o->state, &c->state);
 	c->outstanding = o->flags & IC_SAVED_OUTSTANDING;
 	c->out_transaction = o->out_transaction;
@@ -487,27 +493,54 @@ static void ic_restore_channel(struct ic_channel *c, const struct ic_saved_chann
 						 .answered = o->svc[1],
 						 .last_parent_time = o->svc[2]};
 	}
+	if (open == (c->state != IC_CLOSED))
+		return;
+	c->outstanding = false;
+	c->framework = c->version = (struct ic_version){0, 0};
+	c->state = open ? IC_NEGOTIATE : IC_CLOSED;
+	if (!open && c->desc == &ic_shutdown_desc)
+		c->u.sd.pending = false;
+}
+
+/* The record read and checked field by field into s; *none: nothing was saved. */
+static vmb_status ic_parse_saved(const struct ic_instance *ic, const void *buf, u32 size,
+				 struct ic_saved *s, bool *none)
+{
+	*none = !size;
+	if (!size)
+		return VMB_STATUS_SUCCESS; /* nothing saved: the channels negotiate again */
+	if (size < 2 * sizeof(u32))
+		return VMB_STATUS_DATA_ERROR;
+	memcpy(s, buf, 2 * sizeof(u32));
+	if (s->version != IC_SAVE_VERSION)
+		return VMB_STATUS_REVISION_MISMATCH;
+	if (size < sizeof(*s) || s->size < sizeof(*s) || s->size != size)
+		return VMB_STATUS_DATA_ERROR;
+	memcpy(s, buf, sizeof(*s));
+	for (unsigned i = 0; i < IC_NR_SERVICES; i++)
+		if (!ic_saved_channel_ok(&ic->ch[i], &s->ch[i]))
+			return VMB_STATUS_DATA_ERROR;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status ic_check(struct vsp *v, const void *buf, u32 size)
+{
+	struct ic_saved s;
+	bool none;
+
+	return ic_parse_saved(vsp_state(v), buf, size, &s, &none);
 }
 
 vmb_status ic_restore(struct vsp *v, const void *buf, u32 size)
 {
 	struct ic_instance *ic = vsp_state(v);
 	struct ic_saved s;
+	bool none;
+	vmb_status st = ic_parse_saved(ic, buf, size, &s, &none);
 
-	if (!size)
-		return VMB_STATUS_SUCCESS; /* nothing saved: the channels negotiate again */
-	if (size < 2 * sizeof(u32))
-		return VMB_STATUS_DATA_ERROR;
-	memcpy(&s, buf, 2 * sizeof(u32));
-	if (s.version != IC_SAVE_VERSION)
-		return VMB_STATUS_REVISION_MISMATCH;
-	if (size < sizeof(s) || s.size < sizeof(s) || s.size != size)
-		return VMB_STATUS_DATA_ERROR;
-	memcpy(&s, buf, sizeof(s));
 	/* Everything checked before anything changes. */
-	for (unsigned i = 0; i < IC_NR_SERVICES; i++)
-		if (!ic_saved_channel_ok(&ic->ch[i], &s.ch[i]))
-			return VMB_STATUS_DATA_ERROR;
+	if (st != VMB_STATUS_SUCCESS || none)
+		return st;
 	ic->wall_offset_100ns = s.wall_offset_100ns;
 	for (unsigned i = 0; i < IC_NR_SERVICES; i++)
 		ic_restore_channel(&ic->ch[i], &s.ch[i], vsp_now_ns());
@@ -591,5 +624,6 @@ VSP_TYPE(ic_vsp) = {
     .create = ic_create,
     .work = ic_work,
     .save = ic_save,
+    .check = ic_check,
     .restore = ic_restore,
 };

@@ -210,6 +210,9 @@ struct ic_saved {
 _Static_assert(sizeof(struct ic_saved) == 16 + 3 * 72, "ic saved");
 
 vmb_status ic_save(struct vsp *v, void *buf, u32 size, u32 *needed);
+/* check changes nothing; restore fails only where check would (the channels decide what is
+ * open). */
+vmb_status ic_check(struct vsp *v, const void *buf, u32 size);
 vmb_status ic_restore(struct vsp *v, const void *buf, u32 size);
 
 /* ---- services ---- */
