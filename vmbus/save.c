@@ -17,7 +17,6 @@
 #include <string.h>
 
 #define CRC32_POLY   0xedb88320u /* IEEE 802.3, reflected */
-#define MAX_RECORDS  (1 + VMBUS_MAX_GPADLS + VMBUS_SAVE_MAX_MAPPINGS + 4 * VMBUS_MAX_IN_USE)
 #define PKT_STATE_AT offsetof(struct vmbus_save_packet_lib, state)
 
 /* The library's enums and the stream's constants (save.h), a table each way; 0xff: none. */
@@ -275,7 +274,7 @@ static vmb_status build(struct vmb_channel *ch, struct builder *b, u32 *records)
 		}
 	}
 	/* A stream its own reader would refuse is not made (a guest can fill the lists). */
-	if (b->failed || *records > MAX_RECORDS)
+	if (b->failed || *records > VMBUS_SAVE_MAX_RECORDS)
 		return VMB_STATUS_INSUFFICIENT_RESOURCES;
 	memset(&h, 0, sizeof(h));
 	h.magic = VMBUS_SAVE_MAGIC;
@@ -576,7 +575,7 @@ static vmb_status check(const struct vmb_channel *ch, u8 *buf, u32 size, struct 
 	memcpy(&h, buf, sizeof(h));
 	pl->version = h.version;
 	if (h.crc != crc32(buf + sizeof(h), size - (u32)sizeof(h)) || h.reserved || !h.nr_records ||
-	    h.nr_records > MAX_RECORDS)
+	    h.nr_records > VMBUS_SAVE_MAX_RECORDS)
 		return VMB_STATUS_DATA_ERROR;
 	/* Saved for another device: restore finds a channel by (type, instance). */
 	if (memcmp(&h.type, &ch->type, sizeof(h.type)) ||

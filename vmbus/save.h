@@ -28,6 +28,9 @@
 #define VMBUS_SAVE_VERSION_MIN	1
 #define VMBUS_SAVE_MAX_MAPPINGS 64	   /* VSP mappings of one channel's GPADLs */
 #define VMBUS_SAVE_MAX		(4u << 20) /* a stream larger than this is refused as corrupt */
+/* Records a reader takes in one stream; a save with more is refused (a guest can queue more). */
+#define VMBUS_SAVE_MAX_RECORDS                                                                     \
+	(1 + VMBUS_MAX_GPADLS + VMBUS_SAVE_MAX_MAPPINGS + 4 * VMBUS_MAX_IN_USE)
 
 struct vmbus_save_header {
 	u32 magic;

@@ -41,6 +41,9 @@ static struct vmb_packet *held[MAX_HELD];
 static u32 tags[MAX_HELD];
 static unsigned nr_held, opened, closed, completions, next_tag;
 static vmb_status restore_answer;
+static vmb_status check_answer; /* of check_packet */
+static unsigned nr_checked;
+static bool complete_at_once; /* complete each guest packet in process, keep none */
 static u8 last_reply[16];
 /* Mappings the VSP takes back in `opened` of a restore. */
 static bool take_mappings;
@@ -51,6 +54,10 @@ static unsigned nr_taken;
 static void process(struct vmb_channel *c, struct vmb_packet *p, const void *buf, u32 len,
 		    u32 flags)
 {
+	if (complete_at_once) {
+		assert_int_equal(vmb_channel_packet_complete(p, "r", 1), 0);
+		return;
+	}
 	assert_true(nr_held < MAX_HELD);
 	assert_int_equal(vmb_channel_packet_defer(p), 0);
 	held[nr_held] = p;
@@ -119,6 +126,14 @@ static vmb_status restore_packet(struct vmb_channel *c, const void *lib, u32 lib
 	return VMB_STATUS_SUCCESS;
 }
 
+static vmb_status check_packet(struct vmb_channel *c, u32 index, const void *vsp, u32 vsp_size)
+{
+	nr_checked++;
+	if (vsp_size && vsp_size != sizeof(u32))
+		return VMB_STATUS_DATA_ERROR;
+	return check_answer;
+}
+
 static struct vmb_channel *make_channel_inst(struct vmb_bus *b, const struct vmb_guid *type,
 					     const struct vmb_guid *inst)
 {
@@ -133,6 +148,7 @@ static struct vmb_channel *make_channel_inst(struct vmb_bus *b, const struct vmb
 	assert_int_equal(vmb_server_channel_init_set_save_restore_packet_callbacks(c, save_packet,
 										   restore_packet),
 			 0);
+	assert_int_equal(vmb_server_channel_init_set_check_packet_callback(c, check_packet), 0);
 	assert_int_equal(vmb_channel_enable(c), 0);
 	return c;
 }
@@ -149,7 +165,9 @@ static int setup(void **state)
 	host = fake_vmbus_host();
 	bus = vmbus_create(&host, "s");
 	nr_held = opened = closed = completions = next_tag = 0;
-	restore_answer = VMB_STATUS_SUCCESS;
+	restore_answer = check_answer = VMB_STATUS_SUCCESS;
+	nr_checked = 0;
+	complete_at_once = false;
 	take_mappings = false;
 	nr_taken = 0;
 	ch = make_channel(bus, &TYPE);
@@ -870,6 +888,155 @@ static void test_mapping_records_checked(void **state)
 }
 
 /* A version 1 stream (no mapping records) is still read. */
+/* What a test compares before and after a refused restore: the channel as the guest has it. */
+struct channel_view {
+	bool open, paused;
+	u32 relid, version, in_priv, out_priv, in_use, gpadls;
+	unsigned held, opened, closed;
+};
+
+static void view(struct vmb_channel *c, struct channel_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->open = c->open;
+	v->paused = c->paused;
+	v->relid = c->relid;
+	v->version = vmbus_version(c->bus);
+	v->in_priv = c->in.priv;
+	v->out_priv = c->out.priv;
+	v->in_use = c->incoming.count + c->waiting.count + c->completing.count;
+	v->gpadls = c->nr_gpadls;
+	v->held = nr_held;
+	v->opened = opened;
+	v->closed = closed;
+}
+
+static void assert_view(struct vmb_channel *c, const struct channel_view *before)
+{
+	struct channel_view now;
+
+	view(c, &now);
+	assert_memory_equal(&now, before, sizeof(now));
+}
+
+/*
+ * A bus snapshot is checked whole, every channel's stream with it, before
+ * the bus is disconnected: a stream that cannot be restored (here its CRC)
+ * refuses the restore with every channel as the guest has it now, not
+ * disconnected half-way.
+ */
+static void test_bus_restore_checks_every_stream_first(void **state)
+{
+	struct vmbus_snap_bytes {
+		u32 len;
+		u8 buf[];
+	} * snap;
+	struct channel_view before;
+	char err[160];
+
+	busy_channel();
+	snap = vmbus_snap_save(bus, err, sizeof(err));
+	assert_non_null(snap);
+	view(ch, &before);
+	snap->buf[snap->len - 1] ^= 1; /* the last byte of the channel's stream */
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), -1);
+	assert_view(ch, &before);
+	assert_true(ch->open);
+	snap->buf[snap->len - 1] ^= 1;
+	vmbus_snap_drop(snap);
+}
+
+/*
+ * The VSP's check of its packets runs in the check phase, for every packet
+ * of every channel: a refusal by the second channel's VSP leaves the first
+ * channel untouched too (no channel restored and the rest refused).
+ */
+static void test_vsp_packet_check_refuses_before_anything_changes(void **state)
+{
+	struct channel_view before, before2;
+	struct vmb_channel *c2;
+	struct guest_chan gc2;
+	char err[160];
+	void *snap;
+
+	c2 = make_channel_inst(bus, &TYPE, &INST2);
+	busy_channel();
+	assert_int_equal(guest_open_channel(bus, &gc2, 2, 0x20, 20, RING_PAGES, RING_SPLIT), 0);
+	assert_int_equal(guest_write(&gc2.out, VMBUS_PKT_DATA_INBAND,
+				     VMBUS_PKT_FLAG_COMPLETION_REQUESTED, 21, NULL, 0, "z", 1),
+			 0);
+	guest_signal(bus, 2);
+	assert_int_equal(nr_held, 3);
+	snap = vmbus_snap_save(bus, err, sizeof(err));
+	assert_non_null(snap);
+	view(ch, &before);
+	view(c2, &before2);
+	nr_checked = 0;
+	check_answer = VMB_STATUS_DATA_ERROR;
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), -1);
+	assert_true(nr_checked > 0);
+	assert_non_null(strstr(err, "0xc000003e"));
+	assert_view(ch, &before);
+	assert_view(c2, &before2);
+	/* With the VSP's consent it restores, every packet of both channels checked. */
+	check_answer = VMB_STATUS_SUCCESS;
+	nr_checked = 0;
+	guest_close(bus, 1);
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), 0);
+	assert_true(ch->open && c2->open);
+	assert_true(nr_checked >= before.in_use + before2.in_use);
+	vmbus_snap_drop(snap);
+}
+
+/*
+ * Completions waiting for ring space are in use and each is a record; a
+ * guest that keeps asking for completions and never drains its ring can
+ * queue more than a reader takes. Such a snapshot is refused when it is
+ * taken (not kept, to be refused at the restore); one within the limit is
+ * restorable.
+ */
+static void test_snapshot_a_restore_would_refuse_is_not_taken(void **state)
+{
+	struct vmb_packet *p;
+	char err[160];
+	void *snap;
+	u32 records;
+
+	assert_int_equal(
+	    guest_open_channel(bus, &gc, 1, RING_GPADL, RING_FIRST, RING_PAGES, RING_SPLIT), 0);
+	for (;;) { /* the host -> guest ring full: completions wait */
+		assert_int_equal(vmb_packet_allocate(ch, &p), 0);
+		if (vmb_packet_send(p, "f", 1, NULL, 0) != VMB_STATUS_SUCCESS) {
+			vmb_packet_free(p);
+			break;
+		}
+	}
+	complete_at_once = true;
+	for (unsigned round = 0; round < 64; round++) {
+		unsigned before = ch->completing.count;
+		u64 id = 1000 + round * 1000;
+
+		while (!guest_write(&gc.out, VMBUS_PKT_DATA_INBAND,
+				    VMBUS_PKT_FLAG_COMPLETION_REQUESTED, id++, NULL, 0, "q", 1))
+			;
+		guest_signal(bus, 1);
+		if (ch->completing.count == before || ch->completing.count > VMBUS_SAVE_MAX_RECORDS)
+			break;
+	}
+	records = 1 + ch->nr_gpadls + ch->incoming.count + ch->waiting.count + ch->completing.count;
+	snap = vmbus_snap_save(bus, err, sizeof(err));
+	if (records > VMBUS_SAVE_MAX_RECORDS) {
+		assert_null(snap);
+		assert_non_null(strstr(err, "not saved"));
+	} else { /* the library caps what waits: then it must restore */
+		assert_non_null(snap);
+		assert_int_equal(vmbus_snap_check(bus, snap, err, sizeof(err)), 0);
+		vmbus_snap_drop(snap);
+	}
+	assert_false(ch->paused); /* the channel runs on either way */
+	assert_true(ch->open);
+}
+
 static void test_version_1_stream_read(void **state)
 {
 	static u8 stream[STREAM_MAX];
@@ -929,6 +1096,9 @@ int main(void)
 	    T(test_mappings_come_back_with_the_channel),
 	    T(test_mapping_records_checked),
 	    T(test_version_1_stream_read),
+	    T(test_bus_restore_checks_every_stream_first),
+	    T(test_vsp_packet_check_refuses_before_anything_changes),
+	    T(test_snapshot_a_restore_would_refuse_is_not_taken),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
