@@ -170,6 +170,24 @@ static vmb_status restore(struct vsp *v, const void *buf, u32 size)
 	return VMB_STATUS_SUCCESS;
 }
 
+/* Two's saved state: refused when it says 0xbad, by check and restore alike. */
+static vmb_status check_2(struct vsp *v, const void *buf, u32 size)
+{
+	u32 x;
+
+	if (size != sizeof(x))
+		return VMB_STATUS_DATA_ERROR;
+	memcpy(&x, buf, sizeof(x));
+	return x == 0xbad ? VMB_STATUS_DATA_ERROR : VMB_STATUS_SUCCESS;
+}
+
+static vmb_status restore_2(struct vsp *v, const void *buf, u32 size)
+{
+	vmb_status st = check_2(v, buf, size);
+
+	return st == VMB_STATUS_SUCCESS ? restore(v, buf, size) : st;
+}
+
 VSP_TYPE(one_vsp) = {.name = "one",
 		     .state_size = sizeof(struct test_state),
 		     .create = create_1,
@@ -183,7 +201,10 @@ VSP_TYPE(two_vsp) = {.name = "two",
 		     .create = create_2,
 		     .destroy = destroy,
 		     .reset = reset,
-		     .work = work};
+		     .work = work,
+		     .save = save,
+		     .check = check_2,
+		     .restore = restore_2};
 VSP_TYPE(three_vsp) = {
     .name = "three", .state_size = sizeof(struct test_state), .create = create_3};
 
@@ -369,6 +390,42 @@ static void test_snapshots_of_the_instances(void **state)
 	vsp_drop_all(saved);
 }
 
+/* One instance's state refused: no instance gets its state back, not even those before it. */
+static void test_a_refused_instance_restores_none(void **state)
+{
+	struct cfg_value l = list_of("one", "two", NULL);
+	char err[CFG_ERR_MAX] = "";
+	struct test_state *s1, *s2;
+	void *saved;
+
+	assert_int_equal(vsp_create_all(&vp, &l, err, sizeof(err)), 0);
+	s1 = vsp_state(&vp.vsps[0]);
+	s2 = vsp_state(&vp.vsps[1]);
+	s1->saved = 0x1234;
+	s2->saved = 0xbad;
+	saved = vsp_save_all(&vp, err, sizeof(err));
+	assert_non_null(saved);
+	s1->saved = s2->saved = 7;
+	assert_int_equal(vsp_check_all(&vp, saved, err, sizeof(err)), -1);
+	assert_int_equal(vsp_restore_all(&vp, saved, err, sizeof(err)), -1);
+	assert_string_equal(err, "two: its saved state is refused (status 0xc000003e)");
+	assert_int_equal(s1->saved, 7);
+	assert_int_equal(s2->saved, 7);
+	vsp_drop_all(saved);
+	/* A good one passes the check and comes back whole. */
+	s1->saved = 0x1234;
+	s2->saved = 0x5678;
+	saved = vsp_save_all(&vp, err, sizeof(err));
+	s1->saved = s2->saved = 7;
+	assert_int_equal(vsp_check_all(&vp, saved, err, sizeof(err)), 0);
+	assert_int_equal(s1->saved, 7); /* check changes nothing */
+	assert_int_equal(vsp_restore_all(&vp, saved, err, sizeof(err)), 0);
+	assert_int_equal(s1->saved, 0x1234);
+	assert_int_equal(s2->saved, 0x5678);
+	vsp_drop_all(saved);
+	vsp_destroy_all(&vp);
+}
+
 static void run(const char *line)
 {
 	char buf[128], *argv[8];
@@ -443,6 +500,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_work_runs_when_deferred_or_due, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_memory_is_charged_and_freed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshots_of_the_instances, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_refused_instance_restores_none, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_console_commands_resolve_to_an_instance, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_log_and_configuration, setup, teardown),
