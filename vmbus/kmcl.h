@@ -217,9 +217,14 @@ vmb_status vmb_packet_get_external_data(struct vmb_packet *packet, struct vmb_ex
  * changes anything; an open channel comes back open and paused (the VSP
  * hears `opened`, and `started` when it starts it), its relid as saved
  * (another channel the guest does not know moves aside), then each packet
- * through restore_packet. A VSP without restore_packet gets its packets
- * back without state of its own. A restored packet waiting for the guest's
- * completion takes vmb_packet_set_completion_routine again.
+ * through restore_packet; the check covers each packet's VSP part through
+ * check_packet. Every packet goes to restore_packet, one whose VSP part is
+ * empty (save_packet kept nothing) with save_buf_size 0: the VSP restores
+ * the library's part alone and must not refuse it. A VSP without
+ * restore_packet gets its packets back without state of its own. A
+ * restored packet waiting for the guest's completion takes
+ * vmb_packet_set_completion_routine again. save_begin refuses a stream a
+ * reader would refuse for its size or its number of records.
  */
 
 vmb_status vmb_channel_save_begin(struct vmb_channel *channel);

@@ -3,7 +3,8 @@
  * "Restoring a channel"; the stream is vmbus/save.h). A save is built whole
  * at save_begin, with the VSP's part of every packet in use, and handed out
  * in pieces; a restore collects chunks until the stream is complete, checks
- * all of it before it changes anything, then rebuilds the channel: the
+ * all of it (the VSP's part of each packet through check_packet) before it
+ * changes anything, then rebuilds the channel: the
  * bus's connection, the offer, GPADLs, the open rings at the saved
  * positions and, through the VSP's restore_packet, every packet in use.
  * Afterwards both ring directions are kicked once, so no wake-up is lost.
