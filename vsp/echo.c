@@ -399,9 +399,11 @@ static vmb_status echo_restore(struct vsp *v, const void *buf, u32 size)
 
 	if (st != VMB_STATUS_SUCCESS)
 		return st;
-	d->paused = s.flags & ECHO_SAVED_PAUSED;
-	if (d->paused)
+	/* Only ever set: a channel started by the restore may have paused us again already. */
+	if (s.flags & ECHO_SAVED_PAUSED) {
+		d->paused = true;
 		vsp_defer(v);
+	}
 	return VMB_STATUS_SUCCESS;
 }
 

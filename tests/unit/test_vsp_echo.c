@@ -407,7 +407,12 @@ static void test_own_pause_survives_a_restore(void **state)
 	assert_int_equal(fake_in_use(ch), 0);
 }
 
-/* An instance that did not pause saves that too: its restore leaves the channel alone. */
+/*
+ * An instance that did not pause saves that too: its restore leaves the
+ * channel alone, and does not forget a pause made since the channel came
+ * back (the restore starts a channel saved running, and the guest's waiting
+ * packets may fill the ring before the instance's state is restored).
+ */
 static void test_restore_of_an_unpaused_instance(void **state)
 {
 	u8 saved[256];
@@ -419,10 +424,73 @@ static void test_restore_of_an_unpaused_instance(void **state)
 		st = fake_vsp_save(echo, saved, need, &need);
 	}
 	assert_int_equal(st, VMB_STATUS_SUCCESS);
+	assert_int_equal(fake_vsp_check(echo, saved, need), VMB_STATUS_SUCCESS);
 	assert_int_equal(fake_vsp_restore(echo, saved, need), VMB_STATUS_SUCCESS);
 	fake_pass();
 	assert_false(fake_paused(ch));
 	assert_non_null(strstr(console("echo linux"), " paused=0 "));
+	/* Paused by a packet after the channel came back, then the state saved unpaused. */
+	fake_ring_room = 0;
+	fake_guest_send(ch, "late", 4, 0, NULL);
+	assert_true(fake_paused(ch));
+	assert_int_equal(fake_vsp_restore(echo, saved, need), VMB_STATUS_SUCCESS);
+	fake_ring_room = FAKE_RING_UNLIMITED;
+	fake_nr_sent = 0;
+	fake_pass();
+	assert_record(FAKE_SENT, 0, "late", 4);
+	assert_false(fake_paused(ch));
+}
+
+/* Echo's own record is checked field by field; check and restore refuse alike. */
+static void test_instance_state_checked(void **state)
+{
+	struct echo_saved s = {ECHO_STATE_VERSION, sizeof(s), ECHO_SAVED_PAUSED, 0}, bad;
+	u8 longer[sizeof(s) + 4];
+
+	assert_int_equal(fake_vsp_check(echo, &s, sizeof(s)), VMB_STATUS_SUCCESS);
+	assert_int_equal(fake_vsp_check(echo, NULL, 0), VMB_STATUS_SUCCESS);
+	bad = s;
+	bad.version = 2;
+	assert_int_equal(fake_vsp_check(echo, &bad, sizeof(bad)), VMB_STATUS_REVISION_MISMATCH);
+	assert_int_equal(fake_vsp_restore(echo, &bad, sizeof(bad)), VMB_STATUS_REVISION_MISMATCH);
+	bad = s;
+	bad.flags = 0x80;
+	assert_int_equal(fake_vsp_check(echo, &bad, sizeof(bad)), VMB_STATUS_DATA_ERROR);
+	bad = s;
+	bad.reserved = 1;
+	assert_int_equal(fake_vsp_check(echo, &bad, sizeof(bad)), VMB_STATUS_DATA_ERROR);
+	assert_int_equal(fake_vsp_check(echo, &s, 4), VMB_STATUS_DATA_ERROR);
+	assert_int_equal(fake_vsp_check(echo, &s, sizeof(s) - 1), VMB_STATUS_DATA_ERROR);
+	assert_int_equal(fake_vsp_restore(echo, &s, sizeof(s) - 1), VMB_STATUS_DATA_ERROR);
+	/* A later build's longer record of this version: read for what is known. */
+	bad = s;
+	bad.size = sizeof(longer);
+	memset(longer, 0xee, sizeof(longer));
+	memcpy(longer, &bad, sizeof(bad));
+	assert_int_equal(fake_vsp_check(echo, longer, sizeof(longer)), VMB_STATUS_SUCCESS);
+	assert_non_null(strstr(console("echo linux"), " paused=0 ")); /* check changed nothing */
+}
+
+/* The packet check: an empty part passes; at most ECHO_QUEUE_DEPTH parts of ours. */
+static void test_packet_check(void **state)
+{
+	u8 blob[sizeof(struct echo_saved_packet) + 4];
+	struct echo_saved_packet s = {ECHO_SAVE_VERSION, 0, 4, VMB_PACKET_COMPLETION_REQUESTED};
+
+	memcpy(blob, &s, sizeof(s));
+	memcpy(blob + sizeof(s), "abcd", 4);
+	assert_int_equal(fake_check_one(ch, 0, NULL, 0), VMB_STATUS_SUCCESS);
+	assert_int_equal(fake_check_one(ch, 0, blob, sizeof(blob)), VMB_STATUS_SUCCESS);
+	assert_int_equal(fake_check_one(ch, ECHO_QUEUE_DEPTH - 1, blob, sizeof(blob)),
+			 VMB_STATUS_SUCCESS);
+	assert_int_equal(fake_check_one(ch, ECHO_QUEUE_DEPTH, blob, sizeof(blob)),
+			 VMB_STATUS_DATA_ERROR);
+	assert_int_equal(fake_check_one(ch, 0, blob, sizeof(blob) - 1), VMB_STATUS_DATA_ERROR);
+	s.flags = 0x100;
+	memcpy(blob, &s, sizeof(s));
+	assert_int_equal(fake_check_one(ch, 0, blob, sizeof(blob)), VMB_STATUS_DATA_ERROR);
+	assert_int_equal(fake_restore_one(ch, blob, sizeof(blob)), VMB_STATUS_DATA_ERROR);
+	assert_int_equal(echo_queued(echo), 0);
 }
 
 static void test_echo_command(void **state)
@@ -508,6 +576,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_own_pause_survives_a_restore, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_of_an_unpaused_instance, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_instance_state_checked, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_packet_check, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_echo_command, setup, teardown),
 	};
 
