@@ -321,7 +321,7 @@ static vmb_status echo_restore_packet(struct vmb_channel *channel, const void *l
 	vmb_status st;
 	bool ours;
 
-	/* Restored in stream order: ours come first, so the index is our count. */
+	/* In stream order: our count is never above the index check_packet saw it at. */
 	st = echo_parse_saved(d->count, save_buf, save_buf_size, &s, &ours);
 	if (st != VMB_STATUS_SUCCESS)
 		return st;
