@@ -22,8 +22,8 @@
 #endif
 #ifdef POOL_ASAN
 #include <sanitizer/asan_interface.h>
-#define poison(p, n)      ASAN_POISON_MEMORY_REGION((p), (n))
-#define unpoison(p, n)    ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#define poison(p, n)	  ASAN_POISON_MEMORY_REGION((p), (n))
+#define unpoison(p, n)	  ASAN_UNPOISON_MEMORY_REGION((p), (n))
 #define is_poisoned(p, n) (__asan_region_is_poisoned((void *)(p), (n)) != NULL)
 #else
 #define poison(p, n)	  ((void)(p), (void)(n))
@@ -148,6 +148,8 @@ int pool_reserve(struct pool *pool, u64 size)
 	u64 pa = frames ? palloc_alloc_contig(frames, PAGE_SIZE) : 0;
 
 	memset(pool, 0, sizeof(*pool));
+	if (!frames)
+		return 0; /* an empty pool: every allocation is refused */
 	if (!pa)
 		return -1;
 	pool_init(pool, phys_to_virt(pa), frames << PAGE_SHIFT);
@@ -234,14 +236,15 @@ static struct pool_hdr *live_block(const struct pool *pool, const void *ptr)
 	h = (struct pool_hdr *)p - 1;
 	if (is_poisoned(h, UNIT)) /* inside a free block, or a header merged away */
 		return NULL;
-	if (h->magic != MAGIC_USED || !h->units || (u64)h->units * UNIT > (u64)(pool_end(pool) - (u8 *)h))
+	if (h->magic != MAGIC_USED || !h->units ||
+	    (u64)h->units * UNIT > (u64)(pool_end(pool) - (u8 *)h))
 		return NULL;
 	n = next_hdr(pool, h);
 	if (n && n->prev_units != h->units)
 		return NULL;
 	prev = prev_hdr(h);
-	if (prev && ((u8 *)prev < pool->base || is_poisoned(prev, UNIT) ||
-		     prev->units != h->prev_units))
+	if (prev &&
+	    ((u8 *)prev < pool->base || is_poisoned(prev, UNIT) || prev->units != h->prev_units))
 		return NULL;
 	return h;
 }

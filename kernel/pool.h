@@ -32,7 +32,8 @@ struct pool {
 
 /* Manage [buf, buf + size): buf aligned to POOL_ALIGN; size is rounded down. */
 void pool_init(struct pool *pool, void *buf, u64 size);
-/* size bytes (rounded up to pages) of zeroed palloc frames, contiguous; -1 if there are none. */
+/* size bytes (rounded up to pages) of zeroed palloc frames, contiguous; -1 if there are none.
+ * size 0 makes an empty pool. */
 int pool_reserve(struct pool *pool, u64 size);
 /* Give pool_reserve's frames back; the pool is empty afterwards (pool_init's buffer stays). */
 void pool_release(struct pool *pool);

@@ -82,7 +82,7 @@ static void test_coalescing_both_sides(void **state)
 	assert_null(pool_alloc(&p, 2500));
 	assert_int_equal(pool_free(&p, a), 0);
 	assert_int_equal(pool_free(&p, c), 0);
-	assert_null(pool_alloc(&p, 2500)); /* two holes of 1000, not adjacent */
+	assert_null(pool_alloc(&p, 2500));     /* two holes of 1000, not adjacent */
 	assert_int_equal(pool_free(&p, b), 0); /* joins a, b and c */
 	assert_true(pool_largest(&p) >= 3000);
 	assert_ptr_equal(pool_alloc(&p, 2500), a);
