@@ -8,7 +8,6 @@
  * poisoned, so a use after free or a small overrun is still caught.
  */
 #include "pool.h"
-#include "palloc.h"
 
 #include <string.h>
 
@@ -142,28 +141,9 @@ void pool_init(struct pool *pool, void *buf, u64 size)
 	}
 }
 
-int pool_reserve(struct pool *pool, u64 size)
+void pool_clear(struct pool *pool)
 {
-	u64 frames = ALIGN_UP(size, PAGE_SIZE) >> PAGE_SHIFT;
-	u64 pa = frames ? palloc_alloc_contig(frames, PAGE_SIZE) : 0;
-
-	memset(pool, 0, sizeof(*pool));
-	if (!frames)
-		return 0; /* an empty pool: every allocation is refused */
-	if (!pa)
-		return -1;
-	pool_init(pool, phys_to_virt(pa), frames << PAGE_SHIFT);
-	pool->pa = pa;
-	pool->frames = frames;
-	return 0;
-}
-
-void pool_release(struct pool *pool)
-{
-	if (pool->frames) {
-		unpoison(pool->base, pool->frames << PAGE_SHIFT);
-		palloc_free_contig(pool->pa, pool->frames);
-	}
+	unpoison(pool->base, pool->size);
 	memset(pool, 0, sizeof(*pool));
 }
 

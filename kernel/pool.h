@@ -32,6 +32,9 @@ struct pool {
 
 /* Manage [buf, buf + size): buf aligned to POOL_ALIGN; size is rounded down. */
 void pool_init(struct pool *pool, void *buf, u64 size);
+/* Forget the pool; its memory is plain memory again, its blocks must not be used. */
+void pool_clear(struct pool *pool);
+/* pool_frames.c: */
 /* size bytes (rounded up to pages) of zeroed palloc frames, contiguous; -1 if there are none.
  * size 0 makes an empty pool. */
 int pool_reserve(struct pool *pool, u64 size);

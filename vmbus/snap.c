@@ -13,7 +13,6 @@
 #include "vmbus/save.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define SNAP_CHUNK 1024 /* first buffer; doubled while more remains, grown for a big piece */
@@ -28,10 +27,13 @@ static const struct snap_rec_type rec_channel = {
 
 void vmbus_snap_drop(void *state)
 {
-	free(state);
+	struct vmbus_snap *s = state;
+
+	if (s)
+		pool_free(s->pool, s);
 }
 
-/* The channel's stream, whole (malloc'd). */
+/* The channel's stream, whole (from the bus's pool). */
 static vmb_status save_stream(struct vmb_channel *ch, u8 **out, u32 *size)
 {
 	u32 cap = SNAP_CHUNK, len = 0, filled, required;
@@ -41,7 +43,7 @@ static vmb_status save_stream(struct vmb_channel *ch, u8 **out, u32 *size)
 	if (st != VMB_STATUS_SUCCESS)
 		return st;
 	for (;;) {
-		u8 *grown = realloc(buf, cap);
+		u8 *grown = pool_realloc(vmbus_pool(ch->bus), buf, cap);
 
 		if (!grown) {
 			st = VMB_STATUS_INSUFFICIENT_RESOURCES;
@@ -60,7 +62,7 @@ static vmb_status save_stream(struct vmb_channel *ch, u8 **out, u32 *size)
 	}
 	vmb_channel_save_end(ch);
 	if (st != VMB_STATUS_SUCCESS) {
-		free(buf);
+		pool_free(vmbus_pool(ch->bus), buf);
 		return st;
 	}
 	*out = buf;
@@ -91,9 +93,10 @@ static void *assemble(const struct vmb_bus *bus, const struct saved_channel *c)
 
 	for (unsigned i = 0; i < bus->nr_channels; i++)
 		cap += hdr + (u32)sizeof(struct vmbus_saved_bus_channel) + c[i].size;
-	s = malloc(sizeof(*s) + cap);
+	s = pool_alloc(vmbus_pool(bus), sizeof(*s) + cap);
 	if (!s)
 		return NULL;
+	s->pool = vmbus_pool(bus);
 	s->len = 0;
 	fail |= snap_rec_put(s->buf, cap, &s->len, &rec_bus, &b) != 0;
 	for (unsigned i = 0; i < bus->q_count; i++) {
@@ -118,7 +121,7 @@ static void *assemble(const struct vmb_bus *bus, const struct saved_channel *c)
 		}
 	}
 	if (fail) { /* the sizes above are wrong */
-		free(s);
+		pool_free(vmbus_pool(bus), s);
 		return NULL;
 	}
 	return s;
@@ -153,7 +156,7 @@ void *vmbus_snap_save(struct vmb_bus *bus, char *err, size_t errlen)
 		snprintf(err, errlen, "vmbus: out of memory");
 out:
 	for (unsigned i = 0; i < done; i++)
-		free(c[i].stream);
+		pool_free(vmbus_pool(bus), c[i].stream);
 	return s;
 }
 
@@ -286,7 +289,7 @@ int vmbus_snap_restore(struct vmb_bus *bus, const void *state, char *err, size_t
 		snprintf(err, errlen, "vmbus: no saved state");
 		return -1;
 	}
-	pl = calloc(1, sizeof(*pl));
+	pl = pool_zalloc(vmbus_pool(bus), sizeof(*pl));
 	if (!pl) {
 		snprintf(err, errlen, "vmbus: out of memory");
 		return -1;
@@ -330,6 +333,6 @@ int vmbus_snap_restore(struct vmb_bus *bus, const void *state, char *err, size_t
 	vmbus_flush_queue(bus);
 	rc = 0;
 out:
-	free(pl);
+	pool_free(vmbus_pool(bus), pl);
 	return rc;
 }

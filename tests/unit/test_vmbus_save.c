@@ -159,6 +159,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	vmbus_destroy(bus);
+	/* Everything the bus took from its pool went back. */
+	assert_int_equal(fake_pool.used, 0);
 	return 0;
 }
 
@@ -729,6 +731,7 @@ static void test_bus_records_checked(void **state)
 {
 	char err[160];
 	struct vmbus_snap_bytes {
+		struct pool *pool;
 		u32 len;
 		u8 buf[];
 	} * snap;
