@@ -305,6 +305,7 @@ int vmbus_snap_restore(struct vmb_bus *bus, const void *state, char *err, size_t
 		if (st != VMB_STATUS_SUCCESS) {
 			snprintf(err, errlen, "vmbus: channel %u (%s) not restored: status 0x%x",
 				 ch->relid, ch->name[0] ? ch->name : "-", st);
+			vmbus_save_discard(ch); /* a stream shorter than it said: its buffer goes */
 			vmbus_disconnect(bus);
 			goto out;
 		}
