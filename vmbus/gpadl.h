@@ -21,9 +21,9 @@
  * the PFNs received so far). The largest GPADL a header can announce is
  * range_buflen 0xfff8 (a u16): 8191 words, 64 KiB, which holds netvsc's 31
  * MiB receive buffer (7936 PFNs, Linux netvsc.h NETVSC_RECEIVE_BUFFER_SIZE).
- * Twice that lets two of the largest be assembled at once.
+ * Two of the largest, with their structs, may be assembled at once.
  */
-#define GPADL_ASSEMBLY_MAX (128u << 10)
+#define GPADL_ASSEMBLY_MAX (136u << 10)
 
 /* Where a bus's GPADLs come from: its partition's pool, and what assembly holds now. */
 struct gpadl_budget {

@@ -17,3 +17,6 @@ test_vmbus_kmcl_SRCS := $(VMBUS_CORE_SRCS) $(VMBUS_TEST_FAKE)
 
 UNIT_TESTS += test_vmbus_save
 test_vmbus_save_SRCS := $(VMBUS_CORE_SRCS) $(VMBUS_TEST_FAKE)
+
+UNIT_TESTS += test_vmbus_budget
+test_vmbus_budget_SRCS := $(VMBUS_CORE_SRCS) $(VMBUS_TEST_FAKE)
