@@ -2,7 +2,9 @@
  * GPADLs (guest physical address descriptor lists): guest buffers a guest
  * describes, page by page, in a GPADL_HEADER message and as many GPADL_BODY
  * messages as its PFNs need (Linux drivers/hv/channel.c
- * create_gpadl_header). This module assembles the pieces in arrival order,
+ * create_gpadl_header). This module assembles the pieces in arrival order
+ * (the buffer grows as PFNs arrive, under a per-bus cap on what is being
+ * assembled, from the partition's pool),
  * checks the finished list (ranges, lengths, every PFN against guest RAM)
  * and gives access to the pages: as host pointers for ring buffers, and as
  * a byte-addressed mapping for VSPs (vmb_channel_map_gpadl). The channel

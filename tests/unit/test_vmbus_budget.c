@@ -102,9 +102,8 @@ static void sibling_works(void)
 	unsigned before = completions;
 
 	fh.nr_msgs = 0;
-	assert_int_equal(guest_open_channel(bus_b, &gc, 1, RING_GPADL, B_RING, RING_PAGES,
-					    RING_SPLIT),
-			 0);
+	assert_int_equal(
+	    guest_open_channel(bus_b, &gc, 1, RING_GPADL, B_RING, RING_PAGES, RING_SPLIT), 0);
 	assert_int_equal(guest_write(&gc.out, VMBUS_PKT_DATA_INBAND,
 				     VMBUS_PKT_FLAG_COMPLETION_REQUESTED, 5, NULL, 0, "ping", 4),
 			 0);
@@ -202,7 +201,7 @@ static void test_gpadl_assembly_is_capped(void **state)
 		assert_int_not_equal(created(id)->status, 0);
 	}
 	assert_true(bus_a->channels[0]->nr_gpadls <= 3); /* the big one and two assembling */
-	assert_int_equal(exhausted_a, 0); /* the cap, not the pool, stopped it */
+	assert_int_equal(exhausted_a, 0);		 /* the cap, not the pool, stopped it */
 	sibling_works();
 }
 
