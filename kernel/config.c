@@ -29,6 +29,7 @@ enum cfg_key {
 	KEY_KERNEL,
 	KEY_INITRD,
 	KEY_CMDLINE,
+	KEY_DEVICE_MEMORY,
 	NR_KEYS
 };
 
@@ -250,11 +251,11 @@ int cfg_parse_size(const char *s, u64 *out)
 
 /* ---- values of keys ---- */
 
-static int set_memory(struct parser *p, const char *key, const char *v, size_t len)
+static int set_size(struct parser *p, const char *key, const char *v, size_t len, u64 *out)
 {
 	char q[QUOTE_BUF];
 
-	switch (parse_size(v, len, &p->cur->memory)) {
+	switch (parse_size(v, len, out)) {
 	case SIZE_OK:
 		return 0;
 	case SIZE_SYNTAX:
@@ -268,6 +269,16 @@ static int set_memory(struct parser *p, const char *key, const char *v, size_t l
 	}
 	return fail(p, p->line, key, "'%s' is not a size (K/M/G suffix, multiple of 4K)",
 		    quote(q, v, len));
+}
+
+static int set_memory(struct parser *p, const char *key, const char *v, size_t len)
+{
+	return set_size(p, key, v, len, &p->cur->memory);
+}
+
+static int set_device_memory(struct parser *p, const char *key, const char *v, size_t len)
+{
+	return set_size(p, key, v, len, &p->cur->device_memory);
 }
 
 static int set_number(struct parser *p, const char *key, const char *v, size_t len, u64 *out)
@@ -494,6 +505,8 @@ static const struct {
     [KEY_KERNEL] = {"kernel", set_kernel},    /* Linux vmlinux through PVH ... */
     [KEY_INITRD] = {"initrd", set_initrd},    /* ... its initramfs ... */
     [KEY_CMDLINE] = {"cmdline", set_cmdline}, /* ... and its command line */
+    /* What the hypervisor may allocate on the partition's behalf (kernel/pool.h). */
+    [KEY_DEVICE_MEMORY] = {"device_memory", set_device_memory},
 };
 
 /* The partition's keys that name files, declared for the loader (kernel/boot_info.h). */
@@ -536,6 +549,8 @@ static int finish_partition(struct parser *p)
 		return 0;
 	if (!kl[KEY_MEMORY])
 		return fail(p, c->line, SECTION_WORD, "'%s' has no memory = SIZE", c->name);
+	if (!kl[KEY_DEVICE_MEMORY])
+		p->cur->device_memory = CFG_DEVICE_MEMORY_DEFAULT;
 	if (kl[KEY_IMAGE] && kl[KEY_KERNEL])
 		return fail(p, c->line, SECTION_WORD,
 			    "'%s' has both image (line %u) and kernel (line %u); choose one",

@@ -4,7 +4,7 @@
  * built for the hypervisor, the host unit tests and the fuzzer alike.
  *
  * The partition's own keys (memory, image, load, entry, kernel, initrd,
- * cmdline) are the parser's. Every other key belongs to the extension that
+ * cmdline, device_memory) are the parser's. Every other key belongs to the extension that
  * uses it and is declared there with CFG_KEY: its section word ("partition"
  * for a partition's key, or a section of the extension's own, such as
  * "[switch NAME]"), its name and its kind. The parser checks the value by
@@ -29,6 +29,8 @@
 #define CFG_ITEM_MAX	   15  /* characters of one of them */
 #define CFG_MAX_VALUES	   8   /* declared keys set in one section */
 #define CFG_MAX_SECTIONS   8   /* extension sections ([switch NAME] ...) in all */
+/* device_memory when the config does not say: see docs/architecture.md for what it holds. */
+#define CFG_DEVICE_MEMORY_DEFAULT (4ull << 20)
 
 /* Kinds of a declared key, beside BOOT_CFG_KEY_FILE (a path, as `image` takes). */
 #define CFG_KEY_LIST	0x2u /* a list of distinct names: "ic, echo" */
@@ -80,6 +82,7 @@ struct cfg_partition {
 	char name[CFG_NAME_MAX + 1];
 	unsigned line;		/* line of the [partition NAME] header */
 	u64 memory;		/* bytes, a multiple of 4K, > 0 */
+	u64 device_memory;	/* the partition's pool (kernel/pool.h), bytes as memory */
 	struct cfg_path image;	/* flat binary */
 	u64 load;		/* GPA the image is loaded at (default 0) */
 	bool has_entry;		/* false: start at the reset vector */

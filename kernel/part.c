@@ -67,9 +67,26 @@ u64 part_bitmap_pages(const struct partition *p)
 	return ALIGN_UP(ALIGN_UP(p->mem_size >> PAGE_SHIFT, 64) / 8, PAGE_SIZE) >> PAGE_SHIFT;
 }
 
+/* One line per 10 s at most (and once per reset): a guest could make this happen all the time. */
+#define POOL_WARN_EVERY_S 10
+
+static void part_pool_exhausted(struct pool *pool, size_t want, void *ctx)
+{
+	struct partition *p = ctx;
+	u64 now = arch_rdtsc();
+
+	if (p->pool_warned_tsc && now - p->pool_warned_tsc < POOL_WARN_EVERY_S * arch_tsc_hz())
+		return;
+	p->pool_warned_tsc = now ? now : 1;
+	con_printf("partition %s: device memory exhausted (used %llu of %llu bytes)\n", p->name,
+		   (unsigned long long)pool->used, (unsigned long long)pool->size);
+}
+
 static void part_free_memory(struct partition *p)
 {
 	u64 pages = p->mem_size >> PAGE_SHIFT;
+
+	pool_release(&p->pool);
 
 	if (p->gpt.root)
 		pt_destroy(&p->gpt);
@@ -180,6 +197,7 @@ static int part_start(struct partition *p, char *err, size_t errlen)
 	sched_fpu_load(p);
 	for_each_part_ext(x) if (x->reset) x->reset(p);
 	p->stop_reason[0] = 0;
+	p->pool_warned_tsc = 0;
 	p->state = PART_RUNNING;
 	return 0;
 }
@@ -221,6 +239,8 @@ static int part_ext_create(struct partition *p, const struct cfg_partition *c, c
 int part_create(struct partition *p, const struct cfg_partition *c, const void *image,
 		u64 image_size, const void *initrd, u64 initrd_size, char *err, size_t errlen)
 {
+	memset(&p->pool, 0, sizeof(p->pool)); /* part_free_memory may release it */
+	p->pool_warned_tsc = 0;
 	memset(p, 0, sizeof(*p));
 	p->id = (unsigned)(p - partitions);
 	snprintf(p->name, sizeof(p->name), "%s", c->name);
@@ -259,6 +279,15 @@ int part_create(struct partition *p, const struct cfg_partition *c, const void *
 			 (unsigned long long)(p->mem_size >> 20));
 		return -1;
 	}
+	/* Reserved now, so the partition never competes with another for frames later. */
+	if (pool_reserve(&p->pool, c->device_memory)) {
+		part_free_memory(p);
+		snprintf(err, errlen, "out of host memory for %llu KiB of device memory",
+			 (unsigned long long)(c->device_memory >> 10));
+		return -1;
+	}
+	p->pool.exhausted = part_pool_exhausted;
+	p->pool.ctx = p;
 	p->vp.part = p;
 	p->cfg = c;
 	p->vp.guest = (struct vp_guest){.tag = p->id,

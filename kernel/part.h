@@ -13,6 +13,7 @@
 #include "uart.h"
 #include "vioapic.h"
 #include "vlapic.h"
+#include "pool.h"
 
 #define PART_MAX CFG_MAX_PARTITIONS
 
@@ -53,6 +54,10 @@ struct partition {
 	u16 pm1_cnt, pm1_en;
 	const struct cfg_partition *cfg; /* its configuration, for the extensions' keys */
 	void *vmbus; /* the partition's VMBus server (vmbus/), if its config asks for one */
+	/* What the hypervisor allocates on the partition's behalf (`device_memory`). */
+	struct pool pool;
+	u64 pool_warned_tsc; /* when `device memory exhausted` was last printed; 0: not since reset
+			      */
 
 	struct vp vp;
 	bool idle; /* HLT with interrupts on: waits for one (not a state the console shows) */

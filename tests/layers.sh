@@ -8,7 +8,9 @@
 #   arch/   includes nothing of vmbus/ or vsp/, and of kernel/ only the
 #           headers that declare what arch/ and kernel/ share (ARCH_KERNEL);
 #   boot/   includes nothing of kernel/ but kernel/boot_info.h;
-#   inside vmbus/, the files depend one way (vmbus/bus.h lists the layers).
+#   inside vmbus/, the files depend one way (vmbus/bus.h lists the layers);
+#   vmbus/ and vsp/ objects call no C heap function (malloc, free, ...): what
+#   they allocate comes from the partition's pool (kernel/pool.h).
 # An include is judged by the file it resolves to, as the compiler finds it:
 # the including file's folder first, then -I. and -Ikernel (the Makefile's).
 # On a built tree (build/k) the same boundary is checked on the objects:
@@ -190,6 +192,19 @@ if compgen -G "build/k/vmbus/*.o" >/dev/null; then
 			((VMBUS_LAYER[$d] <= VMBUS_LAYER[$n])) ||
 				violation "vmbus/$n.c: calls $sym of vmbus/$d.c, a later layer"
 		done < <(nm -u "$o" | awk '{print $2}')
+	done
+fi
+
+# ---- vmbus/ and vsp/ allocate from their partition's pool only (kernel/pool.h) ----
+# The C heap is the hypervisor's own: nothing a guest can grow may come from it.
+HEAP_CALLS="malloc calloc realloc free reallocarray aligned_alloc memalign posix_memalign \
+_malloc_r _calloc_r _realloc_r _free_r"
+if compgen -G "build/k/vmbus/*.o" >/dev/null; then
+	for o in build/k/vmbus/*.o $(find build/k/vsp -name '*.o' 2>/dev/null); do
+		for sym in $(nm -u "$o" | awk '{print $2}'); do
+			in_list "$sym" $HEAP_CALLS &&
+				violation "${o#build/k/}: calls $sym: vmbus/ and vsp/ allocate from the partition's pool (kernel/pool.h)"
+		done
 	done
 fi
 

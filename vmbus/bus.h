@@ -26,9 +26,10 @@
 
 #define VMBUS_NAME_MAX	   16
 #define VMBUS_FRIENDLY_MAX 31
-#define VMBUS_MSG_QUEUE	   64  /* host -> guest messages waiting for a free SynIC queue */
-#define VMBUS_MAX_GPADLS   64  /* per channel */
-#define VMBUS_MAX_IN_USE   256 /* guest packets a VSP holds before the host stops reading */
+#define VMBUS_MSG_QUEUE	   64 /* host -> guest messages waiting for a free SynIC queue */
+#define VMBUS_MAX_GPADLS   64 /* per channel */
+#define VMBUS_MAX_IN_USE                                                                           \
+	256 /* guest packets held (the VSP's, completions waiting) before reading stops */
 #define VMBUS_SERVICE_BUDGET                                                                       \
 	128 /* guest packets read in one service pass; the next poll goes on                       \
 	     */
@@ -126,10 +127,17 @@ struct vmb_bus {
 	unsigned nr_channels;
 	struct vmb_channel *relids[VMBUS_MAX_CHANNELS + 1];
 	u64 zombies; /* relids rescinded for channels already freed: wait for RELID_RELEASED */
-	struct vmbus_queued_msg *queue; /* VMBUS_MSG_QUEUE entries */
+	struct vmbus_queued_msg *queue;	  /* VMBUS_MSG_QUEUE entries */
+	struct gpadl_budget gpadl_budget; /* the pool, and GPADLs being assembled (gpadl.h) */
 	unsigned q_head, q_count;
 	u64 logged, suppressed;
 };
+
+/* The partition's pool, which everything of a bus and its channels comes from. */
+static inline struct pool *vmbus_pool(const struct vmb_bus *bus)
+{
+	return bus->host.pool;
+}
 
 /* ---- bus.c ---- */
 /* Send a message to the guest now, or queue it behind those already waiting. */

@@ -10,7 +10,6 @@
 #include "vmbus/bus.h"
 #include "kernel/hv_defs.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #define RING_MIN_PAGES	 2 /* a control page and a data page */
@@ -208,9 +207,9 @@ static void on_gpadl_header(struct vmb_bus *bus, const void *msg, u32 size)
 		send_gpadl_created(bus, ch->relid, h->gpadl, VMBUS_STATUS_FAILED);
 		return;
 	}
-	st = gpadl_begin(&g, h->gpadl, h->range_buflen, h->range_count, h + 1,
+	st = gpadl_begin(&g, &bus->gpadl_budget, h->gpadl, h->range_buflen, h->range_count, h + 1,
 			 size - (u32)sizeof(*h), &why);
-	if (st == GPADL_BAD || st == GPADL_NOMEM) {
+	if (st != GPADL_OK && st != GPADL_MORE) {
 		vmbus_log(bus, "GPADL 0x%x of relid %u refused: %s", h->gpadl, ch->relid, why);
 		send_gpadl_created(bus, ch->relid, h->gpadl, VMBUS_STATUS_FAILED);
 		return;
@@ -314,9 +313,9 @@ const char *vmbus_channel_map_rings(struct vmb_channel *ch, struct gpadl *g, u32
 
 	if (why)
 		return why;
-	ch->ring_pages = calloc(n, sizeof(*ch->ring_pages));
+	ch->ring_pages = pool_calloc(ch->bus->host.pool, n, sizeof(*ch->ring_pages));
 	ch->pkt_buf_size = packet_buffer_size(ch);
-	ch->pkt_buf = malloc(ch->pkt_buf_size);
+	ch->pkt_buf = pool_alloc(ch->bus->host.pool, ch->pkt_buf_size);
 	if (!ch->ring_pages || !ch->pkt_buf)
 		return "out of memory";
 	if (!gpadl_pages(g, &ch->bus->host, 0, n, ch->ring_pages))
@@ -331,8 +330,8 @@ const char *vmbus_channel_map_rings(struct vmb_channel *ch, struct gpadl *g, u32
 
 void vmbus_channel_unmap_rings(struct vmb_channel *ch)
 {
-	free(ch->ring_pages);
-	free(ch->pkt_buf);
+	pool_free(ch->bus->host.pool, ch->ring_pages);
+	pool_free(ch->bus->host.pool, ch->pkt_buf);
 	ch->ring_pages = NULL;
 	ch->pkt_buf = NULL;
 	ch->pkt_buf_size = 0;

@@ -6,10 +6,10 @@
  */
 #include "vmbus/gpadl.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 struct vmb_gpadl_mapping {
+	struct pool *pool;
 	struct gpadl *gpadl; /* NULL once the GPADL is gone */
 	struct vmb_gpadl_mapping *next;
 	struct vmb_channel *channel;
@@ -25,20 +25,71 @@ static enum gpadl_status fail(const char **why, const char *what)
 	return GPADL_BAD;
 }
 
+/* Count bytes more against the bus's assembly budget. */
+static enum gpadl_status charge(struct gpadl *g, u64 bytes, const char **why)
+{
+	struct gpadl_budget *b = g->budget;
+
+	if (bytes > GPADL_ASSEMBLY_MAX - b->assembling) {
+		*why = "too many GPADL bytes being assembled on this bus";
+		return GPADL_LIMIT;
+	}
+	b->assembling += bytes;
+	g->charged += bytes;
+	return GPADL_OK;
+}
+
+static void uncharge(struct gpadl *g)
+{
+	g->budget->assembling -= g->charged;
+	g->charged = 0;
+}
+
+/* Room for need words in raw: doubling, never past what the header announced. */
+static enum gpadl_status grow(struct gpadl *g, u32 need, const char **why)
+{
+	u32 room = MIN(g->words, MAX(need, 2 * g->room));
+	enum gpadl_status st;
+	u64 *raw;
+
+	if (need <= g->room)
+		return GPADL_OK;
+	st = charge(g, (u64)(room - g->room) * sizeof(u64), why);
+	if (st != GPADL_OK)
+		return st;
+	raw = pool_realloc(g->budget->pool, g->raw, (size_t)room * sizeof(u64));
+	if (!raw) {
+		*why = "out of device memory";
+		return GPADL_NOMEM;
+	}
+	g->raw = raw;
+	g->room = room;
+	return GPADL_OK;
+}
+
 /* Append whole u64 words of ranges/PFNs. */
 static enum gpadl_status append(struct gpadl *g, const void *data, u32 len, const char **why)
 {
+	enum gpadl_status st;
+
 	if (len % sizeof(u64))
 		return fail(why, "PFN bytes not a multiple of 8");
 	if (len / sizeof(u64) > g->words - g->filled)
 		return fail(why, "more PFNs than range_buflen announced");
+	st = grow(g, g->filled + len / (u32)sizeof(u64), why);
+	if (st != GPADL_OK)
+		return st;
 	memcpy(g->raw + g->filled, data, len);
 	g->filled += len / sizeof(u64);
-	return g->filled == g->words ? GPADL_OK : GPADL_MORE;
+	if (g->filled != g->words)
+		return GPADL_MORE;
+	uncharge(g); /* assembled: what it holds now is a GPADL's, not assembly's */
+	return GPADL_OK;
 }
 
-enum gpadl_status gpadl_begin(struct gpadl **out, u32 id, u16 range_buflen, u16 range_count,
-			      const void *data, u32 len, const char **why)
+enum gpadl_status gpadl_begin(struct gpadl **out, struct gpadl_budget *budget, u32 id,
+			      u16 range_buflen, u16 range_count, const void *data, u32 len,
+			      const char **why)
 {
 	struct gpadl *g;
 	enum gpadl_status st;
@@ -51,19 +102,23 @@ enum gpadl_status gpadl_begin(struct gpadl **out, u32 id, u16 range_buflen, u16 
 	/* Each range needs its header and at least one PFN. */
 	if (range_buflen / (2 * sizeof(u64)) < range_count)
 		return fail(why, "range_buflen too small for its ranges");
-	g = calloc(1, sizeof(*g));
-	if (!g)
+	if (sizeof(*g) > GPADL_ASSEMBLY_MAX - budget->assembling) {
+		*why = "too many GPADL bytes being assembled on this bus";
+		return GPADL_LIMIT;
+	}
+	g = pool_zalloc(budget->pool, sizeof(*g));
+	if (!g) {
+		*why = "out of device memory";
 		return GPADL_NOMEM;
+	}
+	g->budget = budget;
+	charge(g, sizeof(*g), why);
 	g->id = id;
 	g->nr_ranges = range_count;
 	g->words = range_buflen / sizeof(u64);
-	g->raw = malloc(g->words * sizeof(u64)); /* read only once filled */
-	if (!g->raw) {
-		free(g);
-		return GPADL_NOMEM;
-	}
+	/* raw grows as PFNs arrive: a header alone costs no more than what it carries. */
 	st = len ? append(g, data, len, why) : GPADL_MORE;
-	if (st == GPADL_BAD) {
+	if (st != GPADL_OK && st != GPADL_MORE) {
 		gpadl_free(g);
 		return st;
 	}
@@ -96,9 +151,11 @@ enum gpadl_status gpadl_finish(struct gpadl *g, const struct vmbus_host *host, c
 
 	if (!gpadl_complete(g))
 		return fail(why, "incomplete");
-	g->ranges = calloc(g->nr_ranges, sizeof(*g->ranges));
-	if (!g->ranges)
+	g->ranges = pool_calloc(g->budget->pool, g->nr_ranges, sizeof(*g->ranges));
+	if (!g->ranges) {
+		*why = "out of device memory";
 		return GPADL_NOMEM;
+	}
 	g->size = 0;
 	for (unsigned i = 0; i < g->nr_ranges; i++) {
 		struct gpadl_range *r = &g->ranges[i];
@@ -137,9 +194,10 @@ void gpadl_free(struct gpadl *g)
 		return;
 	for (struct vmb_gpadl_mapping *m = g->mappings; m; m = m->next)
 		m->gpadl = NULL;
-	free(g->ranges);
-	free(g->raw);
-	free(g);
+	uncharge(g);
+	pool_free(g->budget->pool, g->ranges);
+	pool_free(g->budget->pool, g->raw);
+	pool_free(g->budget->pool, g);
 }
 
 bool gpadl_pages(const struct gpadl *g, const struct vmbus_host *host, u32 first, u32 n, u8 **out)
@@ -157,16 +215,17 @@ bool gpadl_pages(const struct gpadl *g, const struct vmbus_host *host, u32 first
 struct vmb_gpadl_mapping *gpadl_map(struct gpadl *g, const struct vmbus_host *host,
 				    struct vmb_channel *channel)
 {
-	struct vmb_gpadl_mapping *m = calloc(1, sizeof(*m));
+	struct vmb_gpadl_mapping *m = pool_zalloc(host->pool, sizeof(*m));
 
 	if (!m)
 		return NULL;
-	m->ranges = calloc(g->nr_ranges, sizeof(*m->ranges));
-	m->pages = calloc(g->nr_pfns, sizeof(*m->pages));
+	m->pool = host->pool;
+	m->ranges = pool_calloc(m->pool, g->nr_ranges, sizeof(*m->ranges));
+	m->pages = pool_calloc(m->pool, g->nr_pfns, sizeof(*m->pages));
 	if (!m->ranges || !m->pages || !gpadl_pages(g, host, 0, g->nr_pfns, m->pages)) {
-		free(m->ranges);
-		free(m->pages);
-		free(m);
+		pool_free(m->pool, m->ranges);
+		pool_free(m->pool, m->pages);
+		pool_free(m->pool, m);
 		return NULL;
 	}
 	memcpy(m->ranges, g->ranges, g->nr_ranges * sizeof(*m->ranges));
@@ -193,9 +252,9 @@ struct gpadl *gpadl_unmap(struct vmb_gpadl_mapping *m)
 		}
 		g->users--;
 	}
-	free(m->ranges);
-	free(m->pages);
-	free(m);
+	pool_free(m->pool, m->ranges);
+	pool_free(m->pool, m->pages);
+	pool_free(m->pool, m);
 	return g;
 }
 

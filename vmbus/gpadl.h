@@ -2,7 +2,9 @@
  * GPADLs (guest physical address descriptor lists): guest buffers a guest
  * describes, page by page, in a GPADL_HEADER message and as many GPADL_BODY
  * messages as its PFNs need (Linux drivers/hv/channel.c
- * create_gpadl_header). This module assembles the pieces in arrival order,
+ * create_gpadl_header). This module assembles the pieces in arrival order
+ * (the buffer grows as PFNs arrive, under a per-bus cap on what is being
+ * assembled, from the partition's pool),
  * checks the finished list (ranges, lengths, every PFN against guest RAM)
  * and gives access to the pages: as host pointers for ring buffers, and as
  * a byte-addressed mapping for VSPs (vmb_channel_map_gpadl). The channel
@@ -13,8 +15,23 @@
 
 #include "vmbus/vmbus.h"
 #include "vmbus/wire.h"
+#include "kernel/pool.h"
 
 #define VMBUS_PFN_LIMIT (1ull << (52 - PAGE_SHIFT)) /* x86-64 physical addresses have 52 bits */
+/*
+ * Bytes one bus may hold for GPADLs still being assembled (their structs and
+ * the PFNs received so far). The largest GPADL a header can announce is
+ * range_buflen 0xfff8 (a u16): 8191 words, 64 KiB, which holds netvsc's 31
+ * MiB receive buffer (7936 PFNs, Linux netvsc.h NETVSC_RECEIVE_BUFFER_SIZE).
+ * Two of the largest, with their structs, may be assembled at once.
+ */
+#define GPADL_ASSEMBLY_MAX (136u << 10)
+
+/* Where a bus's GPADLs come from: its partition's pool, and what assembly holds now. */
+struct gpadl_budget {
+	struct pool *pool;
+	u64 assembling; /* bytes, at most GPADL_ASSEMBLY_MAX */
+};
 
 struct gpadl_range {
 	u32 byte_count;
@@ -30,8 +47,11 @@ struct gpadl {
 	bool teardown_pending; /* the guest asked for a teardown while it was in use */
 	unsigned users;	       /* an open ring, VSP mappings */
 	struct vmb_gpadl_mapping *mappings;
+	struct gpadl_budget *budget;
+	u64 charged; /* bytes counted in budget->assembling (0 once complete) */
 	u16 nr_ranges;
 	u32 words, filled; /* of raw, in u64 units (range_buflen / 8) */
+	u32 room;	   /* words raw has room for: it grows as PFNs arrive */
 	u64 *raw;	   /* as the guest sent it; after gpadl_finish, the PFNs only */
 	struct gpadl_range *ranges;
 	u32 nr_pfns;
@@ -42,12 +62,14 @@ enum gpadl_status {
 	GPADL_OK,    /* complete */
 	GPADL_MORE,  /* waiting for body messages */
 	GPADL_BAD,   /* the guest's description is wrong (why says how) */
-	GPADL_NOMEM, /* out of host memory */
+	GPADL_NOMEM, /* out of host memory (the partition's pool) */
+	GPADL_LIMIT, /* the bus has GPADL_ASSEMBLY_MAX bytes being assembled already */
 };
 
 /* From a GPADL_HEADER: the buffer's shape and the first bytes of ranges and PFNs. */
-enum gpadl_status gpadl_begin(struct gpadl **out, u32 id, u16 range_buflen, u16 range_count,
-			      const void *data, u32 len, const char **why);
+enum gpadl_status gpadl_begin(struct gpadl **out, struct gpadl_budget *budget, u32 id,
+			      u16 range_buflen, u16 range_count, const void *data, u32 len,
+			      const char **why);
 /* More PFNs, from a GPADL_BODY. */
 enum gpadl_status gpadl_add(struct gpadl *g, const void *data, u32 len, const char **why);
 bool gpadl_complete(const struct gpadl *g);

@@ -8,7 +8,6 @@
 #include "vmbus/save.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define CONTEXT_SIZE_MAX (64u << 10)
@@ -52,7 +51,7 @@ vmb_status vmb_channel_allocate(struct vmb_bus *bus, struct vmb_channel **channe
 		return VMB_STATUS_INVALID_PARAMETER;
 	if (bus->nr_channels == VMBUS_MAX_CHANNELS)
 		return VMB_STATUS_INSUFFICIENT_RESOURCES;
-	ch = calloc(1, sizeof(*ch));
+	ch = pool_zalloc(bus->host.pool, sizeof(*ch));
 	if (!ch)
 		return VMB_STATUS_INSUFFICIENT_RESOURCES;
 	ch->bus = bus;
@@ -81,8 +80,8 @@ void vmb_channel_cleanup(struct vmb_channel *channel)
 	vmbus_packets_free_idle(ch);
 	vmbus_save_discard(ch);
 	bus_remove(bus, ch);
-	free(ch->context);
-	free(ch);
+	pool_free(bus->host.pool, ch->context);
+	pool_free(bus->host.pool, ch);
 }
 
 /* ---- set-up, before enable ---- */
@@ -196,11 +195,11 @@ vmb_status vmb_channel_init_set_client_context_size(struct vmb_channel *channel,
 	if (bytes > CONTEXT_SIZE_MAX)
 		return VMB_STATUS_INVALID_PARAMETER;
 	if (bytes) {
-		ctx = calloc(1, bytes);
+		ctx = pool_zalloc(channel->bus->host.pool, bytes);
 		if (!ctx)
 			return VMB_STATUS_INSUFFICIENT_RESOURCES;
 	}
-	free(channel->context);
+	pool_free(channel->bus->host.pool, channel->context);
 	channel->context = ctx;
 	channel->context_size = bytes;
 	return VMB_STATUS_SUCCESS;
@@ -256,16 +255,17 @@ vmb_status vmb_server_channel_init_set_check_packet_callback(struct vmb_channel 
 
 struct vmb_bus *vmbus_create(const struct vmbus_host *host, const char *name)
 {
-	struct vmb_bus *bus = calloc(1, sizeof(*bus));
+	struct vmb_bus *bus = pool_zalloc(host->pool, sizeof(*bus));
 
 	if (!bus)
 		return NULL;
-	bus->queue = malloc(VMBUS_MSG_QUEUE * sizeof(*bus->queue));
+	bus->queue = pool_alloc(host->pool, VMBUS_MSG_QUEUE * sizeof(*bus->queue));
 	if (!bus->queue) {
-		free(bus);
+		pool_free(host->pool, bus);
 		return NULL;
 	}
 	bus->host = *host;
+	bus->gpadl_budget.pool = host->pool;
 	bus->up = &vmbus_packet_upcalls;
 	snprintf(bus->name, sizeof(bus->name), "%s", name ? name : "");
 	bus->msg_sint = VMBUS_SINT;
@@ -279,8 +279,8 @@ void vmbus_destroy(struct vmb_bus *bus)
 	vmbus_disconnect(bus);
 	while (bus->nr_channels)
 		vmb_channel_cleanup(bus->channels[bus->nr_channels - 1]);
-	free(bus->queue);
-	free(bus);
+	pool_free(bus->host.pool, bus->queue);
+	pool_free(bus->host.pool, bus);
 }
 
 /* ---- running ---- */

@@ -10,7 +10,6 @@
 #include "vmbus/save.h"
 #include "kernel/hv_defs.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* ---- lists: every packet is on exactly one of its channel's ---- */
@@ -49,10 +48,12 @@ static void list_del(struct vmb_packet *p)
 
 static void packet_destroy(struct vmb_packet *p)
 {
+	struct pool *pool = vmbus_pool(p->channel->bus);
+
 	list_del(p);
-	free(p->ranges);
-	free(p->reply);
-	free(p);
+	pool_free(pool, p->ranges);
+	pool_free(pool, p->reply);
+	pool_free(pool, p);
 }
 
 static void free_list(struct pkt_list *l)
@@ -67,7 +68,7 @@ vmb_status vmb_packet_allocate(struct vmb_channel *channel, struct vmb_packet **
 
 	if (!channel || !packet)
 		return VMB_STATUS_INVALID_PARAMETER;
-	p = calloc(1, sizeof(*p));
+	p = pool_zalloc(vmbus_pool(channel->bus), sizeof(*p));
 	if (!p)
 		return VMB_STATUS_INSUFFICIENT_RESOURCES;
 	p->channel = channel;
@@ -178,6 +179,26 @@ static vmb_status write_completion(struct vmb_channel *ch, u64 trans_id, const v
 	return write_packet(ch, desc, NULL, 0, reply, len);
 }
 
+/*
+ * Guest packets the host holds: those the VSP has and completions waiting
+ * for ring space. A guest that never drains its ring so stops the channel
+ * taking packets, instead of making the host queue completions for ever.
+ */
+static unsigned in_use(const struct vmb_channel *ch)
+{
+	return ch->incoming.count + ch->completing.count;
+}
+
+/* A guest packet the host held is gone: if the read loop stopped for lack of slots, it resumes. */
+static void slot_freed(struct vmb_packet *p)
+{
+	struct vmb_channel *ch = p->channel;
+
+	if (in_use(ch) >= VMBUS_MAX_IN_USE)
+		ch->kick = true;
+	packet_destroy(p);
+}
+
 /* Completions the ring had no room for, in order. */
 static void flush_completing(struct vmb_channel *ch)
 {
@@ -187,7 +208,7 @@ static void flush_completing(struct vmb_channel *ch)
 
 		if (st == VMB_STATUS_INSUFFICIENT_RESOURCES)
 			return; /* the guest signals when it has read enough */
-		packet_destroy(p);
+		slot_freed(p);
 	}
 }
 
@@ -216,7 +237,7 @@ static vmb_status build_ranges(struct vmb_channel *ch, const struct vmb_external
 	}
 	if (words * sizeof(u64) > VMBUS_PKT_MAX_LEN)
 		return VMB_STATUS_INVALID_PARAMETER;
-	buf = calloc(words, sizeof(u64));
+	buf = pool_calloc(vmbus_pool(ch->bus), words, sizeof(u64));
 	if (!buf)
 		return VMB_STATUS_INSUFFICIENT_RESOURCES;
 	buf[1] = ext->nr_ranges;
@@ -257,7 +278,7 @@ vmb_status vmb_packet_send(struct vmb_packet *packet, const void *buffer, u32 le
 		desc.trans_id = ++ch->next_trans_id; /* never 0 */
 	}
 	st = write_packet(ch, desc, extra, extra_len, buffer, len);
-	free(extra);
+	pool_free(vmbus_pool(ch->bus), extra);
 	if (st != VMB_STATUS_SUCCESS)
 		return st; /* still the VSP's */
 	if (!(flags & VMB_SEND_COMPLETION_REQUESTED)) {
@@ -277,12 +298,7 @@ vmb_status vmb_packet_send(struct vmb_packet *packet, const void *buffer, u32 le
 
 static void incoming_done(struct vmb_packet *p)
 {
-	struct vmb_channel *ch = p->channel;
-
-	/* A slot frees up: if the read loop stopped for lack of them, it resumes. */
-	if (ch->incoming.count >= VMBUS_MAX_IN_USE)
-		ch->kick = true;
-	packet_destroy(p);
+	slot_freed(p);
 }
 
 vmb_status vmb_channel_packet_complete(struct vmb_packet *packet, const void *reply, u32 len)
@@ -303,14 +319,13 @@ vmb_status vmb_channel_packet_complete(struct vmb_packet *packet, const void *re
 		st = write_completion(ch, packet->trans_id, reply, len);
 	if (st == VMB_STATUS_INSUFFICIENT_RESOURCES) {
 		/* Sent when the guest has made room (it signals: pending_send_sz). */
-		packet->reply = len ? malloc(len) : NULL;
+		packet->reply = len ? pool_alloc(vmbus_pool(ch->bus), len) : NULL;
 		if (len && !packet->reply)
 			return VMB_STATUS_INSUFFICIENT_RESOURCES; /* still in use: try again */
 		if (len)
 			memcpy(packet->reply, reply, len);
 		packet->reply_len = len;
-		if (ch->incoming.count >= VMBUS_MAX_IN_USE)
-			ch->kick = true;
+		/* Still one of the channel's in_use slots: nothing frees up. */
 		list_del(packet);
 		packet->state = PKT_COMPLETING;
 		list_add(&ch->completing, packet);
@@ -426,7 +441,7 @@ static const char *parse_ranges(struct vmb_channel *ch, const u8 *pkt, u32 data_
 	}
 	if (bytes > ch->max_external)
 		return "more external data than the channel accepts";
-	ranges = calloc(1, count * sizeof(*ranges) + pfns * sizeof(u64));
+	ranges = pool_zalloc(vmbus_pool(ch->bus), count * sizeof(*ranges) + pfns * sizeof(u64));
 	if (!ranges)
 		return "out of memory";
 	pfn_out = (u64 *)(ranges + count);
@@ -445,7 +460,7 @@ static const char *parse_ranges(struct vmb_channel *ch, const u8 *pkt, u32 data_
 		for (u32 j = 0; j < ranges[i].nr_pfns; j++) {
 			if (pfn_out[j] >= VMBUS_PFN_LIMIT ||
 			    !ch->bus->host.page(ch->bus->host.ctx, pfn_out[j] << PAGE_SHIFT)) {
-				free(ranges);
+				pool_free(vmbus_pool(ch->bus), ranges);
 				return "PFN outside guest RAM";
 			}
 		}
@@ -476,9 +491,9 @@ static void deliver(struct vmb_channel *ch, const struct vmbus_packet_desc *d, c
 		vmbus_log(ch->bus, "relid %u: packet dropped: the VSP takes none", ch->relid);
 		return;
 	}
-	p = calloc(1, sizeof(*p));
+	p = pool_zalloc(vmbus_pool(ch->bus), sizeof(*p));
 	if (!p) {
-		vmbus_log(ch->bus, "relid %u: packet dropped: out of memory", ch->relid);
+		vmbus_log(ch->bus, "relid %u: packet dropped: out of device memory", ch->relid);
 		return;
 	}
 	p->channel = ch;
@@ -487,7 +502,7 @@ static void deliver(struct vmb_channel *ch, const struct vmbus_packet_desc *d, c
 		if (why) {
 			vmbus_log(ch->bus, "relid %u: GPA_DIRECT packet dropped: %s", ch->relid,
 				  why);
-			free(p);
+			pool_free(vmbus_pool(ch->bus), p);
 			return;
 		}
 		flags |= VMB_PACKET_EXTERNAL_DATA;
@@ -539,7 +554,7 @@ static void dispatch(struct vmb_channel *ch, const struct vmbus_packet_desc *d, 
 
 static bool can_read(const struct vmb_channel *ch)
 {
-	return ch->open && !ch->broken && !ch->paused && ch->incoming.count < VMBUS_MAX_IN_USE;
+	return ch->open && !ch->broken && !ch->paused && in_use(ch) < VMBUS_MAX_IN_USE;
 }
 
 static void read_ring(struct vmb_channel *ch)
@@ -783,14 +798,15 @@ vmb_status vmb_packet_restore(struct vmb_packet *packet, const void *lib_buf, u3
 				return VMB_STATUS_DATA_ERROR;
 	if (l.nr_ranges) {
 		packet->ranges =
-		    calloc(1, l.nr_ranges * sizeof(*packet->ranges) + l.nr_pfns * sizeof(u64));
+		    pool_zalloc(vmbus_pool(ch->bus),
+				l.nr_ranges * sizeof(*packet->ranges) + l.nr_pfns * sizeof(u64));
 		if (!packet->ranges)
 			return VMB_STATUS_INSUFFICIENT_RESOURCES;
 	}
 	if (l.reply_len) {
-		packet->reply = malloc(l.reply_len);
+		packet->reply = pool_alloc(vmbus_pool(ch->bus), l.reply_len);
 		if (!packet->reply) {
-			free(packet->ranges);
+			pool_free(vmbus_pool(ch->bus), packet->ranges);
 			packet->ranges = NULL;
 			return VMB_STATUS_INSUFFICIENT_RESOURCES;
 		}

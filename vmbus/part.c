@@ -13,7 +13,6 @@
 #include "kernel/part.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define GUID_TEXT 37
@@ -96,25 +95,26 @@ static void vmbus_part_destroy(struct partition *p)
 		return;
 	vsp_destroy_all(vp);
 	vmbus_destroy(vp->bus);
-	free(vp);
+	pool_free(&p->pool, vp);
 	p->vmbus = NULL;
 }
 
 static int vmbus_part_create(struct partition *p, const struct cfg_partition *c, char *err,
 			     size_t errlen)
 {
-	const struct vmbus_host host = {host_page, host_post, host_signal, p};
+	const struct vmbus_host host = {host_page, host_post, host_signal, p, &p->pool};
 	const struct cfg_value *list = cfg_get(&c->values, "vmbus");
 	struct vmbus_part *vp;
 
 	if (!list)
 		return 0;
-	vp = calloc(1, sizeof(*vp));
+	vp = pool_zalloc(&p->pool, sizeof(*vp));
 	if (vp)
 		vp->bus = vmbus_create(&host, p->name);
 	if (!vp || !vp->bus) {
-		free(vp);
-		snprintf(err, errlen, "vmbus: out of memory");
+		pool_free(&p->pool, vp);
+		snprintf(err, errlen, "vmbus: out of device memory (device_memory = %lluK)",
+			 (unsigned long long)(p->pool.size >> 10));
 		return -1;
 	}
 	vp->part = p;
@@ -153,6 +153,7 @@ static void vmbus_part_poll(struct partition *p)
 
 /* A snapshot of the partition's VMBus: the bus with its channels, then the VSPs' own state. */
 struct vmbus_part_snap {
+	struct pool *pool;
 	void *bus;
 	void *vsps;
 };
@@ -165,7 +166,7 @@ static void vmbus_part_snap_drop(void *state)
 		return;
 	vmbus_snap_drop(s->bus);
 	vsp_drop_all(s->vsps);
-	free(s);
+	pool_free(s->pool, s);
 }
 
 static void *vmbus_part_snap_save(struct partition *p, char *err, size_t errlen)
@@ -175,11 +176,12 @@ static void *vmbus_part_snap_save(struct partition *p, char *err, size_t errlen)
 
 	if (!vp)
 		return NULL;
-	s = calloc(1, sizeof(*s));
+	s = pool_zalloc(&p->pool, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "vmbus: out of memory");
 		return NULL;
 	}
+	s->pool = &p->pool;
 	s->bus = vmbus_snap_save(vp->bus, err, errlen);
 	if (s->bus)
 		s->vsps = vsp_save_all(vp, err, errlen);

@@ -12,7 +12,11 @@
 struct partition;
 struct vsp_block;
 
-/* Bytes a partition's VSPs may hold through vsp_alloc, beyond their state. */
+/*
+ * Bytes a partition's VSPs may hold through vsp_alloc, beyond their state:
+ * a cap inside the partition's pool (kernel/pool.h), which everything comes
+ * from, so that a VSP cannot take all of it from its own bus.
+ */
 #define VSP_MEM_MAX (1u << 20)
 
 struct vsp {

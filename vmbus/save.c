@@ -14,7 +14,6 @@
 #include "kernel/hv_defs.h"
 
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define CRC32_POLY   0xedb88320u /* IEEE 802.3, reflected */
@@ -75,6 +74,7 @@ static u32 crc32(const u8 *p, u32 n)
 /* ---- building a stream ---- */
 
 struct builder {
+	struct pool *pool;
 	u8 *buf;
 	u32 len, cap;
 	u32 *pieces;
@@ -82,14 +82,14 @@ struct builder {
 	bool failed;
 };
 
-static void *grow(void *p, u32 *cap, u32 need, u32 unit)
+static void *grow(struct pool *pool, void *p, u32 *cap, u32 need, u32 unit)
 {
 	u32 n = *cap ? *cap : 256;
 	void *q;
 
 	while (n < need)
 		n *= 2;
-	q = realloc(p, (size_t)n * unit);
+	q = pool_realloc(pool, p, (size_t)n * unit);
 	if (q)
 		*cap = n;
 	return q;
@@ -105,7 +105,7 @@ static u8 *reserve(struct builder *b, u32 n)
 		return NULL;
 	}
 	if (b->len + n > b->cap) {
-		q = grow(b->buf, &b->cap, b->len + n, 1);
+		q = grow(b->pool, b->buf, &b->cap, b->len + n, 1);
 		if (!q) {
 			b->failed = true;
 			return NULL;
@@ -133,7 +133,7 @@ static void piece(struct builder *b)
 	if (b->failed)
 		return;
 	if (b->nr_pieces == b->cap_pieces) {
-		q = grow(b->pieces, &b->cap_pieces, b->nr_pieces + 1, sizeof(u32));
+		q = grow(b->pool, b->pieces, &b->cap_pieces, b->nr_pieces + 1, sizeof(u32));
 		if (!q) {
 			b->failed = true;
 			return;
@@ -226,7 +226,7 @@ static vmb_status save_packet_record(struct builder *b, struct vmb_channel *ch,
 	if (ch->save_packet)
 		st = ch->save_packet(ch, p, NULL, 0, &need);
 	if (st == VMB_STATUS_BUFFER_TOO_SMALL && need) {
-		vsp = malloc(need);
+		vsp = pool_alloc(b->pool, need);
 		if (!vsp)
 			return VMB_STATUS_INSUFFICIENT_RESOURCES;
 		got = need;
@@ -237,7 +237,7 @@ static vmb_status save_packet_record(struct builder *b, struct vmb_channel *ch,
 		got = 0; /* nothing of its own */
 	}
 	if (st != VMB_STATUS_SUCCESS) {
-		free(vsp);
+		pool_free(b->pool, vsp);
 		return st;
 	}
 	s = (struct vmbus_save_packet){lib, got};
@@ -249,7 +249,7 @@ static vmb_status save_packet_record(struct builder *b, struct vmb_channel *ch,
 		q[PKT_STATE_AT] = pkt_to_saved[p->state];
 	}
 	put(b, vsp, got);
-	free(vsp);
+	pool_free(b->pool, vsp);
 	return VMB_STATUS_SUCCESS;
 }
 
@@ -292,7 +292,7 @@ static vmb_status build(struct vmb_channel *ch, struct builder *b, u32 *records)
 
 vmb_status vmb_channel_save_begin(struct vmb_channel *channel)
 {
-	struct builder b = {0};
+	struct builder b = {.pool = channel ? vmbus_pool(channel->bus) : NULL};
 	struct vmbus_save_state *s;
 	u32 records;
 	vmb_status st;
@@ -304,10 +304,10 @@ vmb_status vmb_channel_save_begin(struct vmb_channel *channel)
 	    (!channel->paused && (channel->enabled || channel->offer != OFFER_NONE)))
 		return VMB_STATUS_INVALID_DEVICE_STATE;
 	st = build(channel, &b, &records);
-	s = st == VMB_STATUS_SUCCESS ? calloc(1, sizeof(*s)) : NULL;
+	s = st == VMB_STATUS_SUCCESS ? pool_zalloc(b.pool, sizeof(*s)) : NULL;
 	if (!s) {
-		free(b.buf);
-		free(b.pieces);
+		pool_free(b.pool, b.buf);
+		pool_free(b.pool, b.pieces);
 		return st == VMB_STATUS_SUCCESS ? VMB_STATUS_INSUFFICIENT_RESOURCES : st;
 	}
 	s->buf = b.buf;
@@ -355,9 +355,9 @@ static void free_save(struct vmb_channel *ch)
 {
 	if (!ch->save)
 		return;
-	free(ch->save->buf);
-	free(ch->save->pieces);
-	free(ch->save);
+	pool_free(vmbus_pool(ch->bus), ch->save->buf);
+	pool_free(vmbus_pool(ch->bus), ch->save->pieces);
+	pool_free(vmbus_pool(ch->bus), ch->save);
 	ch->save = NULL;
 }
 
@@ -375,8 +375,8 @@ static void free_restore(struct vmb_channel *ch)
 {
 	if (!ch->restore)
 		return;
-	free(ch->restore->buf);
-	free(ch->restore);
+	pool_free(vmbus_pool(ch->bus), ch->restore->buf);
+	pool_free(vmbus_pool(ch->bus), ch->restore);
 	ch->restore = NULL;
 }
 
@@ -389,6 +389,7 @@ void vmbus_save_discard(struct vmb_channel *ch)
 /* ---- checking a stream ---- */
 
 struct plan {
+	struct pool *pool;
 	u16 version; /* of the stream */
 	struct vmbus_save_channel c;
 	enum offer_state offer;		   /* c.offer_state translated */
@@ -408,7 +409,7 @@ static void plan_free(struct plan *pl)
 		pl->gpadls = g->next;
 		gpadl_free(g);
 	}
-	free(pl->packets);
+	pool_free(pl->pool, pl->packets);
 }
 
 bool vmbus_saved_version_ok(u32 v)
@@ -468,9 +469,9 @@ static vmb_status check_gpadl(const struct vmb_channel *ch, const u8 *body, u32 
 						 : !!(s.flags & VMBUS_SAVED_GPADL_TEARDOWN)))
 		return VMB_STATUS_DATA_ERROR;
 	/* Rebuilt the way the guest's messages build it: the same checks. */
-	st = gpadl_begin(&g, s.id, (u16)(s.words * sizeof(u64)), s.range_count, body + sizeof(s),
-			 s.filled * (u32)sizeof(u64), &why);
-	if (st == GPADL_NOMEM)
+	st = gpadl_begin(&g, &ch->bus->gpadl_budget, s.id, (u16)(s.words * sizeof(u64)),
+			 s.range_count, body + sizeof(s), s.filled * (u32)sizeof(u64), &why);
+	if (st == GPADL_NOMEM || st == GPADL_LIMIT)
 		return VMB_STATUS_INSUFFICIENT_RESOURCES;
 	if (st == GPADL_BAD)
 		return VMB_STATUS_DATA_ERROR;
@@ -582,10 +583,10 @@ static vmb_status check(const struct vmb_channel *ch, u8 *buf, u32 size, struct 
 	if (memcmp(&h.type, &ch->type, sizeof(h.type)) ||
 	    memcmp(&h.instance, &ch->instance, sizeof(h.instance)))
 		return VMB_STATUS_DATA_ERROR;
-	pl->packets = calloc(h.nr_records, sizeof(*pl->packets));
-	waiting = calloc(h.nr_records, sizeof(*waiting));
+	pl->packets = pool_calloc(pl->pool, h.nr_records, sizeof(*pl->packets));
+	waiting = pool_calloc(pl->pool, h.nr_records, sizeof(*waiting));
 	if (!pl->packets || !waiting) {
-		free(waiting);
+		pool_free(pl->pool, waiting);
 		return VMB_STATUS_INSUFFICIENT_RESOURCES;
 	}
 	for (u32 i = 0; i < h.nr_records && st == VMB_STATUS_SUCCESS; i++) {
@@ -624,7 +625,7 @@ static vmb_status check(const struct vmb_channel *ch, u8 *buf, u32 size, struct 
 		}
 		at += r.size;
 	}
-	free(waiting);
+	pool_free(pl->pool, waiting);
 	if (st == VMB_STATUS_SUCCESS && at != size)
 		st = VMB_STATUS_DATA_ERROR;
 	if (st == VMB_STATUS_SUCCESS)
@@ -855,6 +856,7 @@ static vmb_status restore_stream(struct vmb_channel *ch, u8 *buf, u32 size)
 	vmb_status st;
 
 	memset(&pl, 0, sizeof(pl));
+	pl.pool = vmbus_pool(ch->bus);
 	st = check(ch, buf, size, &pl);
 	if (st == VMB_STATUS_SUCCESS)
 		st = check_bus(ch, &pl);
@@ -893,18 +895,19 @@ vmb_status vmbus_save_check_stream(const struct vmb_channel *ch, const void *buf
 		return st;
 	if (h.total_size != size)
 		return VMB_STATUS_DATA_ERROR;
-	copy = malloc(size); /* check() rewrites each packet's state byte in place */
+	copy = pool_alloc(vmbus_pool(ch->bus), size); /* check() rewrites each state byte in place */
 	if (!copy)
 		return VMB_STATUS_INSUFFICIENT_RESOURCES;
 	memcpy(copy, buf, size);
 	memset(&pl, 0, sizeof(pl));
+	pl.pool = vmbus_pool(ch->bus);
 	st = check(ch, copy, size, &pl);
 	if (st == VMB_STATUS_SUCCESS) {
 		needs->relid = pl.c.relid;
 		needs->bus_version = pl.c.bus_version;
 	}
 	plan_free(&pl);
-	free(copy);
+	pool_free(vmbus_pool(ch->bus), copy);
 	return st;
 }
 
@@ -923,11 +926,11 @@ vmb_status vmb_channel_restore_from_buffer(struct vmb_channel *channel, const vo
 		st = check_header(buf, size, &h);
 		if (st != VMB_STATUS_SUCCESS)
 			return st;
-		r = calloc(1, sizeof(*r));
+		r = pool_zalloc(vmbus_pool(channel->bus), sizeof(*r));
 		if (r)
-			r->buf = malloc(h.total_size);
+			r->buf = pool_alloc(vmbus_pool(channel->bus), h.total_size);
 		if (!r || !r->buf) {
-			free(r);
+			pool_free(vmbus_pool(channel->bus), r);
 			return VMB_STATUS_INSUFFICIENT_RESOURCES;
 		}
 		r->size = h.total_size;

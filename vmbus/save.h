@@ -173,6 +173,7 @@ _Static_assert(sizeof(struct vmbus_saved_bus_channel) == 40, "saved bus channel"
 
 /* What vmbus_snap_save returns: len bytes of the records above. */
 struct vmbus_snap {
+	struct pool *pool; /* the partition's, which it came from */
 	u32 len;
 	u8 buf[];
 };

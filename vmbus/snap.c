@@ -14,7 +14,6 @@
 #include "vmbus/save.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define SNAP_CHUNK 1024 /* first buffer; doubled while more remains, grown for a big piece */
@@ -29,10 +28,13 @@ static const struct snap_rec_type rec_channel = {
 
 void vmbus_snap_drop(void *state)
 {
-	free(state);
+	struct vmbus_snap *s = state;
+
+	if (s)
+		pool_free(s->pool, s);
 }
 
-/* The channel's stream, whole (malloc'd). */
+/* The channel's stream, whole (from the bus's pool). */
 static vmb_status save_stream(struct vmb_channel *ch, u8 **out, u32 *size)
 {
 	u32 cap = SNAP_CHUNK, len = 0, filled, required;
@@ -42,7 +44,7 @@ static vmb_status save_stream(struct vmb_channel *ch, u8 **out, u32 *size)
 	if (st != VMB_STATUS_SUCCESS)
 		return st;
 	for (;;) {
-		u8 *grown = realloc(buf, cap);
+		u8 *grown = pool_realloc(vmbus_pool(ch->bus), buf, cap);
 
 		if (!grown) {
 			st = VMB_STATUS_INSUFFICIENT_RESOURCES;
@@ -61,7 +63,7 @@ static vmb_status save_stream(struct vmb_channel *ch, u8 **out, u32 *size)
 	}
 	vmb_channel_save_end(ch);
 	if (st != VMB_STATUS_SUCCESS) {
-		free(buf);
+		pool_free(vmbus_pool(ch->bus), buf);
 		return st;
 	}
 	*out = buf;
@@ -92,9 +94,10 @@ static void *assemble(const struct vmb_bus *bus, const struct saved_channel *c)
 
 	for (unsigned i = 0; i < bus->nr_channels; i++)
 		cap += hdr + (u32)sizeof(struct vmbus_saved_bus_channel) + c[i].size;
-	s = malloc(sizeof(*s) + cap);
+	s = pool_alloc(vmbus_pool(bus), sizeof(*s) + cap);
 	if (!s)
 		return NULL;
+	s->pool = vmbus_pool(bus);
 	s->len = 0;
 	fail |= snap_rec_put(s->buf, cap, &s->len, &rec_bus, &b) != 0;
 	for (unsigned i = 0; i < bus->q_count; i++) {
@@ -119,7 +122,7 @@ static void *assemble(const struct vmb_bus *bus, const struct saved_channel *c)
 		}
 	}
 	if (fail) { /* the sizes above are wrong */
-		free(s);
+		pool_free(vmbus_pool(bus), s);
 		return NULL;
 	}
 	return s;
@@ -154,7 +157,7 @@ void *vmbus_snap_save(struct vmb_bus *bus, char *err, size_t errlen)
 		snprintf(err, errlen, "vmbus: out of memory");
 out:
 	for (unsigned i = 0; i < done; i++)
-		free(c[i].stream);
+		pool_free(vmbus_pool(bus), c[i].stream);
 	return s;
 }
 
@@ -323,13 +326,13 @@ static struct bus_plan *plan_restore(const struct vmb_bus *bus, const struct vmb
 		snprintf(err, errlen, "vmbus: no saved state");
 		return NULL;
 	}
-	pl = calloc(1, sizeof(*pl));
+	pl = pool_zalloc(vmbus_pool(bus), sizeof(*pl));
 	if (!pl) {
 		snprintf(err, errlen, "vmbus: out of memory");
 		return NULL;
 	}
 	if (check_bus(bus, s, pl, err, errlen) || check_streams(pl, err, errlen)) {
-		free(pl);
+		pool_free(vmbus_pool(bus), pl);
 		return NULL;
 	}
 	return pl;
@@ -339,7 +342,7 @@ int vmbus_snap_check(const struct vmb_bus *bus, const void *state, char *err, si
 {
 	struct bus_plan *pl = plan_restore(bus, state, err, errlen);
 
-	free(pl);
+	pool_free(vmbus_pool(bus), pl);
 	return pl ? 0 : -1;
 }
 
@@ -359,6 +362,7 @@ int vmbus_snap_restore(struct vmb_bus *bus, const void *state, char *err, size_t
 		if (st != VMB_STATUS_SUCCESS) { /* checked: out of host memory */
 			snprintf(err, errlen, "vmbus: channel %u (%s) not restored: status 0x%x",
 				 ch->relid, ch->name[0] ? ch->name : "-", st);
+			vmbus_save_discard(ch); /* a stream shorter than it said: its buffer goes */
 			vmbus_disconnect(bus);
 			goto out;
 		}
@@ -387,6 +391,6 @@ int vmbus_snap_restore(struct vmb_bus *bus, const void *state, char *err, size_t
 	vmbus_flush_queue(bus);
 	rc = 0;
 out:
-	free(pl);
+	pool_free(vmbus_pool(bus), pl);
 	return rc;
 }

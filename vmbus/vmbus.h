@@ -17,6 +17,8 @@
 
 #include "vmbus/kmcl.h"
 
+struct pool;
+
 #define VMBUS_SINT		2
 #define VMBUS_HV_MESSAGE_TYPE	1     /* the SynIC message type that carries VMBus messages */
 #define VMBUS_CONN_MESSAGE	1     /* guest -> host messages, protocol < 5.0 */
@@ -33,6 +35,8 @@ struct vmbus_host {
 	/* Signal the guest for channel relid (event flag + SINT interrupt). */
 	void (*signal)(void *ctx, u32 relid);
 	void *ctx;
+	/* The partition's pool: everything the bus allocates comes from it (kernel/pool.h). */
+	struct pool *pool;
 };
 
 struct vmb_bus *vmbus_create(const struct vmbus_host *host, const char *name);

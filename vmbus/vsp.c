@@ -13,10 +13,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#define KNOWN_MAX 96
+#define KNOWN_MAX	 96
+#define VSP_COMMANDS_MAX 32 /* console commands of all VSPs (4 today); the rest are not shown */
 
 extern const struct vsp_type __start_vsp_types[] __attribute__((weak));
 extern const struct vsp_type __stop_vsp_types[] __attribute__((weak));
@@ -56,7 +56,7 @@ void *vsp_alloc(struct vsp *v, size_t size)
 
 	if (size > VSP_MEM_MAX || vp->vsp_bytes + size > VSP_MEM_MAX)
 		return NULL;
-	b = calloc(1, sizeof(*b) + size);
+	b = pool_zalloc(&vp->part->pool, sizeof(*b) + size);
 	if (!b)
 		return NULL;
 	b->size = size;
@@ -80,7 +80,7 @@ void vsp_free(struct vsp *v, void *ptr)
 	if (b->next)
 		b->next->prev = b->prev;
 	v->owner->vsp_bytes -= b->size;
-	free(b);
+	pool_free(&v->owner->part->pool, b);
 }
 
 /* ---- time and work ---- */
@@ -197,7 +197,7 @@ static void vsp_free_instance(struct vsp *v)
 {
 	while (v->blocks)
 		vsp_free(v, v->blocks->data);
-	free(v->state);
+	pool_free(&v->owner->part->pool, v->state);
 	memset(v, 0, sizeof(*v));
 }
 
@@ -221,7 +221,8 @@ int vsp_create_all(struct vmbus_part *vp, const struct cfg_value *list, char *er
 
 		v->type = find_type(name);
 		v->owner = vp;
-		v->state = calloc(1, v->type->state_size ? v->type->state_size : 1);
+		v->state =
+		    pool_zalloc(&vp->part->pool, v->type->state_size ? v->type->state_size : 1);
 		why[0] = 0;
 		if (!v->state) {
 			memset(v, 0, sizeof(*v));
@@ -292,6 +293,7 @@ struct vsp_saved {
 };
 
 struct vsp_saved_all {
+	struct pool *pool; /* the partition's, which it came from */
 	unsigned nr;
 	struct vsp_saved s[CFG_LIST_MAX];
 };
@@ -303,8 +305,8 @@ void vsp_drop_all(void *state)
 	if (!all)
 		return;
 	for (unsigned i = 0; i < all->nr; i++)
-		free(all->s[i].bytes);
-	free(all);
+		pool_free(all->pool, all->s[i].bytes);
+	pool_free(all->pool, all);
 }
 
 static int vsp_save_one(struct vsp *v, struct vsp_saved *s, char *err, size_t errlen)
@@ -317,7 +319,7 @@ static int vsp_save_one(struct vsp *v, struct vsp_saved *s, char *err, size_t er
 		return 0;
 	st = v->type->save(v, NULL, 0, &needed);
 	if (st == VMB_STATUS_BUFFER_TOO_SMALL && needed) {
-		s->bytes = malloc(needed);
+		s->bytes = pool_alloc(&v->owner->part->pool, needed);
 		if (!s->bytes) {
 			snprintf(err, errlen, "%s: out of memory", v->type->name);
 			return -1;
@@ -335,12 +337,13 @@ static int vsp_save_one(struct vsp *v, struct vsp_saved *s, char *err, size_t er
 
 void *vsp_save_all(struct vmbus_part *vp, char *err, size_t errlen)
 {
-	struct vsp_saved_all *all = calloc(1, sizeof(*all));
+	struct vsp_saved_all *all = pool_zalloc(&vp->part->pool, sizeof(*all));
 
 	if (!all) {
 		snprintf(err, errlen, "vmbus: out of memory");
 		return NULL;
 	}
+	all->pool = &vp->part->pool;
 	for (; all->nr < vp->nr_vsps; all->nr++) {
 		if (vsp_save_one(&vp->vsps[all->nr], &all->s[all->nr], err, errlen)) {
 			all->nr++; /* its buffer, if any, is freed with the rest */
@@ -457,17 +460,15 @@ static void run_vsp_command(int argc, char **argv)
 /* The console's view of them: a con_command each, made at the first look. */
 static const struct con_command *vsp_command_get(unsigned i)
 {
-	static struct con_command *table;
+	static struct con_command table[VSP_COMMANDS_MAX];
 	static unsigned nr;
+	static bool made;
 
-	if (!table) {
-		unsigned n = (unsigned)(__stop_vsp_cmds - __start_vsp_cmds);
-
-		table = calloc(n ? n : 1, sizeof(*table));
-		if (!table)
-			return NULL;
-		for (const struct vsp_command *c = __start_vsp_cmds; c < __stop_vsp_cmds; c++)
+	if (!made) {
+		for (const struct vsp_command *c = __start_vsp_cmds;
+		     c < __stop_vsp_cmds && nr < ARRAY_SIZE(table); c++)
 			table[nr++] = (struct con_command){c->name, run_vsp_command, c->help};
+		made = true;
 	}
 	return i < nr ? &table[i] : NULL;
 }

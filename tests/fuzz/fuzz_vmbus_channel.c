@@ -97,27 +97,39 @@ static void guest_packet(struct vmb_bus *bus, struct input *in)
 
 #define SAVE_MAX (64 << 10)
 
-/* Save every channel, forget everything, restore them: a saved state must come back. */
+/*
+ * Save every channel, forget everything, restore them: a saved state must
+ * come back, unless the partition's pool has no room for it (then the
+ * save, or the restore, is refused with INSUFFICIENT_RESOURCES).
+ */
 static void round_trip(struct vmb_bus *bus)
 {
 	static u8 streams[3][SAVE_MAX];
 	u32 sizes[3], filled, required;
+	vmb_status st;
 
 	fz_vsp_finish(); /* the VSP saves nothing of its own: let it hold nothing */
 	for (unsigned i = 0; i < 3; i++) {
 		struct vmb_channel *ch = fz_channel(i);
 
 		vmb_channel_pause(ch);
-		if (vmb_channel_save_begin(ch) ||
-		    vmb_channel_save_continue(ch, streams[i], SAVE_MAX, &filled, &required) ||
+		st = vmb_channel_save_begin(ch);
+		if (st == VMB_STATUS_INSUFFICIENT_RESOURCES) {
+			for (unsigned k = 0; k <= i; k++)
+				vmb_channel_start(fz_channel(k));
+			return;
+		}
+		if (st || vmb_channel_save_continue(ch, streams[i], SAVE_MAX, &filled, &required) ||
 		    vmb_channel_save_end(ch))
 			__builtin_trap();
 		sizes[i] = filled;
 	}
 	vmbus_reset(bus);
-	for (unsigned i = 0; i < 3; i++)
-		if (vmb_channel_restore_from_buffer(fz_channel(i), streams[i], sizes[i]))
+	for (unsigned i = 0; i < 3; i++) {
+		st = vmb_channel_restore_from_buffer(fz_channel(i), streams[i], sizes[i]);
+		if (st && st != VMB_STATUS_INSUFFICIENT_RESOURCES)
 			__builtin_trap();
+	}
 	for (unsigned i = 0; i < 3; i++)
 		vmb_channel_start(fz_channel(i));
 }
@@ -160,6 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 */
 	if (!bus)
 		bus = fz_bus(3, 1 << 16);
+	fz_begin_run(size);
 	memset(fz_ram, 0, 8 * PAGE_SIZE); /* the pages rings and GPADLs usually name */
 	while (in.n && ops++ < MAX_OPS) {
 		op = byte(&in);
@@ -246,5 +259,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_post_status = HV_STATUS_SUCCESS;
 	vmbus_poll(bus);
 	fz_rewind(bus, 3);
+	fz_end_run();
 	return 0;
 }

@@ -77,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* One bus for all runs; each ends with a reset: no GPADLs or offers left, nothing leaks. */
 	if (!bus)
 		bus = fz_bus(2, 0);
+	fz_begin_run(size);
 	bus->logged = VMBUS_LOG_BURST;
 	fz_post_status = 0;
 	memset(fz_ram, 0, 8 * PAGE_SIZE);
@@ -152,5 +153,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (maps[i])
 			vmb_channel_unmap_gpadl(NULL, maps[i]);
 	vmbus_reset(bus);
+	fz_end_run();
 	return 0;
 }

@@ -67,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!ch->open)
 		__builtin_trap();
+	fz_begin_run(size);
 	for (unsigned round = 0; round < MAX_ROUNDS && n; round++) {
 		u16 len = 0;
 
@@ -97,5 +98,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_vsp_finish();
 	vmbus_poll(bus);
 	fz_post(bus, &close, sizeof(close));
+	fz_end_run();
 	return 0;
 }

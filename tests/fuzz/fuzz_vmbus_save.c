@@ -151,12 +151,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vmb_status st = VMB_STATUS_MORE_PROCESSING_REQUIRED;
 	u8 flags;
 
-	if (!dst)
+	if (!dst) {
+		fz_pool_bytes = 128u << 10; /* the source bus and its snapshot stay in it */
 		make_stream();
+	}
 	if (size < 3)
 		return 0;
+	fz_begin_run(size);
 	if (data[0] & 0x80) {
 		bus_run(data, size);
+		fz_end_run();
 		return 0;
 	}
 	ch = fz_channel(0);
@@ -192,5 +196,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ch->restore) /* a stream left unfinished: a reset drops it */
 		vmbus_save_discard(ch);
 	fz_rewind(dst, 1);
+	fz_end_run();
 	return 0;
 }

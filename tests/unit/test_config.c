@@ -142,6 +142,7 @@ static void test_defaults(void **state)
 	expect_ok("[partition x]\nmemory=4K\nimage=a.bin");
 	assert_int_equal(cfg.nr, 1);
 	assert_int_equal(p->memory, 4096);
+	assert_int_equal(p->device_memory, CFG_DEVICE_MEMORY_DEFAULT);
 	assert_int_equal(p->load, 0);
 	assert_false(p->has_entry);
 	assert_string_equal(p->cmdline, "");
@@ -203,6 +204,16 @@ static void test_sizes(void **state)
 		assert_int_equal(v, 12345); /* untouched on failure */
 	}
 	assert_int_equal(cfg_parse_size(NULL, &v), -1);
+}
+
+static void test_device_memory(void **state)
+{
+	expect_ok("[partition x]\nmemory=4K\nimage=a.bin\ndevice_memory = 64k\n");
+	assert_int_equal(cfg.part[0].device_memory, 64 << 10);
+	expect_error("[partition a]\ndevice_memory = 1000\n",
+		     "bulkhead.cfg:2: device_memory: '1000' is not a multiple of 4K");
+	expect_error("[partition a]\ndevice_memory = 0\n",
+		     "bulkhead.cfg:2: device_memory: '0' is zero");
 }
 
 static void test_memory_errors(void **state)
@@ -623,6 +634,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_memory_errors),
+	    cmocka_unit_test(test_device_memory),
 	    cmocka_unit_test(test_numbers),
 	    cmocka_unit_test(test_line_errors),
 	    cmocka_unit_test(test_section_errors),

@@ -119,6 +119,11 @@ u64 arch_rdtsc(void)
 	return FAKE_TSC;
 }
 
+u64 arch_tsc_hz(void)
+{
+	return 1000000000ull;
+}
+
 void arch_fpu_init(void *area)
 {
 	note("fpu_init ");
@@ -414,6 +419,47 @@ static void test_out_of_memory_anywhere_is_undone(void **state)
 	assert_ptr_equal((void *)pa, part_gpa_peek(&partitions[0], BIOS_ALIAS_GPA + 0xfff0, 1));
 }
 
+static void test_device_memory_reserved_at_creation(void **state)
+{
+	char err[CFG_ERR_MAX], want[CFG_ERR_MAX];
+	struct partition *p = &partitions[0];
+	u64 without;
+	void *a;
+
+	assert_int_equal(create(p, err, sizeof(err)), 0);
+	without = free_at_start - palloc_free_count();
+	assert_int_equal(fake_ident_init(), free_at_start);
+	cfg.device_memory = 64 << 10;
+	assert_int_equal(create(p, err, sizeof(err)), 0);
+	assert_int_equal(free_at_start - palloc_free_count(), without + 16);
+	assert_int_equal(p->pool.size, 64 << 10);
+	/* Exhaustion: one console line, then silence until 10 s have passed or a reset. */
+	con_len = 0;
+	a = pool_alloc(&p->pool, 60 << 10);
+	assert_non_null(a);
+	assert_null(pool_alloc(&p->pool, 8 << 10));
+	assert_null(pool_alloc(&p->pool, 8 << 10));
+	assert_string_equal(con_out, "partition guest: device memory exhausted (used 61456 of "
+				     "65536 bytes)\n");
+	con_len = 0;
+	con_out[0] = 0;
+	part_reset(p);
+	assert_null(pool_alloc(&p->pool, 8 << 10));
+	assert_string_equal(con_out, "partition guest: device memory exhausted (used 61456 of "
+				     "65536 bytes)\n");
+	/* Not there: the partition is not created and every frame is back. */
+	pool_release(&p->pool); /* its poisoned blocks, before the fake memory is remade */
+	assert_int_equal(fake_ident_init(), free_at_start);
+	cfg.device_memory = (free_at_start - without + 1) << PAGE_SHIFT;
+	log_clear();
+	assert_int_equal(create(p, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "out of host memory for %llu KiB of device memory",
+		 (unsigned long long)(cfg.device_memory >> 10));
+	assert_string_equal(err, want);
+	assert_int_equal(palloc_free_count(), free_at_start);
+	assert_string_equal(log_buf, ""); /* neither the VP nor an extension was made */
+}
+
 static void test_vp_create_failure(void **state)
 {
 	char err[CFG_ERR_MAX];
@@ -619,6 +665,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_reset_reboots_and_calls_reset_hooks, setup),
 	    cmocka_unit_test_setup(test_reset_failure_stops_the_partition, setup),
 	    cmocka_unit_test_setup(test_find, setup),
+	    cmocka_unit_test_setup(test_device_memory_reserved_at_creation, setup),
 	    cmocka_unit_test_setup(test_stop_prints_one_line, setup),
 	    cmocka_unit_test_setup(test_gpa_lookups, setup),
 	};

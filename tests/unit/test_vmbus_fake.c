@@ -13,6 +13,8 @@
 #include <string.h>
 
 struct fake_host fh;
+struct pool fake_pool;
+static u8 pool_mem[FAKE_POOL_SIZE] __attribute__((aligned(POOL_ALIGN)));
 static u8 ram_pages[FAKE_RAM_PAGES][PAGE_SIZE] __attribute__((aligned(4096)));
 u8 (*fake_ram)[PAGE_SIZE] = ram_pages;
 
@@ -65,9 +67,15 @@ void fake_reset(void)
 	memset(ram_pages, 0, sizeof(ram_pages));
 }
 
+struct vmbus_host fake_vmbus_host_pool(struct pool *pool)
+{
+	return (struct vmbus_host){fake_page, fake_post, fake_signal, &fh, pool};
+}
+
 struct vmbus_host fake_vmbus_host(void)
 {
-	return (struct vmbus_host){fake_page, fake_post, fake_signal, &fh};
+	pool_init(&fake_pool, pool_mem, sizeof(pool_mem));
+	return fake_vmbus_host_pool(&fake_pool);
 }
 
 u64 fake_gpa(unsigned page)

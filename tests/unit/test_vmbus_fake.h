@@ -2,7 +2,8 @@
  * A fake hypervisor and a small scripted guest for the VMBus server tests
  * (test_vmbus_*.c) and fuzzers: guest RAM as host pages, a struct
  * vmbus_host that records every message posted and every signal raised
- * (and can refuse posts, like a full SynIC queue), kprintf into a buffer,
+ * (and can refuse posts, like a full SynIC queue), the partition's pool
+ * (FAKE_POOL_SIZE bytes, as a partition's device_memory), kprintf into a buffer,
  * and the guest's side of the protocol as Linux drives it: messages,
  * GPADLs split into header and bodies, ring buffers written and read.
  */
@@ -17,6 +18,7 @@
 #define FAKE_NO_RAM	 0x40000000ull /* a GPA the page callback refuses */
 #define FAKE_MAX_MSGS	 512
 #define FAKE_MAX_SIGNALS 512
+#define FAKE_POOL_SIZE	 (4u << 20) /* the default device_memory */
 
 struct fake_msg {
 	u32 size;
@@ -35,11 +37,15 @@ struct fake_host {
 };
 
 extern struct fake_host fh;
+/* The pool fake_vmbus_host() hands out, emptied by each call of it. */
+extern struct pool fake_pool;
 extern u8 (*fake_ram)[PAGE_SIZE];
 
 /* Fresh RAM (zeroed) and records; log lines are printed unless fh.quiet. */
 void fake_reset(void);
 struct vmbus_host fake_vmbus_host(void);
+/* The same host drawing from another pool: a second partition. */
+struct vmbus_host fake_vmbus_host_pool(struct pool *pool);
 u64 fake_gpa(unsigned page);
 u64 fake_pfn(unsigned page);
 void *fake_page_ptr(unsigned page);

@@ -34,6 +34,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	vmbus_destroy(bus);
+	/* Everything the bus took from its pool went back. */
+	assert_int_equal(fake_pool.used, 0);
 	return 0;
 }
 
@@ -58,7 +60,8 @@ static void test_assemble_in_pieces(void **state)
 	for (unsigned i = 0; i < 40; i++)
 		pfns[i] = fake_pfn(100 - i); /* not contiguous, descending */
 	len = raw_range(w, 40 * PAGE_SIZE, 0, pfns, 40);
-	assert_int_equal(gpadl_begin(&g, 7, (u16)len, 1, w, 26 * 8 + 8, &why), GPADL_MORE);
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 7, (u16)len, 1, w, 26 * 8 + 8, &why),
+			 GPADL_MORE);
 	assert_false(gpadl_complete(g));
 	assert_int_equal(gpadl_add(g, (u8 *)w + 27 * 8, 10 * 8, &why), GPADL_MORE);
 	assert_int_equal(gpadl_add(g, (u8 *)w + 37 * 8, 4 * 8, &why), GPADL_OK);
@@ -83,53 +86,62 @@ static void test_bad_descriptions(void **state)
 	u32 len;
 
 	/* Shape errors in the header. */
-	assert_int_equal(gpadl_begin(&g, 1, 40, 0, NULL, 0, &why), GPADL_BAD);
-	assert_int_equal(gpadl_begin(&g, 1, 41, 1, NULL, 0, &why), GPADL_BAD);
-	assert_int_equal(gpadl_begin(&g, 1, 24, 2, NULL, 0, &why), GPADL_BAD);
-	assert_int_equal(gpadl_begin(&g, 1, 16, 1, w, 12, &why), GPADL_BAD); /* partial PFN */
-	assert_int_equal(gpadl_begin(&g, 1, 16, 1, w, 24, &why), GPADL_BAD); /* too many */
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 1, 40, 0, NULL, 0, &why), GPADL_BAD);
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 1, 41, 1, NULL, 0, &why), GPADL_BAD);
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 1, 24, 2, NULL, 0, &why), GPADL_BAD);
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 1, 16, 1, w, 12, &why),
+			 GPADL_BAD); /* partial PFN */
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 1, 16, 1, w, 24, &why),
+			 GPADL_BAD); /* too many */
 	assert_null(g);
 
 	/* A range whose bytes need more pages than it lists. */
 	len = raw_range(w, 2 * PAGE_SIZE + 1, 0, pfns, 3);
-	assert_int_equal(gpadl_begin(&g, 1, (u16)len, 1, w, len, &why), GPADL_OK);
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 1, (u16)len, 1, w, len, &why),
+			 GPADL_OK);
 	assert_int_equal(gpadl_finish(g, &host, &why), GPADL_OK);
 	gpadl_free(g);
 	len = raw_range(w, 2 * PAGE_SIZE + 1, 0, pfns, 2);
-	assert_int_equal(gpadl_begin(&g, 1, (u16)len, 1, w, len, &why), GPADL_OK);
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 1, (u16)len, 1, w, len, &why),
+			 GPADL_OK);
 	assert_int_equal(gpadl_finish(g, &host, &why), GPADL_BAD);
 	gpadl_free(g);
 	/* More PFNs than its bytes need (range_buflen longer than the ranges). */
 	len = raw_range(w, PAGE_SIZE, 0, pfns, 2);
-	assert_int_equal(gpadl_begin(&g, 1, (u16)len, 1, w, len, &why), GPADL_OK);
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 1, (u16)len, 1, w, len, &why),
+			 GPADL_OK);
 	assert_int_equal(gpadl_finish(g, &host, &why), GPADL_BAD);
 	gpadl_free(g);
 	/* Offset past the first page, no bytes. */
 	len = raw_range(w, 8, PAGE_SIZE, pfns, 1);
-	assert_int_equal(gpadl_begin(&g, 1, (u16)len, 1, w, len, &why), GPADL_OK);
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 1, (u16)len, 1, w, len, &why),
+			 GPADL_OK);
 	assert_int_equal(gpadl_finish(g, &host, &why), GPADL_BAD);
 	gpadl_free(g);
 	len = raw_range(w, 0, 0, pfns, 1);
-	assert_int_equal(gpadl_begin(&g, 1, (u16)len, 1, w, len, &why), GPADL_OK);
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 1, (u16)len, 1, w, len, &why),
+			 GPADL_OK);
 	assert_int_equal(gpadl_finish(g, &host, &why), GPADL_BAD);
 	gpadl_free(g);
 	/* PFNs outside guest RAM, and past the physical address width. */
 	pfns[1] = FAKE_NO_RAM >> PAGE_SHIFT;
 	len = raw_range(w, 2 * PAGE_SIZE, 0, pfns, 2);
-	assert_int_equal(gpadl_begin(&g, 1, (u16)len, 1, w, len, &why), GPADL_OK);
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 1, (u16)len, 1, w, len, &why),
+			 GPADL_OK);
 	assert_int_equal(gpadl_finish(g, &host, &why), GPADL_BAD);
 	assert_string_equal(why, "PFN outside guest RAM");
 	gpadl_free(g);
 	pfns[1] = (1ull << 52) | fake_pfn(2);
 	len = raw_range(w, 2 * PAGE_SIZE, 0, pfns, 2);
-	assert_int_equal(gpadl_begin(&g, 1, (u16)len, 1, w, len, &why), GPADL_OK);
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 1, (u16)len, 1, w, len, &why),
+			 GPADL_OK);
 	assert_int_equal(gpadl_finish(g, &host, &why), GPADL_BAD);
 	gpadl_free(g);
 	/* Fewer ranges than range_count. */
 	pfns[1] = fake_pfn(2);
 	len = raw_range(w, PAGE_SIZE, 0, pfns, 1);
 	w[2] = (u64)PAGE_SIZE;
-	assert_int_equal(gpadl_begin(&g, 1, 32, 2, w, 24, &why), GPADL_MORE);
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 1, 32, 2, w, 24, &why), GPADL_MORE);
 	assert_int_equal(gpadl_add(g, w + 3, 8, &why), GPADL_OK);
 	w[3] = fake_pfn(3);
 	assert_int_equal(gpadl_finish(g, &host, &why), GPADL_OK); /* two ranges of one page */
@@ -151,7 +163,7 @@ static void test_mapping_reads_and_writes_across_ranges(void **state)
 	w[2] = fake_pfn(11);
 	w[3] = PAGE_SIZE;
 	w[4] = fake_pfn(20);
-	assert_int_equal(gpadl_begin(&g, 3, 40, 2, w, 40, &why), GPADL_OK);
+	assert_int_equal(gpadl_begin(&g, &bus->gpadl_budget, 3, 40, 2, w, 40, &why), GPADL_OK);
 	assert_int_equal(gpadl_finish(g, &host, &why), GPADL_OK);
 	assert_int_equal(g->size, 100 + PAGE_SIZE);
 	m = gpadl_map(g, &host, ch);

@@ -103,6 +103,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	vmbus_destroy(bus);
+	/* Everything the bus took from its pool went back. */
+	assert_int_equal(fake_pool.used, 0);
 	return 0;
 }
 

@@ -177,6 +177,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	vmbus_destroy(bus);
+	/* Everything the bus took from its pool went back. */
+	assert_int_equal(fake_pool.used, 0);
 	return 0;
 }
 
@@ -747,6 +749,7 @@ static void test_bus_records_checked(void **state)
 {
 	char err[160];
 	struct vmbus_snap_bytes {
+		struct pool *pool;
 		u32 len;
 		u8 buf[];
 	} * snap;
@@ -928,6 +931,7 @@ static void assert_view(struct vmb_channel *c, const struct channel_view *before
 static void test_bus_restore_checks_every_stream_first(void **state)
 {
 	struct vmbus_snap_bytes {
+		struct pool *pool; /* struct vmbus_snap's layout (vmbus/snap.c) */
 		u32 len;
 		u8 buf[];
 	} * snap;

@@ -228,6 +228,7 @@ VSP_COMMAND(one_cmd) = {
 CFG_KEY(disk_key) = {.k = CFG_KEY_HEAD(BOOT_CFG_KEY_FILE, "partition", "disk")};
 
 static struct vmbus_part vp;
+static u8 pool_mem[2u << 20] __attribute__((aligned(POOL_ALIGN))); /* parts[0]'s device memory */
 
 /* A `vmbus =` value naming the given VSPs. */
 static struct cfg_value list_of(const char *a, const char *b, const char *c)
@@ -253,6 +254,7 @@ static int setup(void **state)
 	parts[0].state = PART_RUNNING;
 	hv_clock_init(&parts[0].hv.clock, TSC_HZ, 0);
 	vp.part = &parts[0];
+	pool_init(&parts[0].pool, pool_mem, sizeof(pool_mem));
 	out[0] = calls[0] = 0;
 	fail_create_of = 0;
 	tsc = 0;
@@ -262,6 +264,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	vsp_destroy_all(&vp);
+	/* The instances' state and blocks went back to the partition's pool. */
+	assert_int_equal(parts[0].pool.used, 0);
 	return 0;
 }
 
@@ -361,8 +365,30 @@ static void test_memory_is_charged_and_freed(void **state)
 	vsp_free(&vp.vsps[0], c);
 	vsp_free(&vp.vsps[0], NULL);
 	assert_int_equal(vp.vsp_bytes, 3000);
-	/* Destroy frees what is left (ASan sees a leak otherwise). */
+	/* Destroy frees what is left. */
 	vsp_destroy_all(&vp);
+	assert_int_equal(vp.vsp_bytes, 0);
+}
+
+static void test_memory_comes_from_the_partitions_pool(void **state)
+{
+	struct cfg_value l = list_of("one", NULL, NULL);
+	char err[CFG_ERR_MAX] = "";
+	u64 before;
+	void *a, *hog;
+
+	assert_int_equal(vsp_create_all(&vp, &l, err, sizeof(err)), 0);
+	before = parts[0].pool.used;
+	a = vsp_alloc(&vp.vsps[0], 1000);
+	assert_non_null(a);
+	assert_true(parts[0].pool.used >= before + 1000);
+	/* The bus has taken nearly all of it: VSP_MEM_MAX is not reached, and still no room. */
+	hog = pool_alloc(&parts[0].pool, pool_largest(&parts[0].pool) - 100);
+	assert_non_null(hog);
+	assert_null(vsp_alloc(&vp.vsps[0], 1000));
+	assert_int_equal(vp.vsp_bytes, 1000);
+	pool_free(&parts[0].pool, hog);
+	vsp_free(&vp.vsps[0], a);
 	assert_int_equal(vp.vsp_bytes, 0);
 }
 
@@ -499,6 +525,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_work_runs_when_deferred_or_due, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_memory_is_charged_and_freed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_memory_comes_from_the_partitions_pool, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshots_of_the_instances, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_refused_instance_restores_none, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_console_commands_resolve_to_an_instance, setup,

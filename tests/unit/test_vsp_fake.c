@@ -123,6 +123,8 @@ u64 fake_ref_time;
 char fake_console[16384];
 char fake_log[16384];
 
+struct pool fake_vsp_pool;
+static u8 vsp_pool_mem[1u << 20] __attribute__((aligned(POOL_ALIGN)));
 static struct vmb_bus buses[FAKE_MAX_BUSES];
 static struct vsp vsps[FAKE_MAX_VSPS];
 
@@ -173,8 +175,8 @@ static void append(char *out, size_t size, const char *fmt, va_list ap)
 
 void fake_reset(void)
 {
-	for (unsigned i = 0; i < FAKE_MAX_VSPS; i++)
-		free(vsps[i].state);
+	/* What the instances held goes with the pool. */
+	pool_init(&fake_vsp_pool, vsp_pool_mem, sizeof(vsp_pool_mem));
 	memset(vsps, 0, sizeof(vsps));
 	memset(buses, 0, sizeof(buses));
 	memset(channels, 0, sizeof(channels));
@@ -243,9 +245,14 @@ struct vsp *fake_vsp_create(const char *type, const char *partition, char *err, 
 	v->used = true;
 	v->type = t;
 	v->bus = bus;
-	v->state = calloc(1, t->state_size ? t->state_size : 1);
+	v->state = pool_zalloc(&fake_vsp_pool, t->state_size ? t->state_size : 1);
+	if (!v->state) {
+		snprintf(err, errlen, "fake: out of device memory");
+		v->used = false;
+		return NULL;
+	}
 	if (t->create(v, err, errlen)) {
-		free(v->state);
+		pool_free(&fake_vsp_pool, v->state);
 		v->used = false;
 		return NULL;
 	}
@@ -256,7 +263,7 @@ void fake_vsp_destroy(struct vsp *v)
 {
 	if (v->type->destroy)
 		v->type->destroy(v);
-	free(v->state);
+	pool_free(&fake_vsp_pool, v->state);
 	v->used = false;
 }
 
@@ -416,7 +423,7 @@ struct fake_block {
 
 void *vsp_alloc(struct vsp *v, size_t size)
 {
-	struct fake_block *b = calloc(1, sizeof(*b) + size);
+	struct fake_block *b = pool_zalloc(&fake_vsp_pool, sizeof(*b) + size);
 
 	if (!b)
 		return NULL;
@@ -433,7 +440,7 @@ void vsp_free(struct vsp *v, void *ptr)
 		return;
 	b = (struct fake_block *)((u8 *)ptr - offsetof(struct fake_block, data));
 	v->bytes -= b->size;
-	free(b);
+	pool_free(&fake_vsp_pool, b);
 }
 
 u64 vsp_now_ns(void)

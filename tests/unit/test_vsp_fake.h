@@ -17,6 +17,7 @@
 
 #include "vmbus/kmcl.h"
 #include "vmbus/vsp.h"
+#include "kernel/pool.h"
 
 #define FAKE_MAX_DATA	    4096
 #define FAKE_MAX_SENT	    256
@@ -55,6 +56,8 @@ extern unsigned fake_nr_sent;
 extern int fake_ring_room;
 /* vmb_packet_allocate fails with INSUFFICIENT_RESOURCES while set. */
 extern bool fake_alloc_fails;
+/* The partition's pool the instances' state and vsp_alloc come from (emptied by fake_reset). */
+extern struct pool fake_vsp_pool;
 extern unsigned fake_violations;
 /* Abort at the first breach (fuzzers) instead of counting it. */
 extern bool fake_abort_on_violation;
