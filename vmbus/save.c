@@ -895,7 +895,8 @@ vmb_status vmbus_save_check_stream(const struct vmb_channel *ch, const void *buf
 		return st;
 	if (h.total_size != size)
 		return VMB_STATUS_DATA_ERROR;
-	copy = pool_alloc(vmbus_pool(ch->bus), size); /* check() rewrites each state byte in place */
+	copy =
+	    pool_alloc(vmbus_pool(ch->bus), size); /* check() rewrites each state byte in place */
 	if (!copy)
 		return VMB_STATUS_INSUFFICIENT_RESOURCES;
 	memcpy(copy, buf, size);
