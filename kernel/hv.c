@@ -41,6 +41,7 @@ void hv_init(struct partition *p, u64 now)
 	hv->guest_os_id = hv->hypercall = hv->ref_tsc = hv->vp_assist = 0;
 	memset(hv->crash, 0, sizeof(hv->crash));
 	hv->crash_ctl = 0;
+	hv->crash_reports = 0;
 	hv->hypercalls = 0;
 	hv_clock_init(&hv->clock, arch_tsc_hz(), now);
 	synic_init(&hv->synic, &env);
@@ -164,11 +165,18 @@ static void print_crash_message(struct partition *p, u64 gpa, u64 len)
 	con_printf("partition %s crash message: %s\n", p->name, text);
 }
 
-/* The guest reports its own crash (TLFS 2.4.4 guest crash MSRs); Linux does on panic. */
+/*
+ * The guest reports its own crash (TLFS 2.4.4 guest crash MSRs); Linux does on panic.
+ * Printed once per reset: the report is ~600 bytes of console output inside the exit, and
+ * a guest writing CRASH_CTL in a loop would otherwise stretch its slices by that much each
+ * time. Later ones are counted (`info P`, crash_reports).
+ */
 static void crash_notify(struct partition *p, u64 ctl)
 {
 	const u64 *c = p->hv.crash;
 
+	if (p->hv.crash_reports++)
+		return;
 	con_flush_guest_line(p);
 	con_printf("partition %s crashed: P0=0x%llx P1=0x%llx P2=0x%llx P3=0x%llx P4=0x%llx\n",
 		   p->name, (unsigned long long)c[0], (unsigned long long)c[1],
