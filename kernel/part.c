@@ -144,6 +144,11 @@ static void part_load_image(struct partition *p)
 	}
 }
 
+/* config.c refuses RAM that would cover the MMIO range: the I/O APIC is its lowest page. */
+_Static_assert(CFG_RAM_END == VIOAPIC_BASE && VIOAPIC_BASE < VLAPIC_BASE_ADDR &&
+		   VLAPIC_BASE_ADDR < RESET_ALIAS_GPA,
+	       "guest RAM ends below the I/O APIC, the local APIC and the reset alias");
+
 static void part_uart_tx(void *ctx, u8 c)
 {
 	con_guest_output(ctx, c);
