@@ -27,6 +27,8 @@ static unsigned line_len;
 static struct partition *attached;
 static u64 hidden_lines; /* guest lines not shown while attached */
 
+static void drain_all(void);
+
 void con_printf(const char *fmt, ...)
 {
 	va_list ap;
@@ -40,6 +42,7 @@ void con_init(void)
 {
 	line_len = 0;
 	attached = NULL;
+	log_set_before_print(drain_all);
 	con_printf("bulkhead: console ready, type 'help'\n" PROMPT);
 }
 
@@ -93,13 +96,32 @@ void con_guest_queue(struct partition *p, u8 c)
 	u->out[u->out_tail++ % UART_OUT_SIZE] = c;
 }
 
+static bool draining; /* the lines printed now are the guests' own */
+
 bool con_drain_guest(struct partition *p, unsigned max)
 {
 	struct uart *u = &p->uart;
+	bool was = draining;
 
+	draining = true;
 	for (unsigned n = 0; n < max && u->out_head != u->out_tail; n++)
 		con_guest_output(p, u->out[u->out_head++ % UART_OUT_SIZE]);
+	draining = was;
 	return u->out_head != u->out_tail;
+}
+
+/*
+ * Before a line of the hypervisor's (log.h): what every partition queued until now, so
+ * that the order on the terminal is the order things happened, also in the middle of a
+ * guest's line under `console P`. A guest can make the hypervisor print only at the rate
+ * its log lines allow (rate-limited), so this does not bring back printing in its exits.
+ */
+static void drain_all(void)
+{
+	if (draining)
+		return;
+	for (unsigned i = 0; i < nr_partitions; i++)
+		con_drain_guest(&partitions[i], UART_OUT_SIZE);
 }
 
 void con_flush_guest_line(struct partition *p)

@@ -544,6 +544,33 @@ static void test_flush_shows_the_queue_first(void **state)
 	assert_int_equal(b->uart.out_head, b->uart.out_tail);
 }
 
+/* A line of the hypervisor's comes after what any partition queued before it. */
+static void test_hypervisor_lines_keep_their_place(void **state)
+{
+	struct partition *a = fake_add_partition("a", PART_RUNNING);
+	struct partition *b = fake_add_partition("b", PART_RUNNING);
+
+	for (const char *c = "first\nhal"; *c; c++)
+		con_guest_queue(a, (u8)*c);
+	con_printf("vmbus a: something\n");
+	assert_string_equal(fake_out, "[a] first\nvmbus a: something\n");
+	/* Attached to b: its raw bytes, cut mid-line, come before the hypervisor's line. */
+	expect("console b", "attached to b's serial port; press Ctrl-] to return\n");
+	fake_out_clear();
+	for (const char *c = "wraps=3"; *c; c++)
+		con_guest_queue(b, (u8)*c);
+	con_printf("vmbus b: deferred\n");
+	assert_string_equal(fake_out, "wraps=3vmbus b: deferred\n");
+	/* The guest's own lines do not drain the others': the scheduler's bound holds. */
+	fake_out_clear();
+	for (const char *c = "/4\n"; *c; c++)
+		con_guest_queue(b, (u8)*c);
+	for (const char *c = "f\n"; *c; c++)
+		con_guest_queue(a, (u8)*c);
+	assert_true(con_drain_guest(b, 1));
+	assert_string_equal(fake_out, "/");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -568,6 +595,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_guest_lines_are_prefixed, setup),
 	    cmocka_unit_test_setup(test_guest_output_is_queued, setup),
 	    cmocka_unit_test_setup(test_flush_shows_the_queue_first, setup),
+	    cmocka_unit_test_setup(test_hypervisor_lines_keep_their_place, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
