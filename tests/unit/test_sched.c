@@ -27,7 +27,7 @@ struct partition partitions[PART_MAX];
 unsigned nr_partitions;
 
 static u64 now_us;
-static u64 guest_us[PART_MAX];	 /* time the fake VP ran each partition */
+static u64 guest_us[PART_MAX];	    /* time the fake VP ran each partition */
 static u64 longest_slice[PART_MAX]; /* the longest slice_us a VP was given */
 static u64 poll_cost_us[PART_MAX];  /* host time each poll hook call costs */
 static unsigned queued[PART_MAX];   /* console bytes waiting */
