@@ -1962,7 +1962,7 @@ void vmbus_client(bool leave_open)
 #define HOSTILE_HEADERS	      64       /* 64 x 64 KiB announced: 4 MiB of PFN lists */
 #define HOSTILE_BUFLEN	      0xfff8   /* the most a u16 range_buflen holds, 8-aligned */
 #define HOSTILE_PACKETS	      20000    /* packets asking for a completion, never read back */
-#define HOSTILE_PKT_WORDS     8	       /* descriptor, transaction id, 48 bytes of data */
+#define HOSTILE_PKT_WORDS     8	       /* descriptor, transaction id, 40 bytes of data, trailer */
 #define HOSTILE_TID	      0x4e57000000000000ul
 #define HC_BULKHEAD_ECHO_USER 0x0fff		   /* Bulkhead's test call: RDX := ~RDX */
 #define HC_ECHO_INPUT_USER    0x0123456789abcdeful /* RDX into it */
@@ -2060,49 +2060,72 @@ static bool hostile_connect(void)
 	return setup() && connect() && request_offers(&c.relid, &c.conn_id);
 }
 
+/* A refusal of GPADL id among the answers waiting: GPADL_CREATED with a failure status. */
+static bool headers_answered(u32 id, u32 *answers)
+{
+	u64 buf[VMBUS_MSG_MAX / 8];
+	const struct msg_gpadl_created *r = (const void *)buf;
+	bool refused = false;
+	u32 size;
+
+	while (msg_take(buf, &size)) {
+		(*answers)++;
+		if (r->hdr.type == MSG_GPADL_CREATED && r->gpadl == id && r->status)
+			refused = true;
+	}
+	return refused;
+}
+
 /*
- * GPADL_HEADERs that announce the most PFNs a header can (range_buflen 0xfff8) and hold
- * none, and never a GPADL_BODY: each would have the host keep room for 8190 PFNs. Posted
- * until HOSTILE_HEADERS went or the host refused one; whatever it answers is counted. The
+ * GPADL_HEADERs that announce many PFNs and hold none, and never a GPADL_BODY: each
+ * would have the host keep room for them. range_buflen starts at 0xfff8 (8190 PFNs, the
+ * most a header can announce) and halves each time the host refuses one, down to one
+ * PFN, so that whatever room a host has for them is taken; at most HOSTILE_HEADERS. The
  * partition stays connected with the headers pending (no UNLOAD).
  */
 void vmbus_gpadl_headers(void)
 {
-	u64 buf[VMBUS_MSG_MAX / 8];
+	u64 buf[VMBUS_MSG_MAX / 8], announced = 0;
 	struct msg_gpadl_header h;
-	u32 posted = 0, busy = 0, refused = 0, answers = 0, size;
+	u32 posted = 0, busy = 0, refused = 0, answers = 0, size, buflen = HOSTILE_BUFLEN;
 
 	print("cmd: gpadl headers without bodies\n");
 	if (!hostile_connect())
 		goto out;
-	for (u32 n = 0; n < HOSTILE_HEADERS && !refused;) {
+	for (u32 n = 0; n < HOSTILE_HEADERS && buflen >= 2 * sizeof(u64);) {
 		u64 st;
 
 		memset(&h, 0, sizeof(h));
 		h.hdr.type = MSG_GPADL_HEADER;
 		h.child_relid = c.relid;
 		h.gpadl = HOSTILE_GPADL_ID + n;
-		h.range_buflen = HOSTILE_BUFLEN;
+		h.range_buflen = (u16)buflen;
 		h.range_count = 1;
-		h.range.byte_count = (HOSTILE_BUFLEN - sizeof(struct gpa_range)) / 8 * PAGE_SIZE;
+		h.range.byte_count = (buflen - sizeof(struct gpa_range)) / 8 * (u32)PAGE_SIZE;
 		st = post_raw(c.msg_conn, VMBUS_MESSAGE_TYPE, &h, sizeof(h));
-		if (st == HV_STATUS_SUCCESS) {
-			posted++;
-			n++;
-		} else if (st == HV_STATUS_INSUFFICIENT_BUFFERS && busy < HOSTILE_HEADERS) {
+		if (st == HV_STATUS_INSUFFICIENT_BUFFERS && busy < HOSTILE_HEADERS) {
 			busy++;
 			wait();
-		} else {
-			refused++;
+			continue;
 		}
-		while (msg_take(buf, &size))
-			answers++;
+		n++;
+		if (st != HV_STATUS_SUCCESS) {
+			refused++;
+			break;
+		}
+		posted++;
+		wait(); /* the host answers a refusal at once; give it the chance */
+		if (headers_answered(h.gpadl, &answers)) {
+			refused++;
+			buflen = (buflen / 2) & ~7u; /* a multiple of 8, as the host wants */
+		} else {
+			announced += buflen;
+		}
 	}
-	/* Answers may come a little later (a refusal is a GPADL_CREATED with a status). */
 	while (msg_wait(buf, &size, MSG_TIMEOUT_MS / 4))
 		answers++;
-	print("hostile: gpadl headers posted=%u busy=%u refused=%u answers=%u\n", posted, busy,
-	      refused, answers);
+	print("hostile: gpadl headers posted=%u busy=%u refused=%u answers=%u pending_bytes=%lu\n",
+	      posted, busy, refused, answers, announced);
 out:
 	if (c.hz)
 		teardown_synic();
@@ -2133,7 +2156,7 @@ void vmbus_ring_never_drained(void)
 	}
 	progress();
 	while (packets < HOSTILE_PACKETS) {
-		w[0] = desc_word(PKT_DATA_INBAND, 2, HOSTILE_PKT_WORDS, PKT_FLAG_COMPLETION);
+		w[0] = desc_word(PKT_DATA_INBAND, 2, HOSTILE_PKT_WORDS - 1, PKT_FLAG_COMPLETION);
 		w[1] = HOSTILE_TID + packets;
 		for (u32 k = 2; k < HOSTILE_PKT_WORDS - 1; k++)
 			w[k] = mix(packets << 8 | k);
