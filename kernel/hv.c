@@ -14,6 +14,7 @@
 #define HV_VERSION_MAJOR 10 /* what 0x40000002 reports: the interface level we follow */
 #define HV_BUILD	 1
 #define CRASH_MSG_MAX	 512 /* bytes of a guest's crash message printed on the console */
+#define CRASH_MSG_PIECE	 256
 #define INSN_RET	 0xc3
 
 /* ---- guest memory and interrupts for the SynIC ---- */
@@ -162,7 +163,11 @@ static void print_crash_message(struct partition *p, u64 gpa, u64 len)
 		text[n++] = *c == '\n' ? '|' : (*c >= 0x20 && *c < 0x7f) ? (char)*c : '?';
 	}
 	text[n] = 0;
-	con_printf("partition %s crash message: %s\n", p->name, text);
+	/* In pieces: one print is at most 511 bytes (log.c), and a cut line loses its "\n". */
+	con_printf("partition %s crash message: ", p->name);
+	for (unsigned at = 0; at < n; at += CRASH_MSG_PIECE)
+		con_printf("%.*s", CRASH_MSG_PIECE, text + at);
+	con_printf("\n");
 }
 
 /*

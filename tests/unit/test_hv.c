@@ -74,6 +74,8 @@ void con_printf(const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(con_out + con_len, sizeof(con_out) - con_len, fmt, ap);
 	va_end(ap);
+	/* kernel/log.c prints at most 511 bytes at a time: a longer line would lose its end. */
+	assert_true(n < 512);
 	if (n > 0)
 		con_len = MIN(con_len + (size_t)n, sizeof(con_out) - 1);
 }
