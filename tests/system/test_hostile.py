@@ -204,3 +204,17 @@ def test_crash_msr_flood(machine_factory, backend):
     assert flood_ticks == CRASH_FLOOD_TICKS - 1, span[-3000:]
     assert beta_ticks >= 0.6 * flood_ticks, (flood_ticks, beta_ticks, span[-3000:])
     sibling_unaffected(m)
+
+
+@pytest.mark.parametrize("backend", [b for b in backends() if b == "qemu"])
+@pytest.mark.timeout(600)
+def test_memory_over_the_mmio_range_is_refused(machine_factory, backend):
+    """RAM from GPA 0 must end below the I/O APIC (0xfec00000): a bigger `memory` is a
+    one-line configuration error, as any bad value is, and the console works (4076M itself
+    is allowed, but more than the emulator has)."""
+    cfg = "[partition big]\nmemory = 4077M\nimage = testguest.bin\nload = 0x8000\n"
+    m = machine_factory(backend, cfg)
+    m.expect(r"error: bulkhead.cfg:2: memory: '4077M' is more than 4076M \(guest RAM must "
+             r"end below the I/O APIC at 0xfec00000\)", timeout=ANSWER[backend])
+    m.boot()
+    m.command("list", expect="no partitions")
