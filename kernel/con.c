@@ -27,6 +27,8 @@ static unsigned line_len;
 static struct partition *attached;
 static u64 hidden_lines; /* guest lines not shown while attached */
 
+static void drain_all(void);
+
 void con_printf(const char *fmt, ...)
 {
 	va_list ap;
@@ -40,10 +42,11 @@ void con_init(void)
 {
 	line_len = 0;
 	attached = NULL;
+	log_set_before_print(drain_all);
 	con_printf("bulkhead: console ready, type 'help'\n" PROMPT);
 }
 
-void con_flush_guest_line(struct partition *p)
+static void flush_line(struct partition *p)
 {
 	struct uart *u = &p->uart;
 
@@ -72,12 +75,59 @@ void con_guest_output(struct partition *p, u8 c)
 				con_printf("[%s] \n", p->name);
 			return;
 		}
-		con_flush_guest_line(p);
+		flush_line(p);
 		return;
 	}
 	if (u->line_len == sizeof(u->line))
-		con_flush_guest_line(p);
+		flush_line(p);
 	u->line[u->line_len++] = (c >= 0x20 && c < 0x7f) || c == '\r' || c == '\t' ? (char)c : '?';
+}
+
+_Static_assert((UART_OUT_SIZE & (UART_OUT_SIZE - 1)) == 0, "the queue's indexes wrap");
+
+void con_guest_queue(struct partition *p, u8 c)
+{
+	struct uart *u = &p->uart;
+
+	if (u->out_tail - u->out_head >= UART_OUT_SIZE) {
+		u->out_dropped++;
+		return;
+	}
+	u->out[u->out_tail++ % UART_OUT_SIZE] = c;
+}
+
+static bool draining; /* the lines printed now are the guests' own */
+
+bool con_drain_guest(struct partition *p, unsigned max)
+{
+	struct uart *u = &p->uart;
+	bool was = draining;
+
+	draining = true;
+	for (unsigned n = 0; n < max && u->out_head != u->out_tail; n++)
+		con_guest_output(p, u->out[u->out_head++ % UART_OUT_SIZE]);
+	draining = was;
+	return u->out_head != u->out_tail;
+}
+
+/*
+ * Before a line of the hypervisor's (log.h): what every partition queued until now, so
+ * that the order on the terminal is the order things happened, also in the middle of a
+ * guest's line under `console P`. A guest can make the hypervisor print only at the rate
+ * its log lines allow (rate-limited), so this does not bring back printing in its exits.
+ */
+static void drain_all(void)
+{
+	if (draining)
+		return;
+	for (unsigned i = 0; i < nr_partitions; i++)
+		con_drain_guest(&partitions[i], UART_OUT_SIZE);
+}
+
+void con_flush_guest_line(struct partition *p)
+{
+	con_drain_guest(p, UART_OUT_SIZE);
+	flush_line(p);
 }
 
 /* ---- commands ---- */
@@ -160,14 +210,16 @@ static void cmd_info(int argc, char **argv)
 	if (!p)
 		return;
 	con_printf("info id=%u name=%s state=%s memory=%lluK load=0x%llx image_size=%llu "
-		   "entry_cs=0x%x entry_ip=0x%llx exits=%llu slices=%llu run_ms=%llu "
-		   "uart_tx=%llu backend=%s reason=\"%s\"\n",
+		   "entry_cs=0x%x entry_ip=0x%llx exits=%llu slices=%llu run_ms=%llu host_ms=%llu "
+		   "uart_tx=%llu uart_dropped=%llu crash_reports=%llu backend=%s reason=\"%s\"\n",
 		   p->id, p->name, part_state_name(p->state),
 		   (unsigned long long)(p->mem_size >> 10), (unsigned long long)p->load,
 		   (unsigned long long)p->image_size, p->reset.cs_sel,
 		   (unsigned long long)p->reset.rip, (unsigned long long)p->vp.exits,
 		   (unsigned long long)p->slices, (unsigned long long)(p->run_us / 1000),
-		   (unsigned long long)p->uart.tx_bytes, vp_ops->name, p->stop_reason);
+		   (unsigned long long)(p->host_us / 1000), (unsigned long long)p->uart.tx_bytes,
+		   (unsigned long long)p->uart.out_dropped, (unsigned long long)p->hv.crash_reports,
+		   vp_ops->name, p->stop_reason);
 	print_exit_counts(p);
 	print_irq_state(p);
 }

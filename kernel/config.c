@@ -257,15 +257,20 @@ static int set_size(struct parser *p, const char *key, const char *v, size_t len
 
 	switch (parse_size(v, len, out)) {
 	case SIZE_OK:
-		return 0;
+		if (p->cur->memory <= CFG_RAM_END)
+			return 0;
+		/* fall through */
+	case SIZE_TOO_BIG:
+		return fail(p, p->line, key,
+			    "'%s' is more than %lluM (guest RAM must end below the I/O APIC at "
+			    "0x%llx)",
+			    quote(q, v, len), CFG_RAM_END >> 20, CFG_RAM_END);
 	case SIZE_SYNTAX:
 		break;
 	case SIZE_ZERO:
 		return fail(p, p->line, key, "'%s' is zero", quote(q, v, len));
 	case SIZE_UNALIGNED:
 		return fail(p, p->line, key, "'%s' is not a multiple of 4K", quote(q, v, len));
-	case SIZE_TOO_BIG:
-		return fail(p, p->line, key, "'%s' is more than 64G", quote(q, v, len));
 	}
 	return fail(p, p->line, key, "'%s' is not a size (K/M/G suffix, multiple of 4K)",
 		    quote(q, v, len));

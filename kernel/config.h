@@ -19,6 +19,13 @@
 #include "types.h"
 #include "boot_info.h"
 
+/*
+ * Where guest RAM (GPA 0 to `memory`, no hole) must end: the I/O APIC page (0xfec00000,
+ * 82093AA datasheet 3.0), below the local APIC (0xfee00000) and the reset vector's alias
+ * (0xffff0000). A bigger `memory` is refused (docs/architecture.md, "Configuration").
+ */
+#define CFG_RAM_END 0xfec00000ull
+
 #define CFG_MAX_PARTITIONS 8
 #define CFG_NAME_MAX	   16 /* 1-16 of [a-z0-9_-] */
 #define CFG_PATH_MAX	   63

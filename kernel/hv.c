@@ -14,6 +14,7 @@
 #define HV_VERSION_MAJOR 10 /* what 0x40000002 reports: the interface level we follow */
 #define HV_BUILD	 1
 #define CRASH_MSG_MAX	 512 /* bytes of a guest's crash message printed on the console */
+#define CRASH_MSG_PIECE	 256
 #define INSN_RET	 0xc3
 
 /* ---- guest memory and interrupts for the SynIC ---- */
@@ -41,6 +42,7 @@ void hv_init(struct partition *p, u64 now)
 	hv->guest_os_id = hv->hypercall = hv->ref_tsc = hv->vp_assist = 0;
 	memset(hv->crash, 0, sizeof(hv->crash));
 	hv->crash_ctl = 0;
+	hv->crash_reports = 0;
 	hv->hypercalls = 0;
 	hv_clock_init(&hv->clock, arch_tsc_hz(), now);
 	synic_init(&hv->synic, &env);
@@ -161,14 +163,25 @@ static void print_crash_message(struct partition *p, u64 gpa, u64 len)
 		text[n++] = *c == '\n' ? '|' : (*c >= 0x20 && *c < 0x7f) ? (char)*c : '?';
 	}
 	text[n] = 0;
-	con_printf("partition %s crash message: %s\n", p->name, text);
+	/* In pieces: one print is at most 511 bytes (log.c), and a cut line loses its "\n". */
+	con_printf("partition %s crash message: ", p->name);
+	for (unsigned at = 0; at < n; at += CRASH_MSG_PIECE)
+		con_printf("%.*s", CRASH_MSG_PIECE, text + at);
+	con_printf("\n");
 }
 
-/* The guest reports its own crash (TLFS 2.4.4 guest crash MSRs); Linux does on panic. */
+/*
+ * The guest reports its own crash (TLFS 2.4.4 guest crash MSRs); Linux does on panic.
+ * Printed once per reset: the report is ~600 bytes of console output inside the exit, and
+ * a guest writing CRASH_CTL in a loop would otherwise stretch its slices by that much each
+ * time. Later ones are counted (`info P`, crash_reports).
+ */
 static void crash_notify(struct partition *p, u64 ctl)
 {
 	const u64 *c = p->hv.crash;
 
+	if (p->hv.crash_reports++)
+		return;
 	con_flush_guest_line(p);
 	con_printf("partition %s crashed: P0=0x%llx P1=0x%llx P2=0x%llx P3=0x%llx P4=0x%llx\n",
 		   p->name, (unsigned long long)c[0], (unsigned long long)c[1],

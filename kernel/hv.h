@@ -34,6 +34,7 @@ struct hv_port {
 struct hv {
 	u64 guest_os_id, hypercall, ref_tsc, vp_assist;
 	u64 crash[5], crash_ctl;
+	u64 crash_reports; /* notifications since the reset; only the first is printed */
 	struct hv_clock clock;
 	struct synic synic;
 	struct hv_port ports[HV_MAX_PORTS];

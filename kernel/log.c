@@ -4,10 +4,25 @@
 
 #include <stdio.h>
 
+static void (*before_print)(void);
+
+void log_set_before_print(void (*fn)(void))
+{
+	before_print = fn;
+}
+
 void kvprintf(const char *fmt, va_list ap)
 {
+	static bool in_hook;
 	char buf[512];
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	int n;
+
+	if (before_print && !in_hook) {
+		in_hook = true;
+		before_print();
+		in_hook = false;
+	}
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 
 	if (n < 0)
 		return;

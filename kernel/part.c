@@ -161,9 +161,14 @@ static void part_load_image(struct partition *p)
 	}
 }
 
+/* config.c refuses RAM that would cover the MMIO range: the I/O APIC is its lowest page. */
+_Static_assert(CFG_RAM_END == VIOAPIC_BASE && VIOAPIC_BASE < VLAPIC_BASE_ADDR &&
+		   VLAPIC_BASE_ADDR < RESET_ALIAS_GPA,
+	       "guest RAM ends below the I/O APIC, the local APIC and the reset alias");
+
 static void part_uart_tx(void *ctx, u8 c)
 {
-	con_guest_output(ctx, c);
+	con_guest_queue(ctx, c);
 }
 
 static void part_uart_irq(void *ctx, bool level)
@@ -192,6 +197,7 @@ static int part_start(struct partition *p, char *err, size_t errlen)
 	irq_init(p);
 	hv_init(p, arch_rdtsc());
 	p->idle = false;
+	con_drain_guest(p, UART_OUT_SIZE); /* what it wrote before the reset, as it was */
 	uart_init(&p->uart, part_uart_tx, part_uart_irq, p);
 	arch_fpu_init(p->vp.fpu);
 	sched_fpu_load(p);

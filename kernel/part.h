@@ -65,7 +65,10 @@ struct partition {
 	struct vioapic ioapic;
 	struct hv hv;
 	struct uart uart;
-	u64 run_us; /* time spent running guest code */
+	u64 run_us; /* time spent running guest code (with the exits in its slices) */
+	/* Host work done for it between slices (sched.c): counted here and taken from its
+	 * next slice (owed_us). */
+	u64 host_us, owed_us;
 	u64 slices;
 };
 

@@ -11,6 +11,9 @@ struct partition;
 __noreturn void sched_loop(void);
 /* p's x87/SSE state into the CPU for its slice (the previous owner's saved first). */
 void sched_fpu_switch(struct partition *p);
+/* One turn of the loop: the console, host work for each partition (charged to it), then a
+ * slice of the next runnable partition, or idle. sched_loop repeats it; unit tests call it. */
+void sched_round(void);
 /* p's x87/SSE image (p->vp.fpu) brought up to date from the CPU, if the CPU has it. */
 void sched_fpu_flush(struct partition *p);
 /*

@@ -8,6 +8,7 @@
 #define UART_PORTS     8
 #define UART_RX_SIZE   256
 #define UART_LINE_MAX  200
+#define UART_OUT_SIZE  8192 /* transmitted bytes waiting for the console (a power of two) */
 
 struct uart {
 	u8 ier, lcr, mcr, scr, dll, dlm, fcr;
@@ -22,6 +23,14 @@ struct uart {
 	/* Line assembly for the console's "[NAME] " prefix. */
 	char line[UART_LINE_MAX];
 	unsigned line_len;
+	/*
+	 * The console's queue of transmitted bytes (con.c): filled inside the guest's exits,
+	 * written to the host serial port between slices. out_tail - out_head bytes wait;
+	 * bytes that found it full are counted, not kept.
+	 */
+	u8 out[UART_OUT_SIZE];
+	unsigned out_head, out_tail;
+	u64 out_dropped;
 };
 
 /* tx and irq (which may be NULL) get ctx. */

@@ -31,11 +31,14 @@ typedef unsigned __int128 u128;
  * vector (hv-stimer), and the VMBus client's SINT.
  */
 #define NR_EXC	   32
-#define NR_VECTORS 37
+#define NR_STUBS   37 /* vectors with a stub in start.S */
 #define VEC_TIMER  32
 #define VEC_SINT   34
 #define VEC_DIRECT 35
 #define VEC_VMBUS  36
+/* INT from CPL 3 back to the kernel: its gate is start.S's user_return, not a stub. */
+#define VEC_USER_RETURN 37
+#define NR_VECTORS	38
 
 /* x2APIC (SDM Vol.3A 11.12, table 11-6 "x2APIC MSRs"; figure 11-8 LVT; 11.5.4 timer). */
 #define MSR_IA32_APIC_BASE   0x1b
@@ -173,6 +176,17 @@ __attribute__((format(printf, 1, 2))) void print(const char *fmt, ...);
 void vprint(const char *fmt, va_list ap);
 /* RCX control, RDX input (a GPA or, fast, a value), R8 output GPA: the status (RAX). */
 u64 hypercall(u64 control, u64 *rdx, u64 output);
+/* The same with the encoding chosen (VMMCALL or VMCALL); *ud: it raised #UD (RAX untouched,
+ * HC_NO_STATUS). Usable at CPL 3. */
+#define HC_NO_STATUS 0xbadbadbadbadbadbul /* RAX before the call */
+u64 hypercall_insn(bool vmmcall, u64 control, u64 *rdx, u64 output, bool *ud);
+/* Run fn at CPL 3 (interrupts off, no I/O); fn ends with user_exit(). */
+void user_run(void (*fn)(void));
+static inline __noreturn void user_exit(void)
+{
+	asm volatile("int %0" : : "i"(VEC_USER_RETURN) : "memory");
+	__builtin_unreachable();
+}
 /* false if the access raised #GP */
 bool rdmsr_safe(u32 index, u64 *val);
 bool wrmsr_safe(u32 index, u64 val);
@@ -186,5 +200,9 @@ extern volatile u32 irqs[NR_VECTORS];
 
 /* Drive the echo VSP; leave_open skips the close, teardown and unload at the end. */
 void vmbus_client(bool leave_open);
+/* Hostile cases (the 'u', 'G' and 'R' commands; README "Hostile commands"). */
+void vmbus_user_hypercalls(void);
+void vmbus_gpadl_headers(void);
+void vmbus_ring_never_drained(void);
 
 #endif

@@ -41,7 +41,6 @@
 #define HC_BULKHEAD_ECHO 0x0fff /* RDX := ~RDX */
 #define HC_UNKNOWN	 0x0ffe
 #define HC_ECHO_INPUT	 0x123456789abcdef0ul
-#define HC_NO_STATUS	 0xbadbadbadbadbadbul /* RAX before the call */
 
 /* Exception vectors (SDM Vol.3A 7.15 "Exception and Interrupt Reference"), instruction lengths. */
 #define EXC_UD	      6
@@ -58,6 +57,7 @@
 
 #define SEL_CODE64	   0x10 /* start.S's GDT */
 #define IDT_INTERRUPT_GATE 0x8e /* present, DPL 0, 64-bit interrupt gate */
+#define IDT_USER_GATE	   0xee /* present, DPL 3, 64-bit interrupt gate */
 
 /* Far above any test partition's RAM, inside the identity map. */
 #define OUTSIDE_RAM_GPA 0xe0000000ul
@@ -92,8 +92,9 @@
 #define HV_STIMER_VECTOR_SHIFT 4
 #define HV_STIMER_SINT_SHIFT   16
 /* Crash MSRs (TLFS 2.4.4); CRASH_P(n) is what the 'p' command reports in Pn. */
-#define HV_CRASH_CTL_NOTIFY (1ul << 63)
-#define CRASH_P(n)	    (0x7e57c0de00000000ul + (n))
+#define HV_CRASH_CTL_NOTIFY  (1ul << 63)
+#define HV_CRASH_CTL_MESSAGE (1ul << 62) /* P3 = GPA of a message, P4 = its length */
+#define CRASH_P(n)	     (0x7e57c0de00000000ul + (n))
 
 /* Hypercall codes and statuses: guest.h. */
 #define HC_RESERVED_BIT	      (1ul << 27) /* in 31:27, which must be zero */
@@ -333,7 +334,9 @@ struct desc_ptr {
 	u64 base;
 } __packed;
 
-extern const u8 trap_stubs[]; /* start.S: one 16-byte stub per vector */
+extern const u8 trap_stubs[];		       /* start.S: one 16-byte stub per vector */
+void user_call(void (*fn)(void), void *stack); /* start.S: fn at CPL 3 */
+void user_return(void);			       /* start.S: VEC_USER_RETURN's gate */
 static struct idt_gate idt[NR_VECTORS] __attribute__((aligned(16)));
 volatile u32 irqs[NR_VECTORS]; /* interrupts taken, per vector */
 
@@ -415,7 +418,7 @@ static void idt_init(void)
 	struct desc_ptr p = {sizeof(idt) - 1, (u64)idt};
 
 	for (unsigned v = 0; v < NR_VECTORS; v++) {
-		u64 a = (u64)&trap_stubs[16 * v];
+		u64 a = v < NR_STUBS ? (u64)&trap_stubs[16 * v] : (u64)user_return;
 
 		idt[v] = (struct idt_gate){.offset_lo = (u16)a,
 					   .selector = SEL_CODE64,
@@ -423,6 +426,8 @@ static void idt_init(void)
 					   .offset_mid = (u16)(a >> 16),
 					   .offset_hi = (u32)(a >> 32)};
 	}
+	/* User mode may INT to this one (its DPL is 3), to no other. */
+	idt[VEC_USER_RETURN].type = IDT_USER_GATE;
 	asm volatile("lidt %0" : : "m"(p));
 }
 
@@ -452,13 +457,13 @@ static bool use_vmmcall; /* AMD-V wants VMMCALL, VT-x wants VMCALL */
  * R8 output GPA; status in RAX. A #UD (no hypervisor answers) leaves RAX as
  * HC_NO_STATUS.
  */
-u64 hypercall(u64 control, u64 *rdx, u64 output)
+u64 hypercall_insn(bool vmmcall, u64 control, u64 *rdx, u64 output, bool *ud)
 {
 	register u64 r8 asm("r8") = output;
 	u64 status = HC_NO_STATUS;
 
 	fault_arm(EXC_UD, HYPERCALL_LEN);
-	if (use_vmmcall)
+	if (vmmcall)
 		asm volatile("vmmcall"
 			     : "+a"(status), "+c"(control), "+d"(*rdx), "+r"(r8)
 			     :
@@ -468,8 +473,59 @@ u64 hypercall(u64 control, u64 *rdx, u64 output)
 			     : "+a"(status), "+c"(control), "+d"(*rdx), "+r"(r8)
 			     :
 			     : "r9", "r10", "r11", "memory");
-	fault_disarm();
+	*ud = fault_disarm() == EXC_UD;
 	return status;
+}
+
+u64 hypercall(u64 control, u64 *rdx, u64 output)
+{
+	bool ud;
+
+	return hypercall_insn(use_vmmcall, control, rdx, output, &ud);
+}
+
+/* ---- user mode: CPL 3 code and a TSS for the way back (SDM Vol.3A 8.7 "Task Management
+ * in 64-bit Mode") ---- */
+
+struct tss64 {
+	u32 reserved0;
+	u64 rsp[3];
+	u64 reserved1;
+	u64 ist[7];
+	u64 reserved2;
+	u16 reserved3;
+	u16 iomap_base; /* past the limit: no I/O bitmap, every port faults at CPL 3 */
+} __packed;
+_Static_assert(sizeof(struct tss64) == 104, "64-bit TSS is 104 bytes");
+
+#define SEL_TSS	     0x30 /* start.S's GDT */
+#define TSS_TYPE_64  0x89 /* present, DPL 0, 64-bit available TSS */
+#define USER_STACK   4096
+#define KERNEL_STACK 4096
+
+extern u64 gdt[];
+static struct tss64 tss __attribute__((aligned(16)));
+static u8 user_stack[USER_STACK] __attribute__((aligned(16)));
+static u8 kernel_int_stack[KERNEL_STACK] __attribute__((aligned(16)));
+static bool tss_loaded;
+
+void user_run(void (*fn)(void))
+{
+	if (!tss_loaded) {
+		u64 base = (u64)&tss, limit = sizeof(tss) - 1;
+
+		/* Interrupts and exceptions at CPL 3 switch to this stack (SDM 7.14.5). */
+		tss.rsp[0] = (u64)(kernel_int_stack + KERNEL_STACK);
+		tss.iomap_base = sizeof(tss);
+		gdt[SEL_TSS / 8] = (limit & 0xffff) | (base & 0xffffff) << 16 |
+				   (u64)TSS_TYPE_64 << 40 | (limit >> 16 & 0xf) << 48 |
+				   (base >> 24 & 0xff) << 56;
+		gdt[SEL_TSS / 8 + 1] = base >> 32;
+		asm volatile("ltr %w0" : : "r"((u16)SEL_TSS) : "memory");
+		tss_loaded = true;
+	}
+	/* As after a CALL: RSP + 8 is 16-byte aligned at fn's first instruction. */
+	user_call(fn, user_stack + USER_STACK - 8);
 }
 
 /* The same call through the hypercall page, as Linux makes it: a near CALL to the page. */
@@ -1290,6 +1346,85 @@ static void crash_report(void)
 		print("crash: reported\n");
 }
 
+/* ---- hostile commands (README "Hostile commands") ---- */
+
+/* What start.S saw of its real-mode VMCALL and VMMCALL (RDX in, and out where served). */
+extern volatile u16 rm_ud[2];
+extern volatile u32 rm_edx[2];
+#define RM_ECHO_INPUT 0x5a5a1234u /* start.S */
+
+static void real_mode_report(void)
+{
+	print("hostile: real-mode hypercalls ud=%u/2 edx=0x%x/0x%x %s\n", rm_ud[0], rm_edx[0],
+	      rm_edx[1],
+	      rm_ud[0] == 2 && rm_edx[0] == RM_ECHO_INPUT && rm_edx[1] == RM_ECHO_INPUT ? "ok"
+											: "FAIL");
+}
+
+/* DR0-DR3: linear addresses (SDM Vol.3B 18.2.1), canonical; DR7 leaves them disabled. */
+#define DR_PATTERN(n) (0x7e57d0000ul + 0x1000ul * (n))
+
+static void dr_write(bool zero)
+{
+	u64 v[4];
+
+	for (u32 i = 0; i < 4; i++)
+		v[i] = zero ? 0 : DR_PATTERN(i);
+	asm volatile("mov %0, %%db0; mov %1, %%db1; mov %2, %%db2; mov %3, %%db3"
+		     :
+		     : "r"(v[0]), "r"(v[1]), "r"(v[2]), "r"(v[3]));
+	print("hostile: dr %s\n", zero ? "zeroed" : "written");
+}
+
+static void dr_read(void)
+{
+	u64 v[4];
+
+	asm volatile("mov %%db0, %0; mov %%db1, %1; mov %%db2, %2; mov %%db3, %3"
+		     : "=r"(v[0]), "=r"(v[1]), "=r"(v[2]), "=r"(v[3]));
+	print("hostile: dr0=0x%lx dr1=0x%lx dr2=0x%lx dr3=0x%lx\n", v[0], v[1], v[2], v[3]);
+}
+
+/*
+ * Crash notifications in a loop: a CRASH_CTL write with a 512-byte message before every
+ * COM1 poll of a tick loop like the main one, for CRASH_FLOOD_TICKS ticks. Each tick is the
+ * same guest work as a main-loop tick, so a sibling's ticks meanwhile measure its share.
+ */
+#define CRASH_FLOOD_TICKS 6
+#define CRASH_MSG_LEN	  512
+static char crash_msg[CRASH_MSG_LEN];
+
+static void crash_flood(void)
+{
+	u64 writes = 0, failed = 0;
+
+	print("cmd: crash flood\n");
+	if (!hyperv || !(hv_feat[3] & HV_FEATURE_CRASH_MSRS)) {
+		print("crashflood: no Hyper-V crash MSRs\n");
+		return;
+	}
+	for (u32 i = 0; i < CRASH_MSG_LEN; i++)
+		crash_msg[i] = (char)('a' + i % 26);
+	for (u32 i = 0; i < HV_CRASH_PARAMS; i++)
+		wrmsr_safe(HV_MSR_CRASH_P0 + i, CRASH_P(i));
+	wrmsr_safe(HV_MSR_CRASH_P0 + 3, (u64)crash_msg);
+	wrmsr_safe(HV_MSR_CRASH_P0 + 4, CRASH_MSG_LEN);
+	uart_drain();
+	for (u64 tick = 0; tick < CRASH_FLOOD_TICKS; tick++) {
+		print("crashflood tick %lu\n", tick);
+		for (unsigned i = 0; i < TICK_POLLS; i++) {
+			if (wrmsr_safe(HV_MSR_CRASH_CTL,
+				       HV_CRASH_CTL_NOTIFY | HV_CRASH_CTL_MESSAGE))
+				writes++;
+			else
+				failed++;
+			compute(POLL_ROUNDS);
+			uart_poll();
+		}
+	}
+	print("crashflood: done writes=%lu gp=%lu\n", writes, failed);
+}
+
 static void command(u8 c)
 {
 	switch (c) {
@@ -1337,6 +1472,30 @@ static void command(u8 c)
 		break;
 	case 'V':
 		vmbus_client(true);
+		break;
+	case 'r':
+		real_mode_report();
+		break;
+	case 'u':
+		vmbus_user_hypercalls();
+		break;
+	case 'G':
+		vmbus_gpadl_headers();
+		break;
+	case 'R':
+		vmbus_ring_never_drained();
+		break;
+	case 'D':
+		dr_write(false);
+		break;
+	case 'z':
+		dr_write(true);
+		break;
+	case 'd':
+		dr_read();
+		break;
+	case 'P':
+		crash_flood();
 		break;
 	default:
 		print("cmd: unknown 0x%02x\n", c);

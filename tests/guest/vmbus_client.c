@@ -1954,3 +1954,241 @@ void vmbus_client(bool leave_open)
 	if (c.hz)
 		teardown_synic();
 }
+
+/* ---- hostile cases (README "Hostile commands") ---- */
+
+#define USER_CALLS	      2	       /* VMCALL and VMMCALL */
+#define HOSTILE_GPADL_ID      0x4e5700 /* + n: the headers that never get a body */
+#define HOSTILE_HEADERS	      64       /* 64 x 64 KiB announced: 4 MiB of PFN lists */
+#define HOSTILE_BUFLEN	      0xfff8   /* the most a u16 range_buflen holds, 8-aligned */
+#define HOSTILE_PACKETS	      20000    /* packets asking for a completion, never read back */
+#define HOSTILE_PKT_WORDS     8	       /* descriptor, transaction id, 40 bytes of data, trailer */
+#define HOSTILE_TID	      0x4e57000000000000ul
+#define HC_BULKHEAD_ECHO_USER 0x0fff		   /* Bulkhead's test call: RDX := ~RDX */
+#define HC_ECHO_INPUT_USER    0x0123456789abcdeful /* RDX into it */
+
+/* What the CPL-3 code saw, for each encoding: the echo call and an INITIATE_CONTACT. */
+static struct {
+	bool echo_ud[USER_CALLS], post_ud[USER_CALLS];
+	u64 echo_rdx[USER_CALLS], echo_status[USER_CALLS], post_status[USER_CALLS];
+} user_seen;
+
+/* At CPL 3: no I/O, no printing, only the two hypercalls with each encoding. */
+static void user_hypercalls(void)
+{
+	for (u32 i = 0; i < USER_CALLS; i++) {
+		u64 rdx = HC_ECHO_INPUT_USER;
+
+		user_seen.echo_status[i] =
+		    hypercall_insn(i, HC_BULKHEAD_ECHO_USER, &rdx, 0, &user_seen.echo_ud[i]);
+		user_seen.echo_rdx[i] = rdx;
+		rdx = HC_INPUT_GPA;
+		user_seen.post_status[i] =
+		    hypercall_insn(i, HC_POST_MESSAGE, &rdx, 0, &user_seen.post_ud[i]);
+	}
+	user_exit();
+}
+
+/*
+ * Hypercalls from user mode (TLFS 3.2: CPL 0 only): the echo call and an HvPostMessage
+ * of INITIATE_CONTACT to the VMBus, with VMCALL and with VMMCALL, each must raise #UD
+ * and change nothing: RDX as it was, no VERSION_RESPONSE. The same INITIATE_CONTACT
+ * from CPL 0 then gets its answer (so the call would have had an effect), and UNLOAD.
+ */
+void vmbus_user_hypercalls(void)
+{
+	volatile struct hv_post_message_input *in =
+	    (volatile struct hv_post_message_input *)HC_INPUT_GPA;
+	struct msg_initiate m;
+	u64 buf[VMBUS_MSG_MAX / 8], quiet;
+	u32 size, ud = 0, messages = 0;
+	bool accepted = false, unchanged = true;
+
+	print("cmd: user-mode hypercalls\n");
+	memset(&c, 0, sizeof(c));
+	memset(&user_seen, 0, sizeof(user_seen));
+	if (!setup())
+		goto out;
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = MSG_INITIATE_CONTACT;
+	m.version = VERSION_V5_3;
+	m.msg_sint = VMBUS_SINT;
+	m.monitor_page1 = MONITOR1_GPA;
+	m.monitor_page2 = MONITOR2_GPA;
+	in->connection_id = CONN_MESSAGE_4;
+	in->reserved = 0;
+	in->message_type = VMBUS_MESSAGE_TYPE;
+	in->payload_size = sizeof(m);
+	memset((void *)in->payload, 0, VMBUS_MSG_MAX);
+	memcpy((void *)in->payload, &m, sizeof(m));
+	user_run(user_hypercalls);
+	for (u32 i = 0; i < USER_CALLS; i++) {
+		ud += user_seen.echo_ud[i] + user_seen.post_ud[i];
+		unchanged = unchanged && user_seen.echo_rdx[i] == HC_ECHO_INPUT_USER &&
+			    user_seen.echo_status[i] == HC_NO_STATUS &&
+			    user_seen.post_status[i] == HC_NO_STATUS;
+	}
+	/* Nothing may answer the INITIATE_CONTACTs. */
+	quiet = rdtsc() + c.hz / 1000 * MSG_TIMEOUT_MS / 4;
+	while (rdtsc() < quiet)
+		if (msg_take(buf, &size))
+			messages++;
+		else
+			wait();
+	print("hostile: user-mode hypercalls ud=%u/%u unchanged=%u messages=%u\n", ud,
+	      2 * USER_CALLS, unchanged, messages);
+	/* From CPL 0 the same message is served. */
+	if (!initiate(VERSION_V5_3, &accepted))
+		goto out;
+	print("hostile: kernel-mode INITIATE_CONTACT answered accepted=%u\n", accepted);
+	if (accepted && !unload())
+		goto out;
+	if (ud == 2 * USER_CALLS && unchanged && !messages && accepted)
+		print("hostile: user-mode hypercalls ok\n");
+	else
+		print("hostile: user-mode hypercalls FAIL\n");
+out:
+	if (c.hz)
+		teardown_synic();
+}
+
+/* Connected, with the echo channel's relid: what the GPADL and ring cases start from. */
+static bool hostile_connect(void)
+{
+	memset(&c, 0, sizeof(c));
+	memset(recs, 0, sizeof(recs));
+	return setup() && connect() && request_offers(&c.relid, &c.conn_id);
+}
+
+/* A refusal of GPADL id among the answers waiting: GPADL_CREATED with a failure status. */
+static bool headers_answered(u32 id, u32 *answers)
+{
+	u64 buf[VMBUS_MSG_MAX / 8];
+	const struct msg_gpadl_created *r = (const void *)buf;
+	bool refused = false;
+	u32 size;
+
+	while (msg_take(buf, &size)) {
+		(*answers)++;
+		if (r->hdr.type == MSG_GPADL_CREATED && r->gpadl == id && r->status)
+			refused = true;
+	}
+	return refused;
+}
+
+/*
+ * GPADL_HEADERs that announce many PFNs and hold none, and never a GPADL_BODY: each
+ * would have the host keep room for them. range_buflen starts at 0xfff8 (8190 PFNs, the
+ * most a header can announce) and halves each time the host refuses one, down to one
+ * PFN, so that whatever room a host has for them is taken; at most HOSTILE_HEADERS. The
+ * partition stays connected with the headers pending (no UNLOAD).
+ */
+void vmbus_gpadl_headers(void)
+{
+	u64 buf[VMBUS_MSG_MAX / 8], announced = 0;
+	struct msg_gpadl_header h;
+	u32 posted = 0, busy = 0, refused = 0, answers = 0, size, buflen = HOSTILE_BUFLEN;
+
+	print("cmd: gpadl headers without bodies\n");
+	if (!hostile_connect())
+		goto out;
+	for (u32 n = 0; n < HOSTILE_HEADERS && buflen >= 2 * sizeof(u64);) {
+		u64 st;
+
+		memset(&h, 0, sizeof(h));
+		h.hdr.type = MSG_GPADL_HEADER;
+		h.child_relid = c.relid;
+		h.gpadl = HOSTILE_GPADL_ID + n;
+		h.range_buflen = (u16)buflen;
+		h.range_count = 1;
+		h.range.byte_count = (buflen - sizeof(struct gpa_range)) / 8 * (u32)PAGE_SIZE;
+		st = post_raw(c.msg_conn, VMBUS_MESSAGE_TYPE, &h, sizeof(h));
+		if (st == HV_STATUS_INSUFFICIENT_BUFFERS && busy < HOSTILE_HEADERS) {
+			busy++;
+			wait();
+			continue;
+		}
+		n++;
+		if (st != HV_STATUS_SUCCESS) {
+			refused++;
+			break;
+		}
+		posted++;
+		wait(); /* the host answers a refusal at once; give it the chance */
+		if (headers_answered(h.gpadl, &answers)) {
+			refused++;
+			buflen = (buflen / 2) & ~7u; /* a multiple of 8, as the host wants */
+		} else {
+			announced += buflen;
+		}
+	}
+	while (msg_wait(buf, &size, MSG_TIMEOUT_MS / 4))
+		answers++;
+	print("hostile: gpadl headers posted=%u busy=%u refused=%u answers=%u pending_bytes=%lu\n",
+	      posted, busy, refused, answers, announced);
+out:
+	if (c.hz)
+		teardown_synic();
+}
+
+/*
+ * The echo channel opened, then in-band packets asking for a completion written as long
+ * as the send ring has room, while the receive ring (echoes and completions) is never
+ * read: the host can send nothing back. Ends after HOSTILE_PACKETS or when the host has
+ * not read for STALL_MS; the channel stays open.
+ */
+void vmbus_ring_never_drained(void)
+{
+	u64 w[HOSTILE_PKT_WORDS - 1];
+	u32 packets = 0, signals = 0;
+	bool stalled_out = false;
+
+	print("cmd: ring never drained\n");
+	if (!hostile_connect())
+		goto out;
+	c.ring_gpadl = RING_GPADL_ID;
+	{
+		u32 bodies;
+
+		if (!gpadl_create(c.ring_gpadl, RING_GPA, RING_PAGES, &bodies) ||
+		    !channel_open(true))
+			goto out;
+	}
+	progress();
+	while (packets < HOSTILE_PACKETS) {
+		w[0] = desc_word(PKT_DATA_INBAND, 2, HOSTILE_PKT_WORDS - 1, PKT_FLAG_COMPLETION);
+		w[1] = HOSTILE_TID + packets;
+		for (u32 k = 2; k < HOSTILE_PKT_WORDS - 1; k++)
+			w[k] = mix(packets << 8 | k);
+		if (send_room((HOSTILE_PKT_WORDS - 1) * 8 + PKT_TRAILER)) {
+			u32 start = c.send.priv, pos = start;
+
+			for (u32 k = 0; k < HOSTILE_PKT_WORDS - 1; k++)
+				put(&c.send, &pos, w[k]);
+			put(&c.send, &pos, (u64)start << 32);
+			c.send.priv = pos;
+			mb();
+			c.send.ctl->write_index = pos;
+			mb();
+			packets++;
+			progress();
+			continue;
+		}
+		if (c.failed)
+			goto out;
+		signal_raw(c.conn_id);
+		signals++;
+		if (rdtsc() > c.deadline) {
+			stalled_out = true;
+			break;
+		}
+		wait();
+	}
+	signal_raw(c.conn_id);
+	print("hostile: ring never drained packets=%u signals=%u stalled=%u recv_used=%u\n",
+	      packets, signals, stalled_out,
+	      used(&c.recv, c.recv.ctl->read_index, c.recv.ctl->write_index));
+out:
+	if (c.hz)
+		teardown_synic();
+}

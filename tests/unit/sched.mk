@@ -1,3 +1,4 @@
-# FPU ownership of the scheduler (kernel/sched.c); the CPU's x87/SSE registers are faked.
 UNIT_TESTS += test_sched
+# The scheduler alone, one round at a time on a fake clock; VPs, interrupts, the console
+# and an extension are faked in the test.
 test_sched_SRCS := kernel/sched.c

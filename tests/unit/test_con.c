@@ -350,7 +350,10 @@ static void test_info(void **state)
 	p->vp.exits_by_reason[EXIT_IO] = 7;
 	p->slices = 3;
 	p->run_us = 4999;
+	p->host_us = 2001;
 	p->uart.tx_bytes = 42;
+	p->uart.out_dropped = 5;
+	p->hv.crash_reports = 6;
 	snprintf(p->stop_reason, sizeof(p->stop_reason), "why not");
 	p->idle = true;
 	p->vp.regs.rflags = 0x202;
@@ -362,8 +365,8 @@ static void test_info(void **state)
 
 	run("info g");
 	head = "info id=0 name=g state=halted memory=2048K load=0x7c00 image_size=512 "
-	       "entry_cs=0x7c0 entry_ip=0x0 exits=9 slices=3 run_ms=4 uart_tx=42 "
-	       "backend=fake reason=\"why not\"\n"
+	       "entry_cs=0x7c0 entry_ip=0x0 exits=9 slices=3 run_ms=4 host_ms=2 uart_tx=42 "
+	       "uart_dropped=5 crash_reports=6 backend=fake reason=\"why not\"\n"
 	       "exits io=7 hlt=2\n"
 	       "irq idle=1 rflags_if=1 shadow=1 event=0x80000021 pending=48 lapic irr=48 isr=-1 ";
 	assert_memory_equal(fake_out, head, strlen(head));
@@ -496,6 +499,78 @@ static void test_guest_lines_are_prefixed(void **state)
 	assert_int_equal(strchr(fake_out, '\n') - fake_out, strlen("[a] ") + UART_LINE_MAX);
 }
 
+/*
+ * What the guest's exits write is queued (con_guest_queue) and reaches the serial port
+ * only when the scheduler drains it between slices, at most max bytes a time; the queue is
+ * bounded and counts what it drops.
+ */
+static void test_guest_output_is_queued(void **state)
+{
+	struct partition *a = fake_add_partition("a", PART_RUNNING);
+
+	for (const char *c = "one\r\ntwo\n"; *c; c++)
+		con_guest_queue(a, (u8)*c);
+	assert_int_equal(fake_out_len, 0);
+	assert_true(con_drain_guest(a, 6)); /* "one\r\nt": one line out, more left */
+	assert_string_equal(fake_out, "[a] one\n");
+	assert_false(con_drain_guest(a, 100));
+	assert_string_equal(fake_out, "[a] one\n[a] two\n");
+	assert_false(con_drain_guest(a, 100));
+
+	/* Full: the rest is dropped and counted, what was queued comes out whole. */
+	fake_out_clear();
+	for (unsigned i = 0; i < UART_OUT_SIZE + 10; i++)
+		con_guest_queue(a, i % 8 == 7 ? '\n' : 'x');
+	assert_int_equal(a->uart.out_dropped, 10);
+	assert_false(con_drain_guest(a, UART_OUT_SIZE));
+	assert_int_equal(fake_out_len, UART_OUT_SIZE / 8 * strlen("[a] xxxxxxx\n"));
+	assert_int_equal(a->uart.out_head, a->uart.out_tail);
+	/* Room again after the drain. */
+	con_guest_queue(a, 'y');
+	con_guest_queue(a, '\n');
+	assert_int_equal(a->uart.out_dropped, 10);
+	con_drain_guest(a, 2);
+	assert_non_null(strstr(fake_out, "[a] y\n"));
+}
+
+/* A line the hypervisor prints about a partition comes after what the guest queued before. */
+static void test_flush_shows_the_queue_first(void **state)
+{
+	struct partition *b = fake_add_partition("b", PART_STOPPED);
+
+	for (const char *c = "last\nwor"; *c; c++)
+		con_guest_queue(b, (u8)*c);
+	expect("reset b", "[b] last\n[b] wor\npartition b reset\n");
+	assert_int_equal(b->uart.out_head, b->uart.out_tail);
+}
+
+/* A line of the hypervisor's comes after what any partition queued before it. */
+static void test_hypervisor_lines_keep_their_place(void **state)
+{
+	struct partition *a = fake_add_partition("a", PART_RUNNING);
+	struct partition *b = fake_add_partition("b", PART_RUNNING);
+
+	for (const char *c = "first\nhal"; *c; c++)
+		con_guest_queue(a, (u8)*c);
+	con_printf("vmbus a: something\n");
+	assert_string_equal(fake_out, "[a] first\nvmbus a: something\n");
+	/* Attached to b: its raw bytes, cut mid-line, come before the hypervisor's line. */
+	expect("console b", "attached to b's serial port; press Ctrl-] to return\n");
+	fake_out_clear();
+	for (const char *c = "wraps=3"; *c; c++)
+		con_guest_queue(b, (u8)*c);
+	con_printf("vmbus b: deferred\n");
+	assert_string_equal(fake_out, "wraps=3vmbus b: deferred\n");
+	/* The guest's own lines do not drain the others': the scheduler's bound holds. */
+	fake_out_clear();
+	for (const char *c = "/4\n"; *c; c++)
+		con_guest_queue(b, (u8)*c);
+	for (const char *c = "f\n"; *c; c++)
+		con_guest_queue(a, (u8)*c);
+	assert_true(con_drain_guest(b, 1));
+	assert_string_equal(fake_out, "/");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -518,6 +593,9 @@ int main(void)
 	    cmocka_unit_test_setup(test_line_is_bounded, setup),
 	    cmocka_unit_test_setup(test_console_attach_and_detach, setup),
 	    cmocka_unit_test_setup(test_guest_lines_are_prefixed, setup),
+	    cmocka_unit_test_setup(test_guest_output_is_queued, setup),
+	    cmocka_unit_test_setup(test_flush_shows_the_queue_first, setup),
+	    cmocka_unit_test_setup(test_hypervisor_lines_keep_their_place, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

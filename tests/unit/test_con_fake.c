@@ -80,11 +80,26 @@ void fake_type(const char *keys, size_t len)
 
 /* ---- log.h ---- */
 
+static void (*before_print)(void);
+
+void log_set_before_print(void (*fn)(void))
+{
+	before_print = fn;
+}
+
+/* Like kernel/log.c: the hook first (not from inside itself), then the line. */
 void kvprintf(const char *fmt, va_list ap)
 {
+	static bool in_hook;
 	char buf[1024];
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	int n;
 
+	if (before_print && !in_hook) {
+		in_hook = true;
+		before_print();
+		in_hook = false;
+	}
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (n > 0)
 		out_append(buf, MIN((size_t)n, sizeof(buf) - 1));
 }

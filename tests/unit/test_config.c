@@ -224,9 +224,35 @@ static void test_memory_errors(void **state)
 	expect_error("[partition a]\nmemory = 1000\n",
 		     "bulkhead.cfg:2: memory: '1000' is not a multiple of 4K");
 	expect_error("[partition a]\nmemory = 128G\n",
-		     "bulkhead.cfg:2: memory: '128G' is more than 64G");
+		     "bulkhead.cfg:2: memory: '128G' is more than 4076M (guest RAM must end below "
+		     "the I/O APIC at 0xfec00000)");
 	expect_error("[partition a]\nmemory = 99999999999999999999999\n",
-		     "bulkhead.cfg:2: memory: '99999999999999999999999' is more than 64G");
+		     "bulkhead.cfg:2: memory: '99999999999999999999999' is more than 4076M (guest "
+		     "RAM must end below the I/O APIC at 0xfec00000)");
+}
+
+/*
+ * Guest RAM runs from GPA 0 without a hole: it must end below the I/O APIC (0xfec00000),
+ * the local APIC (0xfee00000) and the reset vector's alias (0xffff0000), or it would cover
+ * them and the E820 would hand the guest RAM where its devices are.
+ */
+static void test_memory_below_mmio(void **state)
+{
+	const char *err = "bulkhead.cfg:2: memory: '%s' is more than 4076M (guest RAM must end "
+			  "below the I/O APIC at 0xfec00000)";
+	static const char *const too_big[] = {"4077M", "0xfec01000", "4G", "8G", "64G"};
+	char want[200], text[200];
+
+	for (size_t i = 0; i < sizeof(too_big) / sizeof(too_big[0]); i++) {
+		snprintf(text, sizeof(text), "[partition a]\nmemory = %s\nimage = a.bin\n",
+			 too_big[i]);
+		snprintf(want, sizeof(want), err, too_big[i]);
+		expect_error(text, want);
+	}
+	expect_ok("[partition x]\nmemory = 4076M\nimage = a.bin\n");
+	assert_int_equal(cfg.part[0].memory, 0xfec00000ull);
+	expect_ok("[partition x]\nmemory = 0xfebff000\nimage = a.bin\n");
+	assert_int_equal(cfg.part[0].memory, 0xfebff000ull);
 	expect_error("[partition a]\nmemory =\n",
 		     "bulkhead.cfg:2: memory: '' is not a size (K/M/G suffix, multiple of 4K)");
 }
@@ -635,6 +661,7 @@ int main(void)
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_memory_errors),
 	    cmocka_unit_test(test_device_memory),
+	    cmocka_unit_test(test_memory_below_mmio),
 	    cmocka_unit_test(test_numbers),
 	    cmocka_unit_test(test_line_errors),
 	    cmocka_unit_test(test_section_errors),
