@@ -800,6 +800,28 @@ static void test_unloaded_bus_with_a_waiting_answer(void **state)
 }
 
 /*
+ * The guest writes a ring index out of range after the host last looked (found by
+ * fuzz_vmbus_snap): its snapshot still restores, the channel broken, as the host's next
+ * look would have found it; the restore used to refuse the whole bus.
+ */
+static void test_bad_ring_index_restores_broken(void **state)
+{
+	char err[160];
+	void *snap;
+
+	assert_int_equal(
+	    guest_open_channel(bus, &gc, 1, RING_GPADL, RING_FIRST, RING_PAGES, RING_SPLIT), 0);
+	gc.out.ctl->read_index = gc.out.size + 8; /* the host's read index, the guest's page */
+	snap = vmbus_snap_save(bus, err, sizeof(err));
+	assert_non_null(snap);
+	guest_close(bus, 1);
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), 0);
+	assert_true(ch->open);
+	assert_true(ch->broken);
+	vmbus_snap_drop(snap);
+}
+
+/*
  * A VSP's mapping of a guest buffer comes back with the channel: the VSP
  * takes it in `opened`, reads what the guest had written, and the guest's
  * teardown of that GPADL waits for the VSP as before. One it does not take
@@ -951,6 +973,7 @@ int main(void)
 	    T(test_channels_paired_by_type_and_instance),
 	    T(test_bus_records_checked),
 	    T(test_unloaded_bus_with_a_waiting_answer),
+	    T(test_bad_ring_index_restores_broken),
 	    T(test_mappings_come_back_with_the_channel),
 	    T(test_mapping_records_checked),
 	    T(test_version_1_stream_read),
