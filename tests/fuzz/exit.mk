@@ -2,7 +2,8 @@
 FUZZ_EXIT_SRCS := kernel/exit.c kernel/io.c kernel/msr.c kernel/cpuid.c kernel/hv.c \
 	kernel/hv_hypercall.c kernel/hv_time.c kernel/synic.c kernel/uart.c kernel/vlapic.c \
 	kernel/vioapic.c kernel/part_linux.c kernel/pvh.c kernel/acpi.c $(BUILD)/acpi/dsdt_aml.o \
-	arch/x86_64/mmio.c arch/x86_64/gwalk.c arch/x86_64/insn.c tests/fuzz/fuzz_exit_env.c
+	arch/x86_64/mmio.c arch/x86_64/gwalk.c arch/x86_64/insn.c tests/fuzz/fuzz_exit_env.c \
+	tests/fuzz/fuzz_opts.c
 # MMIO: fault -> dispatch -> fetch through the guest's page tables -> decode -> apply.
 FUZZERS += fuzz_mmio
 fuzz_mmio_SRCS := $(FUZZ_EXIT_SRCS)

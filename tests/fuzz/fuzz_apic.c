@@ -27,7 +27,7 @@
 #include "kernel/vlapic.h"
 
 #define TSC_HZ	      1000000000ull
-#define MAX_OPS	      256
+#define MAX_OPS	      128
 #define FIRST_VECTOR  16 /* 0-15 are illegal for fixed delivery (SDM Vol.3 11.5.2) */
 #define X2_EOI	      0x80b
 #define X2_SVR	      0x80f

@@ -43,7 +43,7 @@
 static const u8 *cur, *end;
 static struct vmb_bus *src, *dst;
 
-/* A UBSan report is a failure here too, not a line in the log. */
+/* A UBSan report is a failure here too, not a line in the log (fuzz_vmbus_host.c has the rest). */
 const char *__ubsan_default_options(void);
 const char *__ubsan_default_options(void)
 {
