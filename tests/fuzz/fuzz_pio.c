@@ -9,7 +9,7 @@
  *   u8 mode (bit 0: a Linux partition, with PM1) | ops...
  *
  *   op % 6: 0 IN (u8 port, u8 size) | 1 OUT (u8 port, u8 size, u32 value)
- *           2 the console sends the guest a byte (u8) | 3 UART save and load back
+ *           2 the console pastes bytes (u8 count - 1) | 3 UART save and load back
  *           4 string or REP I/O (u8 port) | 5 the guest reads the UART dry
  *
  * A port byte below 0x80 is a UART register, 0x80-0xbf a PM1 port (0x600 up),
@@ -120,6 +120,18 @@ static void port_io(u16 port, bool in, u8 size, u32 out, bool string)
 		check(vp->regs.gpr[REG_RAX] & ACPI_PM1_CNT_SCI_EN);
 }
 
+/* The console user pastes n + 1 bytes: taken while the FIFO has room, refused after. */
+static void paste(u8 n)
+{
+	struct uart *u = &fx_part.uart;
+
+	for (unsigned i = 0; i <= n; i++) {
+		bool room = u->rx_tail - u->rx_head < UART_RX_SIZE;
+
+		check(uart_rx_push(u, (u8)(i ^ n)) == room);
+	}
+}
+
 static void save_and_load(void)
 {
 	struct uart_saved r;
@@ -154,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			port_io(pick_port(port_sel), false, sz, (u32)take(4), false);
 			break;
 		case 2:
-			uart_rx_push(&fx_part.uart, (u8)take(1));
+			paste((u8)take(1));
 			break;
 		case 3:
 			save_and_load();
