@@ -310,6 +310,7 @@ const char *vmbus_channel_map_rings(struct vmb_channel *ch, struct gpadl *g, u32
 {
 	u32 n = g->nr_pfns;
 	const char *why = vmbus_ring_layout_check(g, split);
+	enum ring_status in, out;
 
 	if (why)
 		return why;
@@ -320,10 +321,13 @@ const char *vmbus_channel_map_rings(struct vmb_channel *ch, struct gpadl *g, u32
 		return "out of memory";
 	if (!gpadl_pages(g, &ch->bus->host, 0, n, ch->ring_pages))
 		return "ring page outside guest RAM";
-	if (ring_init(&ch->in, ch->ring_pages[0], ch->ring_pages + 1, split - 1, true) != RING_OK)
+	/* Both set up even when an index is bad: a restore keeps such a channel, broken. */
+	in = ring_init(&ch->in, ch->ring_pages[0], ch->ring_pages + 1, split - 1, true);
+	out = ring_init(&ch->out, ch->ring_pages[split], ch->ring_pages + split + 1, n - split - 1,
+			false);
+	if (in != RING_OK)
 		return ch->in.why;
-	if (ring_init(&ch->out, ch->ring_pages[split], ch->ring_pages + split + 1, n - split - 1,
-		      false) != RING_OK)
+	if (out != RING_OK)
 		return ch->out.why;
 	return NULL;
 }

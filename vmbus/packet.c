@@ -812,7 +812,8 @@ vmb_status vmb_packet_restore(struct vmb_packet *packet, const void *lib_buf, u3
 		}
 		memcpy(packet->reply, in + lib_buf_size - l.reply_len, l.reply_len);
 	}
-	pfn_out = (u64 *)(packet->ranges + l.nr_ranges);
+	/* No ranges, no array: NULL + 0 is undefined in C (clang's UBSan reports it). */
+	pfn_out = packet->ranges ? (u64 *)(packet->ranges + l.nr_ranges) : NULL;
 	in += sizeof(l);
 	for (u32 i = 0; i < l.nr_ranges; i++) {
 		struct vmb_gpa_range *r = &packet->ranges[i];

@@ -781,6 +781,8 @@ static vmb_status apply(struct vmb_channel *ch, struct plan *pl)
 	const struct before b = {ch->enabled, ch->paused,   bus->offers_requested,
 				 ch->relid,   bus->version, bus->msg_sint};
 	struct gpadl *ring = NULL;
+	const char *why;
+	bool bad_index;
 	vmb_status st;
 
 	if (!bus->version && c->bus_version) {
@@ -814,7 +816,10 @@ static vmb_status apply(struct vmb_channel *ch, struct plan *pl)
 	if (!(c->flags & VMBUS_SAVED_OPEN))
 		return VMB_STATUS_SUCCESS;
 	ring = vmbus_find_gpadl(ch, c->ring_gpadl);
-	if (vmbus_channel_map_rings(ch, ring, c->ring_split)) {
+	why = vmbus_channel_map_rings(ch, ring, c->ring_split);
+	/* An index the guest wrote since the host last looked: broken, as that look would find. */
+	bad_index = why && (why == ch->in.why || why == ch->out.why);
+	if (why && !bad_index) {
 		vmbus_channel_unmap_rings(ch);
 		roll_back(ch, &b, false);
 		return VMB_STATUS_DATA_ERROR; /* its pages are not guest RAM now */
@@ -825,6 +830,8 @@ static vmb_status apply(struct vmb_channel *ch, struct plan *pl)
 	ring->users++;
 	ch->open = true;
 	ch->broken = c->flags & VMBUS_SAVED_BROKEN;
+	if (bad_index)
+		vmbus_channel_break(ch, why);
 	st = ch->state_cb.opened ? ch->state_cb.opened(ch) : VMB_STATUS_SUCCESS;
 	if (st != VMB_STATUS_SUCCESS) {
 		roll_back(ch, &b, false);

@@ -227,13 +227,16 @@ static int check_bus(const struct vmb_bus *bus, const struct vmbus_snap *s, stru
 
 	if (next_record(s->buf, s->len, &at, &rec_bus, &pl->b, err, errlen))
 		return -1;
-	/* Relid 0 is no relid; a zombie is a relid the guest still holds. */
+	/*
+	 * Relid 0 is no relid; a zombie is a relid the guest still holds. A bus that is not
+	 * connected may still owe answers (a refused version, UNLOAD_RESPONSE): messages wait.
+	 */
 	if (!vmbus_saved_version_ok(b->version) || b->msg_sint >= HV_SINT_COUNT ||
 	    (b->flags & ~VMBUS_SAVED_BUS_OFFERS_REQUESTED) || b->reserved ||
 	    b->nr_msgs > VMBUS_MSG_QUEUE || b->nr_channels > VMBUS_MAX_CHANNELS ||
 	    (b->zombies & 1) ||
 	    (VMBUS_MAX_CHANNELS < 63 && b->zombies >> (VMBUS_MAX_CHANNELS + 1)) ||
-	    (!b->version && (b->nr_msgs || b->flags || b->zombies))) {
+	    (!b->version && (b->flags || b->zombies))) {
 		snprintf(err, errlen, "VMBus record: a field out of range");
 		return -1;
 	}

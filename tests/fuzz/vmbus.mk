@@ -11,3 +11,5 @@ FUZZERS += fuzz_vmbus_gpadl
 fuzz_vmbus_gpadl_SRCS := $(FUZZ_VMBUS_SRCS)
 FUZZERS += fuzz_vmbus_save
 fuzz_vmbus_save_SRCS := $(FUZZ_VMBUS_SRCS)
+FUZZERS += fuzz_vmbus_snap
+fuzz_vmbus_snap_SRCS := $(FUZZ_VMBUS_SRCS)

@@ -797,6 +797,52 @@ static void test_bus_records_checked(void **state)
 }
 
 /*
+ * A bus the guest has just unloaded, its UNLOAD_RESPONSE still waiting for a
+ * free SynIC slot: not connected, one message queued. Its snapshot restores
+ * (found by fuzz_vmbus_snap: the restore refused it as out of range), and the
+ * response reaches the guest once the slot is free.
+ */
+static void test_unloaded_bus_with_a_waiting_answer(void **state)
+{
+	char err[160];
+	void *snap;
+
+	assert_int_equal(guest_connect(bus, VMBUS_VERSION_V5_3), 1);
+	fh.post_status = HV_STATUS_INSUFFICIENT_BUFFERS;
+	guest_post_hdr(bus, VMBUS_MSG_UNLOAD);
+	assert_int_equal(vmbus_version(bus), 0);
+	snap = vmbus_snap_save(bus, err, sizeof(err));
+	assert_non_null(snap);
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), 0);
+	fh.post_status = HV_STATUS_SUCCESS;
+	vmbus_poll(bus);
+	assert_int_equal(fake_last_type(), VMBUS_MSG_UNLOAD_RESPONSE);
+	vmbus_snap_drop(snap);
+}
+
+/*
+ * The guest writes a ring index out of range after the host last looked (found by
+ * fuzz_vmbus_snap): its snapshot still restores, the channel broken, as the host's next
+ * look would have found it; the restore used to refuse the whole bus.
+ */
+static void test_bad_ring_index_restores_broken(void **state)
+{
+	char err[160];
+	void *snap;
+
+	assert_int_equal(
+	    guest_open_channel(bus, &gc, 1, RING_GPADL, RING_FIRST, RING_PAGES, RING_SPLIT), 0);
+	gc.out.ctl->read_index = gc.out.size + 8; /* the host's read index, the guest's page */
+	snap = vmbus_snap_save(bus, err, sizeof(err));
+	assert_non_null(snap);
+	guest_close(bus, 1);
+	assert_int_equal(vmbus_snap_restore(bus, snap, err, sizeof(err)), 0);
+	assert_true(ch->open);
+	assert_true(ch->broken);
+	vmbus_snap_drop(snap);
+}
+
+/*
  * A VSP's mapping of a guest buffer comes back with the channel: the VSP
  * takes it in `opened`, reads what the guest had written, and the guest's
  * teardown of that GPADL waits for the VSP as before. One it does not take
@@ -1097,6 +1143,8 @@ int main(void)
 	    T(test_bus_snapshot_and_back),
 	    T(test_channels_paired_by_type_and_instance),
 	    T(test_bus_records_checked),
+	    T(test_unloaded_bus_with_a_waiting_answer),
+	    T(test_bad_ring_index_restores_broken),
 	    T(test_mappings_come_back_with_the_channel),
 	    T(test_mapping_records_checked),
 	    T(test_version_1_stream_read),
