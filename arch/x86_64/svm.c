@@ -4,6 +4,12 @@
  * well as hardware: no NRIP save, no decode assists, no clean bits, no
  * flush-by-ASID, so instruction lengths are known here and TLB_CONTROL
  * flushes everything after NPT changes.
+ *
+ * DR6 and DR7 are in the VMCB; DR0-3 are not, and are not intercepted: the
+ * guest reaches the CPU's own. They are swapped when another VP takes the
+ * CPU (as VT-x does, vmx.c): the host sets no breakpoints, and #VMEXIT
+ * disables the guest's in DR7 (APM Vol.2 15.6), so the host needs none of
+ * them restored on exit.
  */
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
@@ -23,7 +29,10 @@ struct svm_vp {
 	u64 gpt_gen;  /* partition's gpt_gen at the last TLB flush */
 	u64 exit_rip; /* guest RIP at the last exit: if the kernel moved it, the STI shadow is over
 		       */
+	u64 dr[4];    /* DR0-3 while another VP owns the CPU's */
 };
+
+static struct svm_vp *dr_owner; /* whose DR0-3 are in the CPU */
 
 static u64 iopm_pa, msrpm_pa, hsave_pa, host_vmcb_pa;
 
@@ -86,6 +95,32 @@ static int svm_cpu_enable(void)
 	return 0;
 }
 
+static void dr_save(struct svm_vp *s)
+{
+	s->dr[0] = read_dr0();
+	s->dr[1] = read_dr1();
+	s->dr[2] = read_dr2();
+	s->dr[3] = read_dr3();
+}
+
+static void dr_load(const struct svm_vp *s)
+{
+	write_dr0(s->dr[0]);
+	write_dr1(s->dr[1]);
+	write_dr2(s->dr[2]);
+	write_dr3(s->dr[3]);
+}
+
+static void dr_switch(struct svm_vp *s)
+{
+	if (dr_owner == s)
+		return;
+	if (dr_owner)
+		dr_save(dr_owner);
+	dr_load(s);
+	dr_owner = s;
+}
+
 static int svm_vp_create(struct vp *vp)
 {
 	struct svm_vp *s;
@@ -113,6 +148,8 @@ static void svm_vp_destroy(struct vp *vp)
 
 	if (!s)
 		return;
+	if (dr_owner == s)
+		dr_owner = NULL;
 	palloc_free(s->vmcb_pa);
 	palloc_free(vp->arch_pa);
 	vp->arch = NULL;
@@ -146,6 +183,9 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 	v->c.np_enable = 1;
 	v->c.n_cr3 = g->gpt->root;
 	s->gpt_gen = *g->gpt_gen;
+	memset(s->dr, 0, sizeof(s->dr)); /* DR0-3 are 0 at reset (SDM Vol.3A 10.1.1) */
+	if (dr_owner == s)
+		dr_owner = NULL; /* what the CPU holds is the old run's: drop it */
 
 	seg_set(&v->s.cs, r->cs_sel, r->cs_base, 0xffff, 0x9b);
 	seg_set(&v->s.ds, 0, 0, 0xffff, 0x93);
@@ -189,6 +229,7 @@ static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 	v->s.rip = vp->regs.rip;
 	v->s.rflags = vp->regs.rflags;
 
+	dr_switch(s);
 	/* No preemption timer in SVM: the host LAPIC timer ends the slice (apic.h). */
 	lapic_timer_arm_within(slice_us);
 	svm_enter(s->vmcb_pa, host_vmcb_pa, vp->regs.gpr);
@@ -342,8 +383,10 @@ static void svm_vp_save(struct vp *vp, struct vp_state *st)
 	st->sysenter_esp = v->s.sysenter_esp;
 	st->sysenter_eip = v->s.sysenter_eip;
 	st->pat = v->s.g_pat;
-	st->tsc_aux = 0;		   /* not passed through: RDTSCP is not offered */
-	memset(st->dr, 0, sizeof(st->dr)); /* not switched: the guest has no DR0-3 of its own */
+	st->tsc_aux = 0; /* not passed through: RDTSCP is not offered */
+	if (dr_owner == s)
+		dr_save(s);
+	memcpy(st->dr, s->dr, sizeof(st->dr));
 	st->dr6 = v->s.dr6;
 	st->dr7 = v->s.dr7;
 	st->cr8 = v->c.vintr & 0xf; /* V_TPR (APM 15.21.1) */
@@ -369,6 +412,9 @@ static void svm_vp_load(struct vp *vp, const struct vp_state *st)
 	v->s.sysenter_esp = st->sysenter_esp;
 	v->s.sysenter_eip = st->sysenter_eip;
 	v->s.g_pat = st->pat;
+	memcpy(s->dr, st->dr, sizeof(s->dr));
+	if (dr_owner == s)
+		dr_load(s);
 	v->s.dr6 = st->dr6;
 	v->s.dr7 = st->dr7;
 	v->c.vintr = (v->c.vintr & ~0xfull) | (st->cr8 & 0xf);

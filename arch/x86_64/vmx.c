@@ -301,24 +301,6 @@ static void vmcs_load(struct vmx_vp *s)
 	vmcs_current = s;
 }
 
-#define DEFINE_DR(n)                                                                               \
-	static inline u64 read_dr##n(void)                                                         \
-	{                                                                                          \
-		u64 v;                                                                             \
-		asm volatile("mov %%dr" #n ", %0" : "=r"(v));                                      \
-		return v;                                                                          \
-	}                                                                                          \
-	static inline void write_dr##n(u64 v)                                                      \
-	{                                                                                          \
-		asm volatile("mov %0, %%dr" #n ::"r"(v));                                          \
-	}
-DEFINE_DR(0)
-DEFINE_DR(1)
-DEFINE_DR(2)
-DEFINE_DR(3)
-DEFINE_DR(6)
-#undef DEFINE_DR
-
 static void state_save(struct vmx_vp *s)
 {
 	s->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
