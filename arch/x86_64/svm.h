@@ -133,6 +133,7 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "G_PAT");
 #define SVM_EXIT_EXCP_BASE 0x40
 #define SVM_EXIT_INTR	   0x60
 #define SVM_EXIT_NMI	   0x61
+#define SVM_EXIT_SMI	   0x62
 #define SVM_EXIT_VINTR	   0x64
 #define SVM_EXIT_CPUID	   0x72
 #define SVM_EXIT_HLT	   0x78

@@ -35,6 +35,13 @@ void svm_decode_exit(const struct vmcb *v, struct vm_exit *e)
 	e->qual = v->c.exit_info1;
 	switch (code) {
 	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+		/*
+		 * The host's: the event stays pending while GIF is 0 and the CPU takes
+		 * it at svm_enter's STGI (an NMI through vector 2, an SMI into SMM;
+		 * APM Vol.2 15.17). The partition carries on.
+		 */
 		e->reason = EXIT_INTR;
 		break;
 	case SVM_EXIT_VINTR:

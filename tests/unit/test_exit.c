@@ -180,6 +180,9 @@ static void test_svm_decode_npf_and_others(void **state)
 	    {SVM_EXIT_VMMCALL, 0, EXIT_HYPERCALL, 3},
 	    {SVM_EXIT_SHUTDOWN, 0, EXIT_TRIPLE_FAULT, 0},
 	    {SVM_EXIT_INTR, 0, EXIT_INTR, 0},
+	    /* Host events: the CPU takes them at STGI, the partition carries on (APM 15.17). */
+	    {SVM_EXIT_NMI, 0, EXIT_INTR, 0},
+	    {SVM_EXIT_SMI, 0, EXIT_INTR, 0},
 	    {SVM_EXIT_INVALID, 0, EXIT_INVALID, 0},
 	    {0x8f, 0, EXIT_UNHANDLED, 0},
 	};
