@@ -1,8 +1,8 @@
 /*
  * CPUID as a partition sees it: the host's answers, minus what partitions
  * are not given (virtualization, XSAVE/AVX, MONITOR, MTRR, machine check,
- * performance monitoring, thermal and power control, RDTSCP/RDPID and the
- * speculation-control MSRs: all of them MSRs or state we do not provide),
+ * performance monitoring, thermal and power control, RDTSCP/RDPID and
+ * protection keys: all of them MSRs or state we do not provide),
  * plus the hypervisor-present bit, x2APIC and the Hyper-V leaves.
  */
 #include "exit.h"
@@ -38,6 +38,8 @@
 /* Leaf 7 EBX: HLE, RTM, MPX, Intel PT; ECX: RDPID (needs TSC_AUX). */
 #define L7_EBX_OTHER_MASK ((1u << 4) | (1u << 11) | (1u << 14) | (1u << 25))
 #define L7_ECX_RDPID	  (1u << 22)
+/* Leaf 7 ECX: PKU, OSPKE: PKRU is not switched between partitions, so CR4.PKE is refused. */
+#define L7_ECX_PKU_MASK ((1u << 3) | (1u << 4))
 /* Leaf 7 EDX: IBRS/IBPB, STIBP, L1D_FLUSH, ARCH_CAPABILITIES, CORE_CAPABILITIES, SSBD. */
 #define L7_EDX_SPEC_MASK                                                                           \
 	((1u << 26) | (1u << 27) | (1u << 28) | (1u << 29) | (1u << 30) | (1u << 31))
@@ -80,7 +82,7 @@ void cpuid_emulate(u32 leaf, u32 sub, u32 out[4])
 	case 7:
 		if (sub == 0) {
 			out[1] &= ~(L7_EBX_AVX_MASK | L7_EBX_OTHER_MASK);
-			out[2] &= ~(L7_ECX_AVX_MASK | L7_ECX_RDPID);
+			out[2] &= ~(L7_ECX_AVX_MASK | L7_ECX_RDPID | L7_ECX_PKU_MASK);
 			out[3] &= ~L7_EDX_SPEC_MASK;
 		}
 		break;

@@ -30,6 +30,8 @@
 #define CR4_PCIDE	 (1ull << 17)
 #define CR4_OSXSAVE	 (1ull << 18)
 #define CR4_SMEP	 (1ull << 20)
+#define CR4_PKE		 (1ull << 22) /* protection keys (SDM Vol.3A 2.5) */
+#define CR4_CET		 (1ull << 23)
 #define XCR0_X87	 1u /* SDM Vol.1 13.3 */
 #define XCR0_SSE	 2u
 

@@ -13,6 +13,7 @@
  */
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/insn.h"
 #include "arch/x86_64/svm.h"
 #include "arch/x86_64/vendor.h"
 #include "kernel/log.h"
@@ -22,6 +23,13 @@
 
 #define IOPM_PAGES  3
 #define MSRPM_PAGES 2
+
+/*
+ * CR4 bits a guest may not set: PKE (PKRU is not switched and PKU is not
+ * offered), OSXSAVE (XSAVE is not offered), CET (needs XSAVES state), VMXE
+ * (no VMX on AMD) and the reserved bits 63:24 (APM Vol.2 3.1.3).
+ */
+#define CR4_REFUSED (CR4_PKE | CR4_OSXSAVE | CR4_CET | CR4_VMXE | ~0xffffffull)
 
 struct svm_vp {
 	struct vmcb *vmcb;
@@ -168,6 +176,7 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 	const struct vp_guest *g = &vp->guest;
 
 	memset(v, 0, sizeof(*v));
+	v->c.intercept_cr = SVM_INTERCEPT_CR4_WRITE; /* CR4 bits are refused, svm_cr4_write */
 	v->c.intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_SMI |
 			       SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_INVD |
 			       SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO |
@@ -212,6 +221,42 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 	vp->regs.gpr[REG_RDX] = id.eax; /* processor signature at reset */
 }
 
+static void svm_vp_get_sregs(struct vp *vp, struct vp_sregs *sr);
+static void svm_vp_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
+
+/*
+ * MOV to CR4, intercepted so that the CR4_REFUSED bits stay clear: #GP, as
+ * on a CPU without them (SDM Vol.2, MOV to CR4). Otherwise the value goes
+ * to the VMCB as the CPU would have loaded it, with a TLB flush for bits
+ * that change paging. The guest carries on; the kernel sees EXIT_NONE.
+ */
+static void svm_cr4_write(struct vp *vp, struct svm_vp *s, struct vm_exit *e)
+{
+	struct vmcb *v = s->vmcb;
+	struct vp_sregs sr;
+	u8 bytes[INSN_MAX_LEN];
+	unsigned n, cr, gpr, len;
+	char why[96];
+	u64 val;
+
+	svm_vp_get_sregs(vp, &sr);
+	bool long_mode = insn_mode_of(&sr, vp->regs.rflags) == INSN_MODE_64;
+	if (insn_fetch(vp, &sr, bytes, &n, why, sizeof(why)))
+		return; /* e stays EXIT_UNHANDLED: the partition stops */
+	len = svm_decode_mov_to_cr(bytes, n, long_mode, &cr, &gpr);
+	if (!len || cr != 4)
+		return;
+	val = long_mode ? vp->regs.gpr[gpr] : (u32)vp->regs.gpr[gpr];
+	e->reason = EXIT_NONE;
+	if (v->s.cpl || (val & CR4_REFUSED) || ((sr.efer & EFER_LMA) && !(val & CR4_PAE))) {
+		svm_vp_inject_exception(vp, EXC_GP, sr.cr0 & CR0_PE, 0);
+		return;
+	}
+	v->s.cr4 = val;
+	v->c.tlb_control = SVM_TLB_FLUSH_ALL;
+	vp->regs.rip += len;
+}
+
 static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 {
 	struct svm_vp *s = vp->arch;
@@ -245,6 +290,8 @@ static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 	if (v->c.exit_int_info & SVM_EVT_VALID)
 		v->c.event_inj = v->c.exit_int_info;
 	svm_decode_exit(v, e);
+	if (v->c.exit_code == SVM_EXIT_CR4_WRITE)
+		svm_cr4_write(vp, s, e);
 }
 
 /* The VMCB keeps access rights compressed: bits 7:0 as they are, 15:12 in 11:8 (APM 15.5.1). */

@@ -128,8 +128,11 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "G_PAT");
 #define SVM_INTERCEPT_CLGI     (1u << 5)
 #define SVM_INTERCEPT_SKINIT   (1u << 6)
 #define SVM_INTERCEPT_XSETBV   (1u << 13)
+/* intercept_cr: reads of CRn in bit n, writes in bit 16 + n (APM Vol.2, B-1). */
+#define SVM_INTERCEPT_CR4_WRITE (1u << 20)
 
 /* Exit codes (APM Vol.2, appendix C). */
+#define SVM_EXIT_CR4_WRITE 0x14
 #define SVM_EXIT_EXCP_BASE 0x40
 #define SVM_EXIT_INTR	   0x60
 #define SVM_EXIT_NMI	   0x61
@@ -177,6 +180,13 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "G_PAT");
 
 struct vm_exit;
 void svm_decode_exit(const struct vmcb *v, struct vm_exit *e);
+/*
+ * MOV to CRn (0F 22 /r) at bytes[0..n): without decode assists the intercept
+ * says only which CR. The instruction's length, with *cr and the source
+ * *gpr (enum vp_reg); 0 if the bytes are not that instruction.
+ */
+unsigned svm_decode_mov_to_cr(const u8 *bytes, unsigned n, bool long_mode, unsigned *cr,
+			      unsigned *gpr);
 
 /* svm_entry.S: run the guest once; regs are the GPRs except RAX/RSP. */
 void svm_enter(u64 vmcb_pa, u64 host_vmcb_pa, void *gprs);

@@ -197,6 +197,46 @@ static void test_svm_decode_npf_and_others(void **state)
 	}
 }
 
+/* MOV to CRn as the CR4-write intercept decodes it: no decode assists (APM Vol.2 15.11). */
+static void test_svm_decode_mov_to_cr(void **state)
+{
+	struct {
+		u8 bytes[6];
+		unsigned n;
+		bool long_mode;
+		unsigned len, cr, gpr;
+	} cases[] = {
+	    {{0x0f, 0x22, 0xe0}, 3, false, 3, 4, REG_RAX},	 /* mov %eax, %cr4 */
+	    {{0x0f, 0x22, 0x20}, 3, false, 3, 4, REG_RAX},	 /* mod bits ignored */
+	    {{0x41, 0x0f, 0x22, 0xe5}, 4, true, 4, 4, REG_R13},	 /* REX.B */
+	    {{0x44, 0x0f, 0x22, 0xc0}, 4, true, 4, 8, REG_RAX},	 /* REX.R: CR8 */
+	    {{0xf0, 0x0f, 0x22, 0xc1}, 4, false, 4, 8, REG_RCX}, /* LOCK: CR8 (AltMovCr8) */
+	    {{0x66, 0x2e, 0x0f, 0x22, 0xe3}, 5, false, 5, 4, REG_RBX},
+	    {{0x41, 0x0f, 0x22, 0xe0}, 4, false, 0, 0, 0}, /* outside 64-bit mode 0x41 is INC */
+	    {{0x0f, 0x20, 0xe0}, 3, true, 0, 0, 0},	   /* MOV from CR4 */
+	    {{0x0f, 0x22}, 2, true, 0, 0, 0},		   /* truncated */
+	    {{0x48}, 1, true, 0, 0, 0},
+	    {{0}, 0, true, 0, 0, 0},
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned cr = 99, gpr = 99;
+		unsigned len =
+		    svm_decode_mov_to_cr(cases[i].bytes, cases[i].n, cases[i].long_mode, &cr, &gpr);
+
+		assert_int_equal(len, cases[i].len);
+		if (!len)
+			continue;
+		assert_int_equal(cr, cases[i].cr);
+		assert_int_equal(gpr, cases[i].gpr);
+	}
+	/* Fifteen prefixes leave no room for the opcode: never read past 15 bytes. */
+	u8 many[20];
+	memset(many, 0x66, sizeof(many));
+	many[15] = 0x0f, many[16] = 0x22, many[17] = 0xe0;
+	unsigned cr, gpr;
+	assert_int_equal(svm_decode_mov_to_cr(many, sizeof(many), true, &cr, &gpr), 0);
+}
+
 /* A VMMCALL exit carries the VMCB's CPL and CR0.PE (APM Vol.2 15.5.1; TLFS 3.2). */
 static void test_svm_vmmcall_privilege(void **state)
 {
@@ -358,6 +398,8 @@ static void test_cpuid_filter(void **state)
 	assert_true(out[2] & (1u << 31));  /* hypervisor present */
 	assert_false(out[2] & (1u << 5));  /* no VMX */
 	assert_false(out[2] & (1u << 26)); /* no XSAVE */
+	cpuid_emulate(7, 0, out);
+	assert_false(out[2] & (3u << 3)); /* no PKU, OSPKE: PKRU is not switched */
 	cpuid_emulate(0x80000001, 0, out);
 	assert_false(out[2] & (1u << 2)); /* no SVM */
 	cpuid_emulate(0x40000000, 0, out);
@@ -403,6 +445,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_hypercalls, setup),
 	    cmocka_unit_test_setup(test_hypercalls_only_at_cpl0_in_protected_mode, setup),
 	    cmocka_unit_test(test_svm_vmmcall_privilege),
+	    cmocka_unit_test(test_svm_decode_mov_to_cr),
 	    cmocka_unit_test_setup(test_msr_allow_list, setup),
 	    cmocka_unit_test_setup(test_cpuid_filter, setup),
 	    cmocka_unit_test_setup(test_faults_and_halt, setup),
