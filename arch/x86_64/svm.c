@@ -14,6 +14,7 @@
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/insn.h"
+#include "arch/x86_64/spec.h"
 #include "arch/x86_64/svm.h"
 #include "arch/x86_64/vendor.h"
 #include "kernel/log.h"
@@ -158,6 +159,7 @@ static void svm_vp_destroy(struct vp *vp)
 		return;
 	if (dr_owner == s)
 		dr_owner = NULL;
+	spec_forget(vp);
 	palloc_free(s->vmcb_pa);
 	palloc_free(vp->arch_pa);
 	vp->arch = NULL;
@@ -213,6 +215,7 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 	v->s.g_pat = RESET_PAT;
 
 	memset(&vp->regs, 0, sizeof(vp->regs));
+	vp->spec_ctrl = 0; /* IA32_SPEC_CTRL is 0 at reset (SDM Vol.4 2.1) */
 	vp->regs.rip = r->rip;
 	s->exit_rip = r->rip;
 	vp->regs.rflags = RFLAGS_RESERVED1;
@@ -277,7 +280,9 @@ static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 	dr_switch(s);
 	/* No preemption timer in SVM: the host LAPIC timer ends the slice (apic.h). */
 	lapic_timer_arm_within(slice_us);
+	spec_entry(vp);
 	svm_enter(s->vmcb_pa, host_vmcb_pa, vp->regs.gpr);
+	spec_exit(vp);
 
 	v->c.tlb_control = 0;
 	vp->regs.gpr[REG_RAX] = v->s.rax;
@@ -441,6 +446,7 @@ static void svm_vp_save(struct vp *vp, struct vp_state *st)
 	st->event = (u32)v->c.event_inj;
 	st->event_error = (u32)(v->c.event_inj >> 32);
 	st->event_insn_len = 0;
+	st->spec_ctrl = vp->spec_ctrl;
 }
 
 static void svm_vp_load(struct vp *vp, const struct vp_state *st)
@@ -469,6 +475,7 @@ static void svm_vp_load(struct vp *vp, const struct vp_state *st)
 	s->exit_rip = vp->regs.rip;
 	v->c.event_inj = st->event & SVM_EVT_VALID ? st->event | (u64)st->event_error << 32 : 0;
 	v->c.clean = 0; /* every field may have changed (APM 15.15) */
+	vp->spec_ctrl = st->spec_ctrl & vp->guest.spec_ctrl_bits; /* WRMSR takes only these */
 }
 
 static const u8 vmmcall[3] = {0x0f, 0x01, 0xd9}; /* APM Vol.3, VMMCALL */

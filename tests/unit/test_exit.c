@@ -9,6 +9,7 @@
 #include "arch/x86_64/svm.h"
 #include "kernel/arch.h"
 #include "kernel/exit.h"
+#include "kernel/mitig.h"
 #include "kernel/part.h"
 
 /* ---- doubles for what the handlers call outside the units under test ---- */
@@ -16,6 +17,7 @@ static struct partition part;
 static char tx_buf[256];
 static unsigned tx_len;
 static int injected_vector = -1;
+static unsigned ibpbs, l1d_flushes;
 
 void part_stop(struct partition *p, const char *fmt, ...)
 {
@@ -35,6 +37,16 @@ void arch_cpuid(u32 leaf, u32 sub, u32 out[4])
 u64 arch_rdtsc(void)
 {
 	return 12345;
+}
+
+void arch_ibpb(void)
+{
+	ibpbs++;
+}
+
+void arch_l1d_flush(void)
+{
+	l1d_flushes++;
 }
 
 u64 arch_tsc_hz(void)
@@ -117,6 +129,8 @@ static int setup(void **state)
 	uart_init(&part.uart, tx, NULL, NULL);
 	tx_len = 0;
 	injected_vector = -1;
+	ibpbs = l1d_flushes = 0;
+	memset(&mitig, 0, sizeof(mitig)); /* a CPU without speculation controls */
 	return 0;
 }
 
@@ -390,6 +404,104 @@ static void test_msr_allow_list(void **state)
 	assert_int_equal(injected_vector, 13);
 }
 
+/* RDMSR/WRMSR of index with val (EDX:EAX): the vector injected, -1 for none. */
+static int msr_op(bool write, u32 index, u64 *val)
+{
+	struct vm_exit e = {.reason = write ? EXIT_MSR_WRITE : EXIT_MSR_READ, .insn_len = 2};
+	u64 *r = part.vp.regs.gpr;
+
+	injected_vector = -1;
+	r[REG_RCX] = index;
+	r[REG_RAX] = (u32)*val;
+	r[REG_RDX] = *val >> 32;
+	exit_handle(&part.vp, &e);
+	if (!write)
+		*val = (r[REG_RDX] << 32) | (u32)r[REG_RAX];
+	return injected_vector;
+}
+
+/* A fake Intel CPU with every speculation control and ARCH_CAPABILITIES (mitig_decide). */
+static void host_with_spec_controls(void)
+{
+	const struct mitig_cpu c = {
+	    .l7_edx = CPUID7_EDX_IBRS_IBPB | CPUID7_EDX_STIBP | CPUID7_EDX_L1D_FLUSH |
+		      CPUID7_EDX_ARCH_CAP | CPUID7_EDX_SSBD | CPUID7_EDX_MD_CLEAR,
+	    .arch_caps = ARCH_CAP_RDCL_NO | ARCH_CAP_MDS_NO | ARCH_CAP_SKIP_L1DFL,
+	};
+
+	mitig_decide(&c, &mitig);
+	part.vp.guest.mitig = mitig.on;
+	part.vp.guest.spec_ctrl_bits = mitig.spec_ctrl_bits;
+}
+
+/* Without the host's controls the guest gets none: #GP, as on such a CPU. */
+static void test_spec_msrs_absent(void **state)
+{
+	u64 v = 0;
+
+	assert_int_equal(msr_op(false, MSR_IA32_SPEC_CTRL, &v), 13);
+	v = 0;
+	assert_int_equal(msr_op(true, MSR_IA32_SPEC_CTRL, &v), 13);
+	v = PRED_CMD_IBPB;
+	assert_int_equal(msr_op(true, MSR_IA32_PRED_CMD, &v), 13);
+	v = FLUSH_CMD_L1D;
+	assert_int_equal(msr_op(true, MSR_IA32_FLUSH_CMD, &v), 13);
+	assert_int_equal(msr_op(false, MSR_IA32_ARCH_CAPABILITIES, &v), 13);
+	assert_int_equal(ibpbs + l1d_flushes, 0);
+}
+
+/* SPEC_CTRL is the VP's own; PRED_CMD and FLUSH_CMD act on the CPU; bad bits are #GP. */
+static void test_spec_msrs_virtualized(void **state)
+{
+	u64 v;
+
+	host_with_spec_controls();
+	v = SPEC_CTRL_IBRS | SPEC_CTRL_SSBD;
+	assert_int_equal(msr_op(true, MSR_IA32_SPEC_CTRL, &v), -1);
+	assert_int_equal(part.vp.spec_ctrl, SPEC_CTRL_IBRS | SPEC_CTRL_SSBD);
+	v = 0;
+	assert_int_equal(msr_op(false, MSR_IA32_SPEC_CTRL, &v), -1);
+	assert_int_equal(v, SPEC_CTRL_IBRS | SPEC_CTRL_SSBD);
+	v = 1ull << 7; /* not offered */
+	assert_int_equal(msr_op(true, MSR_IA32_SPEC_CTRL, &v), 13);
+	assert_int_equal(part.vp.spec_ctrl, SPEC_CTRL_IBRS | SPEC_CTRL_SSBD);
+
+	v = PRED_CMD_IBPB;
+	assert_int_equal(msr_op(true, MSR_IA32_PRED_CMD, &v), -1);
+	assert_int_equal(ibpbs, 1);
+	v = 2;
+	assert_int_equal(msr_op(true, MSR_IA32_PRED_CMD, &v), 13);
+	assert_int_equal(msr_op(false, MSR_IA32_PRED_CMD, &v), 13); /* write-only */
+	assert_int_equal(ibpbs, 1);
+	v = FLUSH_CMD_L1D;
+	assert_int_equal(msr_op(true, MSR_IA32_FLUSH_CMD, &v), -1);
+	assert_int_equal(l1d_flushes, 1);
+
+	/* The CPU's own facts, less what is the hypervisor's business (SKIP_L1DFL_VMENTRY). */
+	assert_int_equal(msr_op(false, MSR_IA32_ARCH_CAPABILITIES, &v), -1);
+	assert_int_equal(v, ARCH_CAP_RDCL_NO | ARCH_CAP_MDS_NO);
+}
+
+/* The speculation CPUID bits are offered exactly when the host has them. */
+static void test_cpuid_speculation_bits(void **state)
+{
+	u32 out[4];
+
+	cpuid_emulate(7, 0, out); /* the fake host answers all ones */
+	assert_int_equal(out[3] & 0xfc000000u, 0);
+	assert_true(out[3] & CPUID7_EDX_MD_CLEAR); /* VERW needs no MSR: always the host's */
+	cpuid_emulate(0x80000008, 0, out);
+	assert_int_equal(out[1] & 0x0701f000u, 0);
+
+	host_with_spec_controls();
+	cpuid_emulate(7, 0, out);
+	assert_int_equal(out[3] & 0xfc000000u, CPUID7_EDX_IBRS_IBPB | CPUID7_EDX_STIBP |
+						   CPUID7_EDX_L1D_FLUSH | CPUID7_EDX_ARCH_CAP |
+						   CPUID7_EDX_SSBD); /* not CORE_CAPABILITIES */
+	cpuid_emulate(0x80000008, 0, out);
+	assert_int_equal(out[1] & 0x0701f000u, 0); /* the fake host has no AMD bits */
+}
+
 static void test_cpuid_filter(void **state)
 {
 	u32 out[4];
@@ -448,6 +560,9 @@ int main(void)
 	    cmocka_unit_test(test_svm_decode_mov_to_cr),
 	    cmocka_unit_test_setup(test_msr_allow_list, setup),
 	    cmocka_unit_test_setup(test_cpuid_filter, setup),
+	    cmocka_unit_test_setup(test_spec_msrs_absent, setup),
+	    cmocka_unit_test_setup(test_spec_msrs_virtualized, setup),
+	    cmocka_unit_test_setup(test_cpuid_speculation_bits, setup),
 	    cmocka_unit_test_setup(test_faults_and_halt, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
