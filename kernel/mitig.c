@@ -20,7 +20,7 @@ struct mitig mitig;
 
 /* IA32_ARCH_CAPABILITIES bits a guest is told: facts about the CPU that stay true under us. */
 #define GUEST_ARCH_CAPS                                                                            \
-	(ARCH_CAP_RDCL_NO | ARCH_CAP_IBRS_ALL | ARCH_CAP_RSBA | ARCH_CAP_SSB_NO |                 \
+	(ARCH_CAP_RDCL_NO | ARCH_CAP_IBRS_ALL | ARCH_CAP_RSBA | ARCH_CAP_SSB_NO |                  \
 	 ARCH_CAP_MDS_NO | ARCH_CAP_PSCHANGE_NO | ARCH_CAP_TAA_NO)
 #define OFFER_L7_EDX                                                                               \
 	(CPUID7_EDX_IBRS_IBPB | CPUID7_EDX_STIBP | CPUID7_EDX_L1D_FLUSH | CPUID7_EDX_ARCH_CAP |    \

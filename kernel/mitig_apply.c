@@ -16,10 +16,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CPUID_VENDOR	0
+#define CPUID_VENDOR	   0
 #define CPUID_EXT_MAX_LEAF 0x80000000u
-#define CPUID_LEAF7	7
-#define CPUID_EXT_ADDR	0x80000008u
+#define CPUID_LEAF7	   7
+#define CPUID_EXT_ADDR	   0x80000008u
 
 /* Vendors none of whose parts have L1TF or MDS/TAA (their CPUID.0 EBX, EDX, ECX). */
 static bool unaffected_vendor(const u32 r[4])

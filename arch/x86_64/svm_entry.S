@@ -4,10 +4,10 @@
  * the reverse. Interrupts: CLGI, STI, VMRUN so a host interrupt exits the
  * guest (V_INTR_MASKING); STGI after the exit lets it be taken, then CLI.
  * (APM Vol.2, 15.5 VMRUN, 15.17 GIF, 15.21.3 interrupt masking.)
- * VERW and the RSB fill (spec.h) sit right at the VMRUN: after the last
+ * VERW and the RSB fill (spec.inc) sit right at the VMRUN: after the last
  * host load, and before the first host RET or interrupt (STGI).
  */
-#include "arch/x86_64/spec.h"
+#include "arch/x86_64/spec.inc"
 
 #define GPR(n) (8 * (n))
 

@@ -7,10 +7,10 @@
  * fails, nothing ran: 1 for VMfailInvalid (CF), 2 for VMfailValid (ZF).
  * Host RFLAGS after an exit is 2 (SDM Vol.3C 28.5.3): IF stays 0.
  * (VMLAUNCH/VMRESUME: SDM Vol.3C 31.3; conventions for VMX instructions 31.2.)
- * VERW (spec.h) is the last thing before the entry; it clobbers ZF, so it
+ * VERW (spec.inc) is the last thing before the entry; it clobbers ZF, so it
  * comes after the branch on it. The RSB is filled before the first RET.
  */
-#include "arch/x86_64/spec.h"
+#include "arch/x86_64/spec.inc"
 #include "arch/x86_64/vmx.h"
 
 #define GPR(n) (8 * (n))

@@ -40,10 +40,12 @@ static void test_nothing_offered(void **state)
 /* Skylake-era Intel with microcode: no ARCH_CAPABILITIES, so L1TF-affected: flush, no VERW. */
 static void test_old_intel_flushes_l1d(void **state)
 {
-	struct mitig m = decide((struct mitig_cpu){.l7_edx = INTEL_CONTROLS | CPUID7_EDX_L1D_FLUSH});
+	struct mitig m =
+	    decide((struct mitig_cpu){.l7_edx = INTEL_CONTROLS | CPUID7_EDX_L1D_FLUSH});
 	char line[96];
 
-	assert_int_equal(m.on, VP_MITIG_IBPB | VP_MITIG_L1D_FLUSH | VP_MITIG_RSB | VP_MITIG_SPEC_CTRL);
+	assert_int_equal(m.on,
+			 VP_MITIG_IBPB | VP_MITIG_L1D_FLUSH | VP_MITIG_RSB | VP_MITIG_SPEC_CTRL);
 	assert_int_equal(m.spec_ctrl_bits, ALL_SPEC_CTRL);
 	assert_int_equal(m.host_spec_ctrl, 0); /* no enhanced IBRS */
 	assert_true(m.pred_cmd && m.flush_cmd);
@@ -136,8 +138,8 @@ static void test_amd(void **state)
 	assert_int_equal(m.on, VP_MITIG_IBPB | VP_MITIG_RSB | VP_MITIG_SPEC_CTRL);
 	assert_int_equal(m.spec_ctrl_bits, ALL_SPEC_CTRL);
 	assert_true(m.pred_cmd);
-	assert_int_equal(m.lx8_ebx,
-			 CPUIDX8_EBX_IBPB | CPUIDX8_EBX_IBRS | CPUIDX8_EBX_STIBP | CPUIDX8_EBX_SSBD);
+	assert_int_equal(m.lx8_ebx, CPUIDX8_EBX_IBPB | CPUIDX8_EBX_IBRS | CPUIDX8_EBX_STIBP |
+					CPUIDX8_EBX_SSBD);
 	assert_int_equal(m.l7_edx, 0);
 
 	/* IBPB alone (early Zen microcode): the barrier, but no SPEC_CTRL. */
