@@ -37,8 +37,8 @@
 	((1u << 5) | (1u << 16) | (1u << 17) | (1u << 21) | (1u << 26) | (1u << 27) | (1u << 28) | \
 	 (1u << 30) | (1u << 31))
 #define L7_ECX_AVX_MASK ((1u << 1) | (1u << 6) | (1u << 11) | (1u << 12) | (1u << 14))
-/* Leaf 7 EBX: HLE, RTM, MPX, Intel PT; ECX: RDPID (needs TSC_AUX). */
-#define L7_EBX_OTHER_MASK ((1u << 4) | (1u << 11) | (1u << 14) | (1u << 25))
+/* Leaf 7 EBX: TSC_ADJUST (its MSR is not provided), HLE, RTM, MPX, Intel PT; ECX: RDPID. */
+#define L7_EBX_OTHER_MASK ((1u << 1) | (1u << 4) | (1u << 11) | (1u << 14) | (1u << 25))
 #define L7_ECX_RDPID	  (1u << 22)
 /* Leaf 7 ECX: PKU, OSPKE: PKRU is not switched between partitions, so CR4.PKE is refused. */
 #define L7_ECX_PKU_MASK ((1u << 3) | (1u << 4))

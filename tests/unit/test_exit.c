@@ -512,6 +512,7 @@ static void test_cpuid_filter(void **state)
 	assert_false(out[2] & (1u << 26)); /* no XSAVE */
 	cpuid_emulate(7, 0, out);
 	assert_false(out[2] & (3u << 3)); /* no PKU, OSPKE: PKRU is not switched */
+	assert_false(out[1] & (1u << 1)); /* no TSC_ADJUST: Linux would read the MSR */
 	cpuid_emulate(0x80000001, 0, out);
 	assert_false(out[2] & (1u << 2)); /* no SVM */
 	cpuid_emulate(0x40000000, 0, out);
