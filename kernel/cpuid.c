@@ -2,9 +2,9 @@
  * CPUID as a partition sees it: the host's answers, minus what partitions
  * are not given (virtualization, XSAVE/AVX, MONITOR, MTRR, machine check,
  * performance monitoring, thermal and power control, RDTSCP/RDPID,
- * protection keys and the speculation controls the host lacks: all of them
- * MSRs or state we do not provide),
- * plus the hypervisor-present bit, x2APIC and the Hyper-V leaves.
+ * TSC_ADJUST, protection keys, CET and the speculation controls the host
+ * lacks: all of them MSRs or state we do not provide), plus the
+ * hypervisor-present bit, x2APIC and the Hyper-V leaves.
  */
 #include "exit.h"
 #include "arch.h"
@@ -42,6 +42,10 @@
 #define L7_ECX_RDPID	  (1u << 22)
 /* Leaf 7 ECX: PKU, OSPKE: PKRU is not switched between partitions, so CR4.PKE is refused. */
 #define L7_ECX_PKU_MASK ((1u << 3) | (1u << 4))
+/* Leaf 7 ECX CET_SS, EDX CET_IBT: CET state lives in XSAVES and MSRs not switched; CR4.CET is
+ * refused. */
+#define L7_ECX_CET_SS  (1u << 7)
+#define L7_EDX_CET_IBT (1u << 20)
 /*
  * Leaf 7 EDX: IBRS/IBPB, STIBP, L1D_FLUSH, ARCH_CAPABILITIES, CORE_CAPABILITIES, SSBD: the
  * ones whose MSRs msr.c serves (mitig.l7_edx, exactly where the host has them) stay.
@@ -87,8 +91,9 @@ void cpuid_emulate(u32 leaf, u32 sub, u32 out[4])
 	case 7:
 		if (sub == 0) {
 			out[1] &= ~(L7_EBX_AVX_MASK | L7_EBX_OTHER_MASK);
-			out[2] &= ~(L7_ECX_AVX_MASK | L7_ECX_RDPID | L7_ECX_PKU_MASK);
-			out[3] &= ~(L7_EDX_SPEC_MASK & ~mitig.l7_edx);
+			out[2] &=
+			    ~(L7_ECX_AVX_MASK | L7_ECX_RDPID | L7_ECX_PKU_MASK | L7_ECX_CET_SS);
+			out[3] &= ~((L7_EDX_SPEC_MASK & ~mitig.l7_edx) | L7_EDX_CET_IBT);
 		}
 		break;
 	case LEAF_TOPOLOGY:

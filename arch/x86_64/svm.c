@@ -25,13 +25,6 @@
 #define IOPM_PAGES  3
 #define MSRPM_PAGES 2
 
-/*
- * CR4 bits a guest may not set: PKE (PKRU is not switched and PKU is not
- * offered), OSXSAVE (XSAVE is not offered), CET (needs XSAVES state), VMXE
- * (no VMX on AMD) and the reserved bits 63:24 (APM Vol.2 3.1.3).
- */
-#define CR4_REFUSED (CR4_PKE | CR4_OSXSAVE | CR4_CET | CR4_VMXE | ~0xffffffull)
-
 struct svm_vp {
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
@@ -227,21 +220,8 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 static void svm_vp_get_sregs(struct vp *vp, struct vp_sregs *sr);
 static void svm_vp_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
 
-/* The #GP cases of MOV to CR4 (SDM Vol.2, MOV to/from Control Registers; APM Vol.2 3.1.3). */
-static bool cr4_faults(const struct vmcb *v, const struct vp_sregs *sr, u64 val)
-{
-	bool long_mode = sr->efer & EFER_LMA;
-
-	if (v->s.cpl || (val & CR4_REFUSED))
-		return true;
-	if (long_mode && (!(val & CR4_PAE) || ((val ^ sr->cr4) & CR4_LA57)))
-		return true;
-	/* PCIDE may be set only in IA-32e mode and with CR3[11:0] = 0. */
-	return (val & CR4_PCIDE) && !(sr->cr4 & CR4_PCIDE) && (!long_mode || (sr->cr3 & 0xfff));
-}
-
 /*
- * MOV to CR4, intercepted so that the CR4_REFUSED bits stay clear: #GP, as
+ * MOV to CR4, intercepted so that the SVM_CR4_REFUSED bits stay clear: #GP, as
  * on a CPU without them. Otherwise the value goes to the VMCB as the CPU
  * would have loaded it, with a TLB flush (for the bits that change paging).
  * The guest carries on; the kernel sees EXIT_NONE.
@@ -264,7 +244,7 @@ static void svm_cr4_write(struct vp *vp, struct svm_vp *s, struct vm_exit *e)
 		return;
 	val = long_mode ? vp->regs.gpr[gpr] : (u32)vp->regs.gpr[gpr];
 	e->reason = EXIT_NONE;
-	if (cr4_faults(v, &sr, val)) {
+	if (svm_cr4_write_faults(v->s.cpl, &sr, val)) {
 		svm_vp_inject_exception(vp, EXC_GP, sr.cr0 & CR0_PE, 0);
 		return;
 	}

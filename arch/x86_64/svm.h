@@ -188,6 +188,17 @@ void svm_decode_exit(const struct vmcb *v, struct vm_exit *e);
 unsigned svm_decode_mov_to_cr(const u8 *bytes, unsigned n, bool long_mode, unsigned *cr,
 			      unsigned *gpr);
 
+/*
+ * CR4 bits a guest may not set: PKE (PKRU is not switched and PKU is not
+ * offered), OSXSAVE (XSAVE is not offered), CET (needs XSAVES state), VMXE
+ * (no VMX on AMD) and the reserved bits 63:24 (APM Vol.2 3.1.3).
+ */
+#define SVM_CR4_REFUSED (CR4_PKE | CR4_OSXSAVE | CR4_CET | CR4_VMXE | ~0xffffffull)
+
+struct vp_sregs;
+/* A MOV of val to CR4 at cpl with the guest's registers sr raises #GP. */
+bool svm_cr4_write_faults(u8 cpl, const struct vp_sregs *sr, u64 val);
+
 /* svm_entry.S: run the guest once; regs are the GPRs except RAX/RSP. */
 void svm_enter(u64 vmcb_pa, u64 host_vmcb_pa, void *gprs);
 

@@ -71,6 +71,19 @@ static void decode_ioio(const struct vmcb *v, struct vm_exit *e)
 	e->insn_len = (u8)(v->c.exit_info2 - v->s.rip); /* EXITINFO2 = next RIP */
 }
 
+/* The #GP cases of MOV to CR4 (SDM Vol.2, MOV to/from Control Registers; APM Vol.2 3.1.3). */
+bool svm_cr4_write_faults(u8 cpl, const struct vp_sregs *sr, u64 val)
+{
+	bool long_mode = sr->efer & EFER_LMA;
+
+	if (cpl || (val & SVM_CR4_REFUSED))
+		return true;
+	if (long_mode && (!(val & CR4_PAE) || ((val ^ sr->cr4) & CR4_LA57)))
+		return true;
+	/* PCIDE may be set only in IA-32e mode and with CR3[11:0] = 0. */
+	return (val & CR4_PCIDE) && !(sr->cr4 & CR4_PCIDE) && (!long_mode || (sr->cr3 & 0xfff));
+}
+
 void svm_decode_exit(const struct vmcb *v, struct vm_exit *e)
 {
 	u64 code = v->c.exit_code;

@@ -268,7 +268,7 @@ static int vmx_cpu_enable(void)
 	vmx_cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
 	u64 cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
 	vmx_cr0_mask = (vmx_cr0_fixed0 & ~(CR0_PE | CR0_PG)) | ~vmx_cr0_fixed1;
-	vmx_cr4_mask = vmx_cr4_fixed0 | ~cr4_fixed1 | CR4_OSXSAVE | CR4_PKE;
+	vmx_cr4_mask = vmx_cr4_fixed0 | ~cr4_fixed1 | CR4_OSXSAVE | CR4_PKE | CR4_CET;
 	write_cr0((read_cr0() | vmx_cr0_fixed0) & vmx_cr0_fixed1);
 	write_cr4((read_cr4() | vmx_cr4_fixed0 | CR4_VMXE) & cr4_fixed1);
 

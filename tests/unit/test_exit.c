@@ -251,6 +251,29 @@ static void test_svm_decode_mov_to_cr(void **state)
 	assert_int_equal(svm_decode_mov_to_cr(many, sizeof(many), true, &cr, &gpr), 0);
 }
 
+/* What a MOV to CR4 may set on SVM: never PKE (PKRU is not switched), nor the other refused. */
+static void test_svm_cr4_write_checks(void **state)
+{
+	struct vp_sregs lm = {.cr0 = 0x80050033, .cr3 = 0x1000, .cr4 = 0x6f0, .efer = 0xd01};
+	struct vp_sregs pm = {.cr0 = 0x11, .cr4 = 0};
+
+	assert_false(svm_cr4_write_faults(0, &lm, 0x6f0));
+	assert_false(svm_cr4_write_faults(0, &lm, 0x6f0 & ~CR4_PGE)); /* a global flush */
+	assert_true(svm_cr4_write_faults(0, &lm, 0x6f0 | CR4_PKE));
+	assert_true(svm_cr4_write_faults(0, &pm, CR4_PKE));
+	assert_true(svm_cr4_write_faults(0, &lm, 0x6f0 | CR4_OSXSAVE));
+	assert_true(svm_cr4_write_faults(0, &lm, 0x6f0 | CR4_CET));
+	assert_true(svm_cr4_write_faults(0, &lm, 0x6f0 | (1ull << 32)));
+	assert_true(svm_cr4_write_faults(3, &lm, 0x6f0));	     /* CPL 3 */
+	assert_true(svm_cr4_write_faults(0, &lm, 0x6f0 & ~CR4_PAE)); /* PAE off in long mode */
+	assert_true(svm_cr4_write_faults(0, &lm, 0x6f0 | CR4_LA57));
+	assert_false(svm_cr4_write_faults(0, &lm, 0x6f0 | CR4_PCIDE));
+	lm.cr3 = 0x1001; /* PCIDE needs CR3[11:0] = 0 */
+	assert_true(svm_cr4_write_faults(0, &lm, 0x6f0 | CR4_PCIDE));
+	assert_true(svm_cr4_write_faults(0, &pm, CR4_PCIDE)); /* and IA-32e mode */
+	assert_false(svm_cr4_write_faults(0, &pm, CR4_PAE | CR4_PSE));
+}
+
 /* A VMMCALL exit carries the VMCB's CPL and CR0.PE (APM Vol.2 15.5.1; TLFS 3.2). */
 static void test_svm_vmmcall_privilege(void **state)
 {
@@ -511,8 +534,10 @@ static void test_cpuid_filter(void **state)
 	assert_false(out[2] & (1u << 5));  /* no VMX */
 	assert_false(out[2] & (1u << 26)); /* no XSAVE */
 	cpuid_emulate(7, 0, out);
-	assert_false(out[2] & (3u << 3)); /* no PKU, OSPKE: PKRU is not switched */
-	assert_false(out[1] & (1u << 1)); /* no TSC_ADJUST: Linux would read the MSR */
+	assert_false(out[2] & (3u << 3));  /* no PKU, OSPKE: PKRU is not switched */
+	assert_false(out[1] & (1u << 1));  /* no TSC_ADJUST: Linux would read the MSR */
+	assert_false(out[2] & (1u << 7));  /* no CET shadow stacks ... */
+	assert_false(out[3] & (1u << 20)); /* ... nor IBT: CR4.CET is refused */
 	cpuid_emulate(0x80000001, 0, out);
 	assert_false(out[2] & (1u << 2)); /* no SVM */
 	cpuid_emulate(0x40000000, 0, out);
@@ -559,6 +584,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_hypercalls_only_at_cpl0_in_protected_mode, setup),
 	    cmocka_unit_test(test_svm_vmmcall_privilege),
 	    cmocka_unit_test(test_svm_decode_mov_to_cr),
+	    cmocka_unit_test(test_svm_cr4_write_checks),
 	    cmocka_unit_test_setup(test_msr_allow_list, setup),
 	    cmocka_unit_test_setup(test_cpuid_filter, setup),
 	    cmocka_unit_test_setup(test_spec_msrs_absent, setup),
