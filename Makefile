@@ -24,6 +24,7 @@ GCC_INC := $(shell $(CC) -print-file-name=include)
 KERNEL_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter \
 	-ffreestanding -fno-stack-protector -mno-red-zone -mgeneral-regs-only \
 	-fno-pic -fno-pie -mcmodel=kernel -fno-omit-frame-pointer -fno-builtin-printf \
+	-mindirect-branch=thunk -mindirect-branch-register \
 	-nostdinc -isystem $(NEWLIB_INC) -isystem $(GCC_INC) -DNO_FLOATING_POINT \
 	-I. -Ikernel -MMD -MP
 KERNEL_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=4096 -T linker.ld

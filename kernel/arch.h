@@ -39,6 +39,14 @@ void serial_flush(void);
 __noreturn void arch_halt(void);
 /* Power the machine off (ACPI S5), or halt if that fails. */
 __noreturn void arch_poweroff(void);
+/*
+ * Speculation controls (kernel/mitig.c decides, arch/x86_64/spec.c acts;
+ * SDM Vol.4 2.1), each only where CPUID lists it.
+ */
+u64 arch_arch_capabilities(void);    /* IA32_ARCH_CAPABILITIES */
+void arch_ibpb(void);		     /* IA32_PRED_CMD.IBPB: forget indirect branch predictions */
+void arch_l1d_flush(void);	     /* IA32_FLUSH_CMD.L1D_FLUSH */
+void arch_spec_ctrl_host(u64 value); /* IA32_SPEC_CTRL while the hypervisor runs: set now */
 struct vp;
 /*
  * Both fetch the guest's next instruction through its page tables, reading

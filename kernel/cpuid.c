@@ -1,13 +1,15 @@
 /*
  * CPUID as a partition sees it: the host's answers, minus what partitions
  * are not given (virtualization, XSAVE/AVX, MONITOR, MTRR, machine check,
- * performance monitoring, thermal and power control, RDTSCP/RDPID and the
- * speculation-control MSRs: all of them MSRs or state we do not provide),
- * plus the hypervisor-present bit, x2APIC and the Hyper-V leaves.
+ * performance monitoring, thermal and power control, RDTSCP/RDPID,
+ * TSC_ADJUST, protection keys, CET and the speculation controls the host
+ * lacks: all of them MSRs or state we do not provide), plus the
+ * hypervisor-present bit, x2APIC and the Hyper-V leaves.
  */
 #include "exit.h"
 #include "arch.h"
 #include "hv.h"
+#include "mitig.h"
 #include "x86.h"
 
 #include <string.h>
@@ -35,17 +37,26 @@
 	((1u << 5) | (1u << 16) | (1u << 17) | (1u << 21) | (1u << 26) | (1u << 27) | (1u << 28) | \
 	 (1u << 30) | (1u << 31))
 #define L7_ECX_AVX_MASK ((1u << 1) | (1u << 6) | (1u << 11) | (1u << 12) | (1u << 14))
-/* Leaf 7 EBX: HLE, RTM, MPX, Intel PT; ECX: RDPID (needs TSC_AUX). */
-#define L7_EBX_OTHER_MASK ((1u << 4) | (1u << 11) | (1u << 14) | (1u << 25))
+/* Leaf 7 EBX: TSC_ADJUST (its MSR is not provided), HLE, RTM, MPX, Intel PT; ECX: RDPID. */
+#define L7_EBX_OTHER_MASK ((1u << 1) | (1u << 4) | (1u << 11) | (1u << 14) | (1u << 25))
 #define L7_ECX_RDPID	  (1u << 22)
-/* Leaf 7 EDX: IBRS/IBPB, STIBP, L1D_FLUSH, ARCH_CAPABILITIES, CORE_CAPABILITIES, SSBD. */
+/* Leaf 7 ECX: PKU, OSPKE: PKRU is not switched between partitions, so CR4.PKE is refused. */
+#define L7_ECX_PKU_MASK ((1u << 3) | (1u << 4))
+/* Leaf 7 ECX CET_SS, EDX CET_IBT: CET state lives in XSAVES and MSRs not switched; CR4.CET is
+ * refused. */
+#define L7_ECX_CET_SS  (1u << 7)
+#define L7_EDX_CET_IBT (1u << 20)
+/*
+ * Leaf 7 EDX: IBRS/IBPB, STIBP, L1D_FLUSH, ARCH_CAPABILITIES, CORE_CAPABILITIES, SSBD: the
+ * ones whose MSRs msr.c serves (mitig.l7_edx, exactly where the host has them) stay.
+ */
 #define L7_EDX_SPEC_MASK                                                                           \
 	((1u << 26) | (1u << 27) | (1u << 28) | (1u << 29) | (1u << 30) | (1u << 31))
 /* Leaf 6: thermal and power management; only ARAT (the APIC timer always runs) stays. */
 #define L6_EAX_ARAT (1u << 2)
 /* Leaf 0x80000001 ECX: IBS, SKINIT, WDT, core performance counters (E.4.2). */
 #define LX1_ECX_MSR_MASK ((1u << 10) | (1u << 12) | (1u << 13) | (1u << 23))
-/* 0x80000008 EBX: IBPB, IBRS, STIBP, ... AMD speculation controls (E.4.7). */
+/* 0x80000008 EBX: IBPB, IBRS, STIBP, ... AMD speculation controls (E.4.7); mitig.lx8_ebx stay. */
 #define LX8_EBX_SPEC_MASK 0x0701f000u
 
 #define LEAF_THERMAL	 0x6
@@ -80,8 +91,9 @@ void cpuid_emulate(u32 leaf, u32 sub, u32 out[4])
 	case 7:
 		if (sub == 0) {
 			out[1] &= ~(L7_EBX_AVX_MASK | L7_EBX_OTHER_MASK);
-			out[2] &= ~(L7_ECX_AVX_MASK | L7_ECX_RDPID);
-			out[3] &= ~L7_EDX_SPEC_MASK;
+			out[2] &=
+			    ~(L7_ECX_AVX_MASK | L7_ECX_RDPID | L7_ECX_PKU_MASK | L7_ECX_CET_SS);
+			out[3] &= ~((L7_EDX_SPEC_MASK & ~mitig.l7_edx) | L7_EDX_CET_IBT);
 		}
 		break;
 	case LEAF_TOPOLOGY:
@@ -98,7 +110,7 @@ void cpuid_emulate(u32 leaf, u32 sub, u32 out[4])
 		out[3] &= ~CPUID_X1_EDX_RDTSCP;
 		break;
 	case CPUID_ADDR_SIZES:
-		out[1] &= ~LX8_EBX_SPEC_MASK;
+		out[1] &= ~(LX8_EBX_SPEC_MASK & ~mitig.lx8_ebx);
 		break;
 	}
 }

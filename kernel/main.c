@@ -8,6 +8,7 @@
 #include "ext.h"
 #include "config.h"
 #include "log.h"
+#include "mitig.h"
 #include "palloc.h"
 #include "part.h"
 #include "sched.h"
@@ -163,6 +164,7 @@ void kmain(struct boot_info *bi)
 		vp_ops = NULL;
 	} else {
 		kprintf("bulkhead: using %s\n", vp_ops->name);
+		mitig_init();
 		partitions_init(bi);
 	}
 	con_init();

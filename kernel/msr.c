@@ -5,6 +5,7 @@
  */
 #include "exit.h"
 #include "arch.h"
+#include "mitig.h"
 #include "part.h"
 #include "x86.h" /* MSR numbers */
 
@@ -46,6 +47,12 @@ bool msr_read(struct vp *vp, u32 index, u64 *val)
 	case MSR_IA32_BIOS_SIGN_ID: /* Linux reads it unguarded on Intel */
 		*val = 0;	    /* no microcode revision to report */
 		return true;
+	case MSR_IA32_SPEC_CTRL:
+		*val = vp->spec_ctrl;
+		return vp->guest.spec_ctrl_bits != 0;
+	case MSR_IA32_ARCH_CAPABILITIES:
+		*val = mitig.guest_arch_caps;
+		return mitig.arch_caps;
 	}
 	return false;
 }
@@ -68,6 +75,24 @@ bool msr_write(struct vp *vp, u32 index, u64 val)
 		return val == MISC_ENABLE_FAST_STRINGS;
 	case MSR_IA32_BIOS_SIGN_ID:
 		return true; /* writing 0 asks the CPU to latch the revision: nothing to do */
+	case MSR_IA32_SPEC_CTRL:
+		/* The back end loads it for the guest's entries (VP_MITIG_SPEC_CTRL). */
+		if (!vp->guest.spec_ctrl_bits || (val & ~vp->guest.spec_ctrl_bits))
+			return false;
+		vp->spec_ctrl = val;
+		return true;
+	case MSR_IA32_PRED_CMD: /* write-only: a read is #GP (SDM Vol.4 2.1) */
+		if (!mitig.pred_cmd || (val & ~PRED_CMD_IBPB))
+			return false;
+		if (val)
+			arch_ibpb();
+		return true;
+	case MSR_IA32_FLUSH_CMD:
+		if (!mitig.flush_cmd || (val & ~FLUSH_CMD_L1D))
+			return false;
+		if (val)
+			arch_l1d_flush();
+		return true;
 	}
 	return false;
 }

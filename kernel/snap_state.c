@@ -28,7 +28,7 @@ u32 snap_crc32(const void *p, u32 n)
 /* ---- the record types ---- */
 
 static const u32 part_sizes[] = {sizeof(struct part_saved)};
-static const u32 vp_sizes[] = {sizeof(struct vp_saved)};
+static const u32 vp_sizes[] = {SNAP_VP_SIZE_1_0, sizeof(struct vp_saved)};
 static const u32 lapic_sizes[] = {sizeof(struct vlapic_saved)};
 static const u32 ioapic_sizes[] = {sizeof(struct vioapic_saved)};
 static const u32 hv_sizes[] = {sizeof(struct hv_saved)};
@@ -38,7 +38,8 @@ static const u32 pm1_sizes[] = {sizeof(struct pm1_saved)};
 
 /* An older UART record has no FIFO: it comes back empty (rx_count 0, zeros). */
 const struct snap_rec_type snap_rec_part = {SNAP_TAG_PART, "partition", 1, 0, part_sizes, NULL};
-const struct snap_rec_type snap_rec_vp = {SNAP_TAG_VP, "VP", 1, 0, vp_sizes, NULL};
+/* An older VP record has no SPEC_CTRL: 0, as after a reset. */
+const struct snap_rec_type snap_rec_vp = {SNAP_TAG_VP, "VP", 1, 1, vp_sizes, NULL};
 const struct snap_rec_type snap_rec_lapic = {SNAP_TAG_LAPIC, "LAPIC", 1, 0, lapic_sizes, NULL};
 const struct snap_rec_type snap_rec_ioapic = {SNAP_TAG_IOAPIC, "IOAPIC", 1, 0, ioapic_sizes, NULL};
 const struct snap_rec_type snap_rec_hv = {SNAP_TAG_HV, "Hyper-V", 1, 0, hv_sizes, NULL};
@@ -261,6 +262,7 @@ void vp_state_save(const struct vp_state *s, const u8 *fpu, struct vp_saved *r)
 	r->event_insn_len = s->event_insn_len;
 	r->shadow = s->shadow;
 	memcpy(r->fpu, fpu, sizeof(r->fpu));
+	r->spec_ctrl = s->spec_ctrl;
 }
 
 /*
@@ -290,6 +292,10 @@ int vp_state_load(const struct vp_saved *r, struct vp_state *s, u8 *fpu, char *e
 		bad = "CR8/DR6/DR7";
 	else if (mxcsr >> 16)
 		bad = "MXCSR";
+	else if (r->spec_ctrl & ~(SPEC_CTRL_IBRS | SPEC_CTRL_STIBP | SPEC_CTRL_SSBD))
+		bad = "SPEC_CTRL";
+	else if (r->cr4 & CR4_PKE)
+		bad = "CR4"; /* PKE is refused on both back ends */
 	for (unsigned i = 0; i < ARRAY_SIZE(segs) && !bad; i++)
 		if (segs[i]->attr & SEG_ATTR_RESERVED)
 			bad = "segment attributes";
@@ -336,6 +342,7 @@ int vp_state_load(const struct vp_saved *r, struct vp_state *s, u8 *fpu, char *e
 	s->event_error = r->event_error;
 	s->event_insn_len = r->event_insn_len;
 	s->shadow = r->shadow;
+	s->spec_ctrl = r->spec_ctrl;
 	memcpy(fpu, r->fpu, sizeof(r->fpu));
 	return 0;
 }

@@ -73,7 +73,11 @@ struct part_saved {
 } __packed;
 _Static_assert(sizeof(struct part_saved) == 8, "saved partition");
 
-/* The VP: struct vp_state (vp.h) and the x87/SSE image. */
+/*
+ * The VP: struct vp_state (vp.h) and the x87/SSE image. 1.1 appends
+ * SPEC_CTRL (1.0: 0, the reset value); DR0-3 are the guest's own on both
+ * back ends (before, SVM saved zeros).
+ */
 #define SNAP_TAG_VP SNAP_TAG('V', 'P', ' ', ' ')
 struct vp_saved_seg {
 	u16 sel, attr; /* attr in VMX access-rights layout, as struct vp_seg */
@@ -95,8 +99,11 @@ struct vp_saved {
 	u8 shadow;				/* 0 or 1 */
 	u8 reserved[3];
 	u8 fpu[512]; /* FXSAVE image (SDM Vol.1 10.5.1) */
+	/* 1.1 */
+	u64 spec_ctrl; /* IA32_SPEC_CTRL: IBRS, STIBP, SSBD (SDM Vol.4 2.1) */
 } __packed;
-_Static_assert(sizeof(struct vp_saved) == 1000, "saved VP");
+#define SNAP_VP_SIZE_1_0 1000
+_Static_assert(sizeof(struct vp_saved) == 1008, "saved VP");
 
 /* The local APIC (vlapic.h); timer times are host TSC. */
 #define SNAP_TAG_LAPIC SNAP_TAG('L', 'A', 'P', 'C')

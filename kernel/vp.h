@@ -129,7 +129,15 @@ struct vp_state {
 	/* An event queued for the next entry: vector[7:0] type[10:8] error[11] valid[31], the
 	 * layout SDM Vol.3 25.8.3 and APM Vol.2 15.20 share. */
 	u32 event, event_error, event_insn_len;
+	u64 spec_ctrl; /* IA32_SPEC_CTRL */
 };
+
+/* Speculation mitigations the back end applies around a VP's entries (kernel/mitig.c). */
+#define VP_MITIG_IBPB	   (1u << 0) /* IBPB when the CPU comes to it from another partition */
+#define VP_MITIG_L1D_FLUSH (1u << 1) /* IA32_FLUSH_CMD before every entry (L1TF) */
+#define VP_MITIG_VERW	   (1u << 2) /* VERW just before every entry (MDS, TAA) */
+#define VP_MITIG_RSB	   (1u << 3) /* the RSB filled after every exit, before any RET */
+#define VP_MITIG_SPEC_CTRL (1u << 4) /* vp.spec_ctrl in the CPU while the guest runs */
 
 /* Copy len bytes of guest-physical memory at gpa (all in one page) to buf: 0, or -1 if unmapped. */
 typedef int (*vp_read_fn)(void *ctx, u64 gpa, void *buf, unsigned len);
@@ -146,6 +154,8 @@ struct vp_guest {
 	const u64 *gpt_gen;   /* moves on every change to gpt: cached translations must go */
 	vp_read_fn read;      /* guest memory, e.g. the instruction at RIP or PAE PDPTEs */
 	void *read_ctx;
+	unsigned mitig;	    /* VP_MITIG_* */
+	u64 spec_ctrl_bits; /* IA32_SPEC_CTRL bits the guest may hold (SPEC_CTRL_*) */
 };
 
 struct vp {
@@ -156,8 +166,9 @@ struct vp {
 	u64 exits; /* exits handled, for `info` */
 	u64 exits_by_reason[EXIT_UNHANDLED + 1];
 	u8 fpu[VP_FPU_SIZE] __aligned(16); /* x87/SSE state while another VP runs */
-	void *arch;			   /* vendor state */
-	u64 arch_pa;			   /* its physical address */
+	u64 spec_ctrl; /* the guest's IA32_SPEC_CTRL (msr.c), within guest.spec_ctrl_bits */
+	void *arch;    /* vendor state */
+	u64 arch_pa;   /* its physical address */
 };
 
 struct vp_ops {

@@ -30,6 +30,8 @@
 #define CR4_PCIDE	 (1ull << 17)
 #define CR4_OSXSAVE	 (1ull << 18)
 #define CR4_SMEP	 (1ull << 20)
+#define CR4_PKE		 (1ull << 22) /* protection keys (SDM Vol.3A 2.5) */
+#define CR4_CET		 (1ull << 23)
 #define XCR0_X87	 1u /* SDM Vol.1 13.3 */
 #define XCR0_SSE	 2u
 
@@ -59,30 +61,34 @@
 #define EXC_PF 14
 
 /* MSRs (SDM Vol.4 table 2-2; AMD APM Vol.2 appendix A). */
-#define MSR_IA32_TSC		 0x10
-#define MSR_IA32_APIC_BASE	 0x1b
-#define MSR_IA32_FEATURE_CONTROL 0x3a
-#define MSR_IA32_BIOS_SIGN_ID	 0x8b /* microcode revision */
-#define MSR_IA32_MTRRCAP	 0xfe
-#define MSR_IA32_SYSENTER_CS	 0x174
-#define MSR_IA32_SYSENTER_ESP	 0x175
-#define MSR_IA32_SYSENTER_EIP	 0x176
-#define MSR_IA32_MISC_ENABLE	 0x1a0
-#define MSR_IA32_DEBUGCTL	 0x1d9
-#define MSR_IA32_PAT		 0x277
-#define MSR_IA32_MTRR_DEF_TYPE	 0x2ff
-#define MSR_EFER		 0xc0000080
-#define MSR_STAR		 0xc0000081
-#define MSR_LSTAR		 0xc0000082
-#define MSR_CSTAR		 0xc0000083
-#define MSR_SFMASK		 0xc0000084
-#define MSR_FS_BASE		 0xc0000100
-#define MSR_GS_BASE		 0xc0000101
-#define MSR_KERNEL_GS_BASE	 0xc0000102
-#define MSR_TSC_AUX		 0xc0000103
-#define MSR_AMD_INT_PENDING	 0xc0010055 /* APM: "Interrupt Pending" (C1E) */
-#define MSR_VM_CR		 0xc0010114
-#define MSR_VM_HSAVE_PA		 0xc0010117
+#define MSR_IA32_TSC		   0x10
+#define MSR_IA32_SPEC_CTRL	   0x48
+#define MSR_IA32_PRED_CMD	   0x49
+#define MSR_IA32_ARCH_CAPABILITIES 0x10a
+#define MSR_IA32_FLUSH_CMD	   0x10b
+#define MSR_IA32_APIC_BASE	   0x1b
+#define MSR_IA32_FEATURE_CONTROL   0x3a
+#define MSR_IA32_BIOS_SIGN_ID	   0x8b /* microcode revision */
+#define MSR_IA32_MTRRCAP	   0xfe
+#define MSR_IA32_SYSENTER_CS	   0x174
+#define MSR_IA32_SYSENTER_ESP	   0x175
+#define MSR_IA32_SYSENTER_EIP	   0x176
+#define MSR_IA32_MISC_ENABLE	   0x1a0
+#define MSR_IA32_DEBUGCTL	   0x1d9
+#define MSR_IA32_PAT		   0x277
+#define MSR_IA32_MTRR_DEF_TYPE	   0x2ff
+#define MSR_EFER		   0xc0000080
+#define MSR_STAR		   0xc0000081
+#define MSR_LSTAR		   0xc0000082
+#define MSR_CSTAR		   0xc0000083
+#define MSR_SFMASK		   0xc0000084
+#define MSR_FS_BASE		   0xc0000100
+#define MSR_GS_BASE		   0xc0000101
+#define MSR_KERNEL_GS_BASE	   0xc0000102
+#define MSR_TSC_AUX		   0xc0000103
+#define MSR_AMD_INT_PENDING	   0xc0010055 /* APM: "Interrupt Pending" (C1E) */
+#define MSR_VM_CR		   0xc0010114
+#define MSR_VM_HSAVE_PA		   0xc0010117
 
 /* EFER (SDM Vol.3A 2.2.1; APM Vol.2 3.1.7). */
 #define EFER_SCE  (1ull << 0)
@@ -117,5 +123,23 @@
 #define RESET_DR6     0xffff0ff0ull
 #define RESET_DR7     0x400ull
 #define RESET_PAT     0x0007040600070406ull /* SDM Vol.3A 13.12.4 power-up value */
+
+/*
+ * Speculation-control MSRs (SDM Vol.4 2.1 table 2-2; Intel "Speculative Execution Side
+ * Channel Mitigations" rev. 3.0; AMD "Software Techniques for Managing Speculation").
+ */
+#define SPEC_CTRL_IBRS	     (1ull << 0)
+#define SPEC_CTRL_STIBP	     (1ull << 1)
+#define SPEC_CTRL_SSBD	     (1ull << 2)
+#define PRED_CMD_IBPB	     (1ull << 0)
+#define FLUSH_CMD_L1D	     (1ull << 0)
+#define ARCH_CAP_RDCL_NO     (1ull << 0)
+#define ARCH_CAP_IBRS_ALL    (1ull << 1)
+#define ARCH_CAP_RSBA	     (1ull << 2)
+#define ARCH_CAP_SKIP_L1DFL  (1ull << 3) /* SKIP_L1DFL_VMENTRY */
+#define ARCH_CAP_SSB_NO	     (1ull << 4)
+#define ARCH_CAP_MDS_NO	     (1ull << 5)
+#define ARCH_CAP_PSCHANGE_NO (1ull << 6) /* IF_PSCHANGE_MC_NO */
+#define ARCH_CAP_TAA_NO	     (1ull << 8)
 
 #endif

@@ -10,7 +10,9 @@
 #          (the test guest) as its firmware instead of OVMF: the bare
 #          baseline of `make bench`.
 # Environment: MEM (MiB, default 512), QEMU_EXTRA (more QEMU arguments),
-# BOCHS_IPS (emulated instructions per second), BOCHS_COM1 (see above),
+# BOCHS_IPS (emulated instructions per second), BOCHS_CPU (the CPU model,
+# default corei7_skylake_x; tigerlake has speculation controls, for
+# docs/security.md), BOCHS_COM1 (see above),
 # BOCHS_DIR (work folder for the ISO, bochsrc and bochs.log; default
 # ESPDIR.bochs). A clean power-off (ACPI S5) exits 0 on both emulators.
 set -euo pipefail
@@ -83,7 +85,7 @@ bochs_config() {
 		megs: $mem
 		romimage: file=$rom
 		vgaromimage: file=/usr/share/bochs/VGABIOS-lgpl-latest
-		cpu: model=corei7_skylake_x, count=1, ips=${BOCHS_IPS:-50000000}, reset_on_triple_fault=0, ignore_bad_msrs=0, msrs="$work/msrs.def"
+		cpu: model=${BOCHS_CPU:-corei7_skylake_x}, count=1, ips=${BOCHS_IPS:-50000000}, reset_on_triple_fault=0, ignore_bad_msrs=0, msrs="$work/msrs.def"
 		pci: enabled=1, chipset=i440fx
 	EOF
 	[[ $rom != "$OVMF_BOCHS" ]] || cat <<-EOF

@@ -88,6 +88,25 @@ DEFINE_CR(3)
 DEFINE_CR(4)
 #undef DEFINE_CR
 
+/* Debug registers (SDM Vol.3B 18.2). */
+#define DEFINE_DR(n)                                                                               \
+	static inline u64 read_dr##n(void)                                                         \
+	{                                                                                          \
+		u64 v;                                                                             \
+		asm volatile("mov %%dr" #n ", %0" : "=r"(v));                                      \
+		return v;                                                                          \
+	}                                                                                          \
+	static inline void write_dr##n(u64 v)                                                      \
+	{                                                                                          \
+		asm volatile("mov %0, %%dr" #n ::"r"(v));                                          \
+	}
+DEFINE_DR(0)
+DEFINE_DR(1)
+DEFINE_DR(2)
+DEFINE_DR(3)
+DEFINE_DR(6)
+#undef DEFINE_DR
+
 static inline void cpu_relax(void)
 {
 	asm volatile("pause");

@@ -8,6 +8,7 @@
 #define GDT_KERNEL_DS 0x10
 #define GDT_TSS	      0x18
 
+#define VEC_NMI	     2 /* SDM Vol.3A 6.3.1 */
 #define VEC_TIMER    0x20
 #define VEC_SPURIOUS 0xff
 

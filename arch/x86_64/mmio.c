@@ -14,8 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int fetch(struct vp *vp, const struct vp_sregs *s, u8 *bytes, unsigned *n, char *why,
-		 size_t whylen)
+int insn_fetch(struct vp *vp, const struct vp_sregs *s, u8 *bytes, unsigned *n, char *why,
+	       size_t whylen)
 {
 	const struct gwalk_cpu cpu = {s->cr0, s->cr3, s->cr4, s->efer, 0};
 	bool long_mode = insn_mode_of(s, vp->regs.rflags) == INSN_MODE_64;
@@ -43,7 +43,7 @@ bool arch_at_hlt(struct vp *vp)
 	vendor_ops->vp_get_sregs(vp, &s);
 	if ((s.cr0 & CR0_PE) && (SEG_DPL(s.ss.attr) || (vp->regs.rflags & RFLAGS_VM)))
 		return false; /* HLT outside ring 0 is #GP, not a halt */
-	return !fetch(vp, &s, b, &n, why, sizeof(why)) && b[0] == 0xf4; /* HLT (SDM Vol.2) */
+	return !insn_fetch(vp, &s, b, &n, why, sizeof(why)) && b[0] == 0xf4; /* HLT (SDM Vol.2) */
 }
 
 int arch_mmio_emulate(struct vp *vp, u64 gpa, arch_mmio_fn fn, void *ctx, char *why, size_t whylen)
@@ -56,7 +56,7 @@ int arch_mmio_emulate(struct vp *vp, u64 gpa, arch_mmio_fn fn, void *ctx, char *
 	int st;
 
 	vendor_ops->vp_get_sregs(vp, &s);
-	if (fetch(vp, &s, bytes, &n, why, whylen))
+	if (insn_fetch(vp, &s, bytes, &n, why, whylen))
 		return -1;
 	st = insn_decode(bytes, n, insn_mode_of(&s, vp->regs.rflags), &in);
 	if (st == INSN_OK && in.mem.kind == INSN_MEM_NONE)

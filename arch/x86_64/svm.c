@@ -4,9 +4,17 @@
  * well as hardware: no NRIP save, no decode assists, no clean bits, no
  * flush-by-ASID, so instruction lengths are known here and TLB_CONTROL
  * flushes everything after NPT changes.
+ *
+ * DR6 and DR7 are in the VMCB; DR0-3 are not, and are not intercepted: the
+ * guest reaches the CPU's own. They are swapped when another VP takes the
+ * CPU (as VT-x does, vmx.c): the host sets no breakpoints, and #VMEXIT
+ * disables the guest's in DR7 (APM Vol.2 15.6), so the host needs none of
+ * them restored on exit.
  */
 #include "arch/x86_64/apic.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/insn.h"
+#include "arch/x86_64/spec.h"
 #include "arch/x86_64/svm.h"
 #include "arch/x86_64/vendor.h"
 #include "kernel/log.h"
@@ -23,7 +31,10 @@ struct svm_vp {
 	u64 gpt_gen;  /* partition's gpt_gen at the last TLB flush */
 	u64 exit_rip; /* guest RIP at the last exit: if the kernel moved it, the STI shadow is over
 		       */
+	u64 dr[4];    /* DR0-3 while another VP owns the CPU's */
 };
+
+static struct svm_vp *dr_owner; /* whose DR0-3 are in the CPU */
 
 static u64 iopm_pa, msrpm_pa, hsave_pa, host_vmcb_pa;
 
@@ -86,6 +97,32 @@ static int svm_cpu_enable(void)
 	return 0;
 }
 
+static void dr_save(struct svm_vp *s)
+{
+	s->dr[0] = read_dr0();
+	s->dr[1] = read_dr1();
+	s->dr[2] = read_dr2();
+	s->dr[3] = read_dr3();
+}
+
+static void dr_load(const struct svm_vp *s)
+{
+	write_dr0(s->dr[0]);
+	write_dr1(s->dr[1]);
+	write_dr2(s->dr[2]);
+	write_dr3(s->dr[3]);
+}
+
+static void dr_switch(struct svm_vp *s)
+{
+	if (dr_owner == s)
+		return;
+	if (dr_owner)
+		dr_save(dr_owner);
+	dr_load(s);
+	dr_owner = s;
+}
+
 static int svm_vp_create(struct vp *vp)
 {
 	struct svm_vp *s;
@@ -113,6 +150,9 @@ static void svm_vp_destroy(struct vp *vp)
 
 	if (!s)
 		return;
+	if (dr_owner == s)
+		dr_owner = NULL;
+	spec_forget(vp);
 	palloc_free(s->vmcb_pa);
 	palloc_free(vp->arch_pa);
 	vp->arch = NULL;
@@ -131,6 +171,7 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 	const struct vp_guest *g = &vp->guest;
 
 	memset(v, 0, sizeof(*v));
+	v->c.intercept_cr = SVM_INTERCEPT_CR4_WRITE; /* CR4 bits are refused, svm_cr4_write */
 	v->c.intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_NMI | SVM_INTERCEPT_SMI |
 			       SVM_INTERCEPT_INIT | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_INVD |
 			       SVM_INTERCEPT_HLT | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO |
@@ -146,6 +187,9 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 	v->c.np_enable = 1;
 	v->c.n_cr3 = g->gpt->root;
 	s->gpt_gen = *g->gpt_gen;
+	memset(s->dr, 0, sizeof(s->dr)); /* DR0-3 are 0 at reset (SDM Vol.3A 10.1.1) */
+	if (dr_owner == s)
+		dr_owner = NULL; /* what the CPU holds is the old run's: drop it */
 
 	seg_set(&v->s.cs, r->cs_sel, r->cs_base, 0xffff, 0x9b);
 	seg_set(&v->s.ds, 0, 0, 0xffff, 0x93);
@@ -164,12 +208,49 @@ static void svm_vp_reset(struct vp *vp, const struct vp_reset *r)
 	v->s.g_pat = RESET_PAT;
 
 	memset(&vp->regs, 0, sizeof(vp->regs));
+	vp->spec_ctrl = 0; /* IA32_SPEC_CTRL is 0 at reset (SDM Vol.4 2.1) */
 	vp->regs.rip = r->rip;
 	s->exit_rip = r->rip;
 	vp->regs.rflags = RFLAGS_RESERVED1;
 	struct cpuid_regs id;
 	cpuid(1, 0, &id);
 	vp->regs.gpr[REG_RDX] = id.eax; /* processor signature at reset */
+}
+
+static void svm_vp_get_sregs(struct vp *vp, struct vp_sregs *sr);
+static void svm_vp_inject_exception(struct vp *vp, u8 vector, bool has_error, u32 error);
+
+/*
+ * MOV to CR4, intercepted so that the SVM_CR4_REFUSED bits stay clear: #GP, as
+ * on a CPU without them. Otherwise the value goes to the VMCB as the CPU
+ * would have loaded it, with a TLB flush (for the bits that change paging).
+ * The guest carries on; the kernel sees EXIT_NONE.
+ */
+static void svm_cr4_write(struct vp *vp, struct svm_vp *s, struct vm_exit *e)
+{
+	struct vmcb *v = s->vmcb;
+	struct vp_sregs sr;
+	u8 bytes[INSN_MAX_LEN];
+	unsigned n, cr, gpr, len;
+	char why[96];
+	u64 val;
+
+	svm_vp_get_sregs(vp, &sr);
+	bool long_mode = insn_mode_of(&sr, vp->regs.rflags) == INSN_MODE_64;
+	if (insn_fetch(vp, &sr, bytes, &n, why, sizeof(why)))
+		return; /* e stays EXIT_UNHANDLED: the partition stops */
+	len = svm_decode_mov_to_cr(bytes, n, long_mode, &cr, &gpr);
+	if (!len || cr != 4)
+		return;
+	val = long_mode ? vp->regs.gpr[gpr] : (u32)vp->regs.gpr[gpr];
+	e->reason = EXIT_NONE;
+	if (svm_cr4_write_faults(v->s.cpl, &sr, val)) {
+		svm_vp_inject_exception(vp, EXC_GP, sr.cr0 & CR0_PE, 0);
+		return;
+	}
+	v->s.cr4 = val;
+	v->c.tlb_control = SVM_TLB_FLUSH_ALL;
+	vp->regs.rip += len;
 }
 
 static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
@@ -189,9 +270,12 @@ static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 	v->s.rip = vp->regs.rip;
 	v->s.rflags = vp->regs.rflags;
 
+	dr_switch(s);
 	/* No preemption timer in SVM: the host LAPIC timer ends the slice (apic.h). */
 	lapic_timer_arm_within(slice_us);
+	spec_entry(vp);
 	svm_enter(s->vmcb_pa, host_vmcb_pa, vp->regs.gpr);
+	spec_exit(vp);
 
 	v->c.tlb_control = 0;
 	vp->regs.gpr[REG_RAX] = v->s.rax;
@@ -204,6 +288,8 @@ static void svm_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 	if (v->c.exit_int_info & SVM_EVT_VALID)
 		v->c.event_inj = v->c.exit_int_info;
 	svm_decode_exit(v, e);
+	if (v->c.exit_code == SVM_EXIT_CR4_WRITE)
+		svm_cr4_write(vp, s, e);
 }
 
 /* The VMCB keeps access rights compressed: bits 7:0 as they are, 15:12 in 11:8 (APM 15.5.1). */
@@ -342,8 +428,10 @@ static void svm_vp_save(struct vp *vp, struct vp_state *st)
 	st->sysenter_esp = v->s.sysenter_esp;
 	st->sysenter_eip = v->s.sysenter_eip;
 	st->pat = v->s.g_pat;
-	st->tsc_aux = 0;		   /* not passed through: RDTSCP is not offered */
-	memset(st->dr, 0, sizeof(st->dr)); /* not switched: the guest has no DR0-3 of its own */
+	st->tsc_aux = 0; /* not passed through: RDTSCP is not offered */
+	if (dr_owner == s)
+		dr_save(s);
+	memcpy(st->dr, s->dr, sizeof(st->dr));
 	st->dr6 = v->s.dr6;
 	st->dr7 = v->s.dr7;
 	st->cr8 = v->c.vintr & 0xf; /* V_TPR (APM 15.21.1) */
@@ -351,6 +439,7 @@ static void svm_vp_save(struct vp *vp, struct vp_state *st)
 	st->event = (u32)v->c.event_inj;
 	st->event_error = (u32)(v->c.event_inj >> 32);
 	st->event_insn_len = 0;
+	st->spec_ctrl = vp->spec_ctrl;
 }
 
 static void svm_vp_load(struct vp *vp, const struct vp_state *st)
@@ -369,6 +458,9 @@ static void svm_vp_load(struct vp *vp, const struct vp_state *st)
 	v->s.sysenter_esp = st->sysenter_esp;
 	v->s.sysenter_eip = st->sysenter_eip;
 	v->s.g_pat = st->pat;
+	memcpy(s->dr, st->dr, sizeof(s->dr));
+	if (dr_owner == s)
+		dr_load(s);
 	v->s.dr6 = st->dr6;
 	v->s.dr7 = st->dr7;
 	v->c.vintr = (v->c.vintr & ~0xfull) | (st->cr8 & 0xf);
@@ -376,6 +468,7 @@ static void svm_vp_load(struct vp *vp, const struct vp_state *st)
 	s->exit_rip = vp->regs.rip;
 	v->c.event_inj = st->event & SVM_EVT_VALID ? st->event | (u64)st->event_error << 32 : 0;
 	v->c.clean = 0; /* every field may have changed (APM 15.15) */
+	vp->spec_ctrl = st->spec_ctrl & vp->guest.spec_ctrl_bits; /* WRMSR takes only these */
 }
 
 static const u8 vmmcall[3] = {0x0f, 0x01, 0xd9}; /* APM Vol.3, VMMCALL */

@@ -128,11 +128,15 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "G_PAT");
 #define SVM_INTERCEPT_CLGI     (1u << 5)
 #define SVM_INTERCEPT_SKINIT   (1u << 6)
 #define SVM_INTERCEPT_XSETBV   (1u << 13)
+/* intercept_cr: reads of CRn in bit n, writes in bit 16 + n (APM Vol.2, B-1). */
+#define SVM_INTERCEPT_CR4_WRITE (1u << 20)
 
 /* Exit codes (APM Vol.2, appendix C). */
+#define SVM_EXIT_CR4_WRITE 0x14
 #define SVM_EXIT_EXCP_BASE 0x40
 #define SVM_EXIT_INTR	   0x60
 #define SVM_EXIT_NMI	   0x61
+#define SVM_EXIT_SMI	   0x62
 #define SVM_EXIT_VINTR	   0x64
 #define SVM_EXIT_CPUID	   0x72
 #define SVM_EXIT_HLT	   0x78
@@ -176,6 +180,24 @@ _Static_assert(__builtin_offsetof(struct vmcb_save, g_pat) == 0x268, "G_PAT");
 
 struct vm_exit;
 void svm_decode_exit(const struct vmcb *v, struct vm_exit *e);
+/*
+ * MOV to CRn (0F 22 /r) at bytes[0..n): without decode assists the intercept
+ * says only which CR. The instruction's length, with *cr and the source
+ * *gpr (enum vp_reg); 0 if the bytes are not that instruction.
+ */
+unsigned svm_decode_mov_to_cr(const u8 *bytes, unsigned n, bool long_mode, unsigned *cr,
+			      unsigned *gpr);
+
+/*
+ * CR4 bits a guest may not set: PKE (PKRU is not switched and PKU is not
+ * offered), OSXSAVE (XSAVE is not offered), CET (needs XSAVES state), VMXE
+ * (no VMX on AMD) and the reserved bits 63:24 (APM Vol.2 3.1.3).
+ */
+#define SVM_CR4_REFUSED (CR4_PKE | CR4_OSXSAVE | CR4_CET | CR4_VMXE | ~0xffffffull)
+
+struct vp_sregs;
+/* A MOV of val to CR4 at cpl with the guest's registers sr raises #GP. */
+bool svm_cr4_write_faults(u8 cpl, const struct vp_sregs *sr, u64 val);
 
 /* svm_entry.S: run the guest once; regs are the GPRs except RAX/RSP. */
 void svm_enter(u64 vmcb_pa, u64 host_vmcb_pa, void *gprs);

@@ -2,6 +2,7 @@
  * Turning a #VMEXIT into a struct vm_exit (AMD APM Vol.2, appendix C). Kept
  * apart from svm.c so host unit tests can feed it VMCBs.
  */
+#include "arch/x86_64/insn.h"
 #include "arch/x86_64/svm.h"
 #include "kernel/vp.h"
 
@@ -12,6 +13,50 @@
 #define LEN_HLT	    1 /* f4 */
 #define LEN_MSR	    2 /* 0f 32 / 0f 30 */
 #define LEN_VMMCALL 3 /* 0f 01 d9 */
+
+/* MOV to CR: 0F 22 /r; the ModRM mod bits are ignored (SDM Vol.2, MOV to Control Registers). */
+#define OP_ESCAPE    0x0f
+#define OP_MOV_TO_CR 0x22
+#define PFX_LOCK     0xf0 /* with MOV CR0: CR8 instead (APM Vol.3, MOV CRn, AltMovCr8) */
+#define REX_R	     0x4
+#define REX_B	     0x1
+
+/* Legacy prefixes (SDM Vol.2 2.1.1): none changes MOV to CR but LOCK. */
+static bool legacy_prefix(u8 b)
+{
+	switch (b) {
+	case 0x26:
+	case 0x2e:
+	case 0x36:
+	case 0x3e:
+	case 0x64:
+	case 0x65:
+	case 0x66:
+	case 0x67:
+	case 0xf0:
+	case 0xf2:
+	case 0xf3:
+		return true;
+	}
+	return false;
+}
+
+unsigned svm_decode_mov_to_cr(const u8 *b, unsigned n, bool long_mode, unsigned *cr, unsigned *gpr)
+{
+	unsigned i = 0, rex = 0;
+	bool lock = false;
+
+	n = MIN(n, INSN_MAX_LEN);
+	for (; i < n && legacy_prefix(b[i]); i++)
+		lock |= b[i] == PFX_LOCK;
+	if (long_mode && i < n && (b[i] & 0xf0) == 0x40)
+		rex = b[i++]; /* REX: only directly before the opcode (SDM Vol.2 2.2.1) */
+	if (i + 3 > n || b[i] != OP_ESCAPE || b[i + 1] != OP_MOV_TO_CR)
+		return 0;
+	*cr = ((b[i + 2] >> 3) & 7) | (rex & REX_R || lock ? 8 : 0);
+	*gpr = (b[i + 2] & 7) | (rex & REX_B ? 8 : 0);
+	return i + 3;
+}
 
 static void decode_ioio(const struct vmcb *v, struct vm_exit *e)
 {
@@ -26,6 +71,19 @@ static void decode_ioio(const struct vmcb *v, struct vm_exit *e)
 	e->insn_len = (u8)(v->c.exit_info2 - v->s.rip); /* EXITINFO2 = next RIP */
 }
 
+/* The #GP cases of MOV to CR4 (SDM Vol.2, MOV to/from Control Registers; APM Vol.2 3.1.3). */
+bool svm_cr4_write_faults(u8 cpl, const struct vp_sregs *sr, u64 val)
+{
+	bool long_mode = sr->efer & EFER_LMA;
+
+	if (cpl || (val & SVM_CR4_REFUSED))
+		return true;
+	if (long_mode && (!(val & CR4_PAE) || ((val ^ sr->cr4) & CR4_LA57)))
+		return true;
+	/* PCIDE may be set only in IA-32e mode and with CR3[11:0] = 0. */
+	return (val & CR4_PCIDE) && !(sr->cr4 & CR4_PCIDE) && (!long_mode || (sr->cr3 & 0xfff));
+}
+
 void svm_decode_exit(const struct vmcb *v, struct vm_exit *e)
 {
 	u64 code = v->c.exit_code;
@@ -35,6 +93,13 @@ void svm_decode_exit(const struct vmcb *v, struct vm_exit *e)
 	e->qual = v->c.exit_info1;
 	switch (code) {
 	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+		/*
+		 * The host's: the event stays pending while GIF is 0 and the CPU takes
+		 * it at svm_enter's STGI (an NMI through vector 2, an SMI into SMM;
+		 * APM Vol.2 15.17). The partition carries on.
+		 */
 		e->reason = EXIT_INTR;
 		break;
 	case SVM_EXIT_VINTR:

@@ -4,7 +4,11 @@
  * the reverse. Interrupts: CLGI, STI, VMRUN so a host interrupt exits the
  * guest (V_INTR_MASKING); STGI after the exit lets it be taken, then CLI.
  * (APM Vol.2, 15.5 VMRUN, 15.17 GIF, 15.21.3 interrupt masking.)
+ * VERW and the RSB fill (spec.inc) sit right at the VMRUN: after the last
+ * host load, and before the first host RET or interrupt (STGI).
  */
+#include "arch/x86_64/spec.inc"
+
 #define GPR(n) (8 * (n))
 
 	.text
@@ -42,6 +46,7 @@ svm_enter:
 	mov	GPR(15)(%rbx), %r15
 	mov	GPR(3)(%rbx), %rbx
 
+	SPEC_VERW
 	sti
 	vmrun	%rax
 
@@ -61,6 +66,7 @@ svm_enter:
 	mov	%r14, GPR(14)(%rbx)
 	mov	%r15, GPR(15)(%rbx)
 	popq	GPR(3)(%rbx)
+	SPEC_RSB_FILL %rcx
 
 	mov	0(%rsp), %rax
 	vmsave	%rax

@@ -1,4 +1,8 @@
-/* Host exceptions and interrupts: report and halt, or acknowledge the timer. */
+/*
+ * Host exceptions and interrupts: report and halt, acknowledge the timer, or
+ * count a host NMI (a watchdog, a platform error report, or one an exit held
+ * back until STGI) and carry on.
+ */
 #include "arch/x86_64/desc.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/apic.h"
@@ -6,6 +10,10 @@
 #include "kernel/log.h"
 
 extern char __image_start[], __image_end[];
+
+#define NMI_REPORT_US 10000000ull /* at most one NMI line per 10 s */
+
+static u64 nmi_count, nmi_reported, nmi_last_report_us;
 
 static const char *const exc_names[] = {
     "#DE divide error",
@@ -79,6 +87,19 @@ static void dump_frame(const struct trap_frame *f)
 	backtrace(f->rbp);
 }
 
+/* Nothing of ours raises an NMI: say so, rarely, and go on with whatever it interrupted. */
+static void host_nmi(void)
+{
+	u64 now = arch_time_us();
+
+	nmi_count++;
+	if (nmi_reported && now - nmi_last_report_us < NMI_REPORT_US)
+		return;
+	kprintf("bulkhead: host NMI (%llu so far), ignored\n", (unsigned long long)nmi_count);
+	nmi_reported = nmi_count;
+	nmi_last_report_us = now;
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
 	if (f->vector == VEC_TIMER) {
@@ -88,6 +109,10 @@ void trap_dispatch(struct trap_frame *f)
 	}
 	if (f->vector == VEC_SPURIOUS)
 		return;
+	if (f->vector == VEC_NMI) {
+		host_nmi();
+		return;
+	}
 	dump_frame(f);
 	kprintf("hypervisor halted\n");
 	serial_flush();

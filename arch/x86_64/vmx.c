@@ -12,6 +12,7 @@
  */
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/desc.h"
+#include "arch/x86_64/spec.h"
 #include "arch/x86_64/vendor.h"
 #include "arch/x86_64/vmx.h"
 #include "kernel/arch.h"
@@ -267,7 +268,7 @@ static int vmx_cpu_enable(void)
 	vmx_cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
 	u64 cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
 	vmx_cr0_mask = (vmx_cr0_fixed0 & ~(CR0_PE | CR0_PG)) | ~vmx_cr0_fixed1;
-	vmx_cr4_mask = vmx_cr4_fixed0 | ~cr4_fixed1 | CR4_OSXSAVE;
+	vmx_cr4_mask = vmx_cr4_fixed0 | ~cr4_fixed1 | CR4_OSXSAVE | CR4_PKE | CR4_CET;
 	write_cr0((read_cr0() | vmx_cr0_fixed0) & vmx_cr0_fixed1);
 	write_cr4((read_cr4() | vmx_cr4_fixed0 | CR4_VMXE) & cr4_fixed1);
 
@@ -300,24 +301,6 @@ static void vmcs_load(struct vmx_vp *s)
 		panic("vmx: VMPTRLD of 0x%llx failed", (unsigned long long)s->vmcs_pa);
 	vmcs_current = s;
 }
-
-#define DEFINE_DR(n)                                                                               \
-	static inline u64 read_dr##n(void)                                                         \
-	{                                                                                          \
-		u64 v;                                                                             \
-		asm volatile("mov %%dr" #n ", %0" : "=r"(v));                                      \
-		return v;                                                                          \
-	}                                                                                          \
-	static inline void write_dr##n(u64 v)                                                      \
-	{                                                                                          \
-		asm volatile("mov %0, %%dr" #n ::"r"(v));                                          \
-	}
-DEFINE_DR(0)
-DEFINE_DR(1)
-DEFINE_DR(2)
-DEFINE_DR(3)
-DEFINE_DR(6)
-#undef DEFINE_DR
 
 static void state_save(struct vmx_vp *s)
 {
@@ -401,6 +384,7 @@ static void vmx_vp_destroy(struct vp *vp)
 		vmcs_current = NULL;
 	if (state_owner == s)
 		state_owner = NULL;
+	spec_forget(vp);
 	palloc_free(s->vmcs_pa);
 	palloc_free(vp->arch_pa);
 	vp->arch = NULL;
@@ -544,6 +528,7 @@ static void vmx_vp_reset(struct vp *vp, const struct vp_reset *r)
 	vmcs_write_guest_reset(r);
 
 	memset(&vp->regs, 0, sizeof(vp->regs));
+	vp->spec_ctrl = 0; /* IA32_SPEC_CTRL is 0 at reset (SDM Vol.4 2.1) */
 	vp->regs.rip = r->rip;
 	vp->regs.rflags = RFLAGS_RESERVED1;
 	cpuid(1, 0, &id);
@@ -722,7 +707,9 @@ static void vmx_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 		    MIN((used < budget ? budget - used : 0) >> vmx.preempt_shift,
 			PREEMPT_TIMER_MAX));
 
+		spec_entry(vp);
 		rc = vmx_enter(vp->regs.gpr, s->launched);
+		spec_exit(vp);
 		if (rc != VMX_ENTER_EXITED) {
 			entry_failed(vp, s, e, rc);
 			return;
@@ -906,6 +893,7 @@ static void vmx_vp_save(struct vp *vp, struct vp_state *st)
 	st->event = (u32)vmread(VMCS_ENTRY_INTR_INFO);
 	st->event_error = (u32)vmread(VMCS_ENTRY_EXCEPTION_ERROR);
 	st->event_insn_len = (u32)vmread(VMCS_ENTRY_INSN_LEN);
+	st->spec_ctrl = vp->spec_ctrl;
 }
 
 static void vmx_vp_load(struct vp *vp, const struct vp_state *st)
@@ -938,6 +926,7 @@ static void vmx_vp_load(struct vp *vp, const struct vp_state *st)
 	vmw(VMCS_ENTRY_INTR_INFO, st->event & INTR_INFO_VALID ? st->event : 0);
 	vmw(VMCS_ENTRY_EXCEPTION_ERROR, st->event_error);
 	vmw(VMCS_ENTRY_INSN_LEN, st->event_insn_len);
+	vp->spec_ctrl = st->spec_ctrl & vp->guest.spec_ctrl_bits; /* WRMSR takes only these */
 }
 
 /* Every MSR that exits is the kernel's: VT-x state is in the VMCS or passed through. */

@@ -2,7 +2,9 @@
  * Control-register exits of VT-x. The guest/host masks own the CR0 and CR4
  * bits whose real values the guest must not see or change: CR0.NE (fixed to
  * 1 in VMX operation but 0 at reset), CR4.VMXE (fixed to 1, not offered),
- * CR4.OSXSAVE (XSAVE is not offered) and the CR4 bits this CPU lacks. A MOV
+ * CR4.OSXSAVE (XSAVE is not offered), CR4.PKE (PKRU is not switched, PKU
+ * not offered), CR4.CET (its state is not switched, CET not offered) and
+ * the CR4 bits this CPU lacks. A MOV
  * that changes one of them exits (SDM Vol.3C 26.1.3) and is emulated here,
  * mode switches included, so the guest never returns to the kernel for it.
  * CR3 and CR8 exits are handled here too.

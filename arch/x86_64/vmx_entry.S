@@ -7,7 +7,10 @@
  * fails, nothing ran: 1 for VMfailInvalid (CF), 2 for VMfailValid (ZF).
  * Host RFLAGS after an exit is 2 (SDM Vol.3C 28.5.3): IF stays 0.
  * (VMLAUNCH/VMRESUME: SDM Vol.3C 31.3; conventions for VMX instructions 31.2.)
+ * VERW (spec.inc) is the last thing before the entry; it clobbers ZF, so it
+ * comes after the branch on it. The RSB is filled before the first RET.
  */
+#include "arch/x86_64/spec.inc"
 #include "arch/x86_64/vmx.h"
 
 #define GPR(n) (8 * (n))
@@ -45,9 +48,11 @@ vmx_enter:
 	mov	GPR(15)(%rdi), %r15
 	mov	GPR(7)(%rdi), %rdi
 	jz	1f
+	SPEC_VERW
 	vmresume
 	jmp	vmx_fail
-1:	vmlaunch
+1:	SPEC_VERW
+	vmlaunch
 
 vmx_fail:
 	mov	$VMX_ENTER_FAIL_INVALID, %eax
@@ -77,6 +82,7 @@ vmx_exit_entry:
 	mov	%r15, GPR(15)(%rdi)
 	popq	GPR(7)(%rdi)
 	add	$8, %rsp
+	SPEC_RSB_FILL %rcx
 	mov	$VMX_ENTER_EXITED, %eax
 
 vmx_return:

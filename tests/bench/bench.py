@@ -9,6 +9,13 @@ Bochs = VT-x):
   hypervisor's own start-up (OVMF is in the first figure only).
 - cpuid exits/s: the test guest runs CPUID 100000 times (each one a VM exit
   and entry) under Bulkhead.
+- exit round trip with and without the speculation mitigations
+  (docs/security.md): the same CPUID run in a partition with
+  `mitigations = off` (no IBPB, L1D flush, VERW or RSB fill around its
+  entries), booted in the same run; the ratio is the time per exit with
+  them over the time without. The emulators offer few speculation
+  controls: the boot line `bulkhead: mitigations ...` printed with the
+  figure says which were on.
 - compute loop: the guest's pure-register loop under Bulkhead divided by the
   same loop with the same guest booted directly as the emulator's firmware
   (no hypervisor at all).
@@ -103,6 +110,11 @@ ECHO_OK = r"vmbus: echo ok [^\r\n]*\r*\n"
 ECHO_BASELINE = r"vmbus: baseline memcpy packets=(\d+) bytes=(\d+) ms=(\d+) per_s=(\d+)(\S*)\r*\n"
 ECHO_FAIL = [r"vmbus: FAIL [^\r\n]*\r*\n"]
 SPP_TARGET = 0.05
+
+# The exit round trip without the speculation mitigations: the partition key (docs/security.md).
+UNMITIGATED_CONFIG = guest_partition("bench", memory="16M").replace(
+    "\n\n", "\nmitigations = off\n\n")
+MITIGATIONS = r"bulkhead: mitigations ([^\r\n]*?)\r*\n"
 
 # Seconds. Measured on the 2-core machine under load: QEMU reaches the
 # console in ~4 s, Linux's banner ~8 s later (~4-6 s bare); Bochs ~30 s and
@@ -382,8 +394,30 @@ def guest_under_bulkhead(run, backend, i):
         loop, _ = timed(c, "l", r"bench loop start", r"bench loop done", t["bench"])
         m.send(ESCAPE)
         c.wait("'detached from bench'", r"detached from bench", t["tick"])
+        line = c.find(MITIGATIONS)
         return {"boot": t_ready, "loader": t_ready - t_loader, "exits_per_s": exits / cpuid,
-                "cpuid": cpuid, "exits": exits, "loop": loop}
+                "cpuid": cpuid, "exits": exits, "loop": loop,
+                "mitigations": line.group(1) if line else "(no mitigations line)"}
+    finally:
+        run.close(m)
+
+
+def guest_without_mitigations(run, backend, i):
+    """The CPUID run of guest_under_bulkhead in a partition with `mitigations = off`."""
+    t = TIMEOUTS[backend]
+    m = run.machine(f"guest-unmitigated-{i}", backend, UNMITIGATED_CONFIG)
+    try:
+        c = m.console
+        boot_to_console(m, t, "bench")
+        c.wait("the guest's 'tick 1'", r"\[bench\] tick 1", t["tick"], HV_FAIL)
+        m.send("console bench\r")
+        c.wait("'attached to bench'", r"attached to bench", t["tick"], HV_FAIL)
+        cpuid, done = timed(c, "b", r"bench cpuid start", r"bench cpuid done n=(\d+)\r*\n",
+                            t["bench"])
+        m.send(ESCAPE)
+        c.wait("'detached from bench'", r"detached from bench", t["tick"])
+        exits = int(done.group(1))
+        return {"exits_per_s": exits / cpuid, "cpuid": cpuid, "exits": exits}
     finally:
         run.close(m)
 
@@ -703,6 +737,14 @@ def report_guest(backend, hv, bare):
          f"ratio {loop_hv / loop_bare:.3f} ({runs(hv, bare)})")
 
 
+def report_mitigations(backend, hv, unmitigated):
+    with_ = median([r["exits_per_s"] for r in hv])
+    without = median([r["exits_per_s"] for r in unmitigated])
+    note(f"bench[{backend}]: exit round trip: {with_:.0f} cpuid exits/s with the mitigations "
+         f"({hv[0]['mitigations']}), {without:.0f} without (mitigations = off), "
+         f"{runs(hv, unmitigated)}; time per exit with / without: ratio {without / with_:.3f}")
+
+
 def report_echo(backend, hv):
     n = len(hv)
     rt = median([r["rt_per_s"] for r in hv])
@@ -830,12 +872,16 @@ def main():
     note(f"bench: back ends {','.join(backends)}; Linux on {','.join(linux) or 'none'}; "
          f"{repeat} runs each, figures are medians; logs in {run.dir}")
     for backend in backends:
-        hv, bare = [], []
+        hv, bare, unmitigated = [], [], []
         for i in range(1, repeat + 1):
             measure(run, backend, "test guest under bulkhead", guest_under_bulkhead, i, hv)
             measure(run, backend, "test guest bare", guest_bare, i, bare)
+            measure(run, backend, "test guest without mitigations", guest_without_mitigations, i,
+                    unmitigated)
         if hv and bare:
             report_guest(backend, hv, bare)
+        if hv and unmitigated:
+            report_mitigations(backend, hv, unmitigated)
         echo = []
         for i in range(1, repeat + 1):
             measure(run, backend, "vmbus echo under bulkhead", echo_under_bulkhead, i, echo)

@@ -61,6 +61,15 @@ void arch_cpuid(u32 leaf, u32 sub, u32 out[4])
 	out[0] = out[1] = out[2] = out[3] = 0xffffffffu;
 }
 
+/* The speculation barriers a guest may ask for (MSR writes): nothing to model. */
+void arch_ibpb(void)
+{
+}
+
+void arch_l1d_flush(void)
+{
+}
+
 u64 arch_rdtsc(void)
 {
 	return fx_tsc;

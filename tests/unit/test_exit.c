@@ -9,6 +9,7 @@
 #include "arch/x86_64/svm.h"
 #include "kernel/arch.h"
 #include "kernel/exit.h"
+#include "kernel/mitig.h"
 #include "kernel/part.h"
 
 /* ---- doubles for what the handlers call outside the units under test ---- */
@@ -16,6 +17,7 @@ static struct partition part;
 static char tx_buf[256];
 static unsigned tx_len;
 static int injected_vector = -1;
+static unsigned ibpbs, l1d_flushes;
 
 void part_stop(struct partition *p, const char *fmt, ...)
 {
@@ -35,6 +37,16 @@ void arch_cpuid(u32 leaf, u32 sub, u32 out[4])
 u64 arch_rdtsc(void)
 {
 	return 12345;
+}
+
+void arch_ibpb(void)
+{
+	ibpbs++;
+}
+
+void arch_l1d_flush(void)
+{
+	l1d_flushes++;
 }
 
 u64 arch_tsc_hz(void)
@@ -117,6 +129,8 @@ static int setup(void **state)
 	uart_init(&part.uart, tx, NULL, NULL);
 	tx_len = 0;
 	injected_vector = -1;
+	ibpbs = l1d_flushes = 0;
+	memset(&mitig, 0, sizeof(mitig)); /* a CPU without speculation controls */
 	return 0;
 }
 
@@ -180,6 +194,9 @@ static void test_svm_decode_npf_and_others(void **state)
 	    {SVM_EXIT_VMMCALL, 0, EXIT_HYPERCALL, 3},
 	    {SVM_EXIT_SHUTDOWN, 0, EXIT_TRIPLE_FAULT, 0},
 	    {SVM_EXIT_INTR, 0, EXIT_INTR, 0},
+	    /* Host events: the CPU takes them at STGI, the partition carries on (APM 15.17). */
+	    {SVM_EXIT_NMI, 0, EXIT_INTR, 0},
+	    {SVM_EXIT_SMI, 0, EXIT_INTR, 0},
 	    {SVM_EXIT_INVALID, 0, EXIT_INVALID, 0},
 	    {0x8f, 0, EXIT_UNHANDLED, 0},
 	};
@@ -192,6 +209,69 @@ static void test_svm_decode_npf_and_others(void **state)
 		assert_int_equal(e.insn_len, cases[i].len);
 		assert_int_equal(e.raw, cases[i].code);
 	}
+}
+
+/* MOV to CRn as the CR4-write intercept decodes it: no decode assists (APM Vol.2 15.11). */
+static void test_svm_decode_mov_to_cr(void **state)
+{
+	struct {
+		u8 bytes[6];
+		unsigned n;
+		bool long_mode;
+		unsigned len, cr, gpr;
+	} cases[] = {
+	    {{0x0f, 0x22, 0xe0}, 3, false, 3, 4, REG_RAX},	 /* mov %eax, %cr4 */
+	    {{0x0f, 0x22, 0x20}, 3, false, 3, 4, REG_RAX},	 /* mod bits ignored */
+	    {{0x41, 0x0f, 0x22, 0xe5}, 4, true, 4, 4, REG_R13},	 /* REX.B */
+	    {{0x44, 0x0f, 0x22, 0xc0}, 4, true, 4, 8, REG_RAX},	 /* REX.R: CR8 */
+	    {{0xf0, 0x0f, 0x22, 0xc1}, 4, false, 4, 8, REG_RCX}, /* LOCK: CR8 (AltMovCr8) */
+	    {{0x66, 0x2e, 0x0f, 0x22, 0xe3}, 5, false, 5, 4, REG_RBX},
+	    {{0x41, 0x0f, 0x22, 0xe0}, 4, false, 0, 0, 0}, /* outside 64-bit mode 0x41 is INC */
+	    {{0x0f, 0x20, 0xe0}, 3, true, 0, 0, 0},	   /* MOV from CR4 */
+	    {{0x0f, 0x22}, 2, true, 0, 0, 0},		   /* truncated */
+	    {{0x48}, 1, true, 0, 0, 0},
+	    {{0}, 0, true, 0, 0, 0},
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned cr = 99, gpr = 99;
+		unsigned len =
+		    svm_decode_mov_to_cr(cases[i].bytes, cases[i].n, cases[i].long_mode, &cr, &gpr);
+
+		assert_int_equal(len, cases[i].len);
+		if (!len)
+			continue;
+		assert_int_equal(cr, cases[i].cr);
+		assert_int_equal(gpr, cases[i].gpr);
+	}
+	/* Fifteen prefixes leave no room for the opcode: never read past 15 bytes. */
+	u8 many[20];
+	memset(many, 0x66, sizeof(many));
+	many[15] = 0x0f, many[16] = 0x22, many[17] = 0xe0;
+	unsigned cr, gpr;
+	assert_int_equal(svm_decode_mov_to_cr(many, sizeof(many), true, &cr, &gpr), 0);
+}
+
+/* What a MOV to CR4 may set on SVM: never PKE (PKRU is not switched), nor the other refused. */
+static void test_svm_cr4_write_checks(void **state)
+{
+	struct vp_sregs lm = {.cr0 = 0x80050033, .cr3 = 0x1000, .cr4 = 0x6f0, .efer = 0xd01};
+	struct vp_sregs pm = {.cr0 = 0x11, .cr4 = 0};
+
+	assert_false(svm_cr4_write_faults(0, &lm, 0x6f0));
+	assert_false(svm_cr4_write_faults(0, &lm, 0x6f0 & ~CR4_PGE)); /* a global flush */
+	assert_true(svm_cr4_write_faults(0, &lm, 0x6f0 | CR4_PKE));
+	assert_true(svm_cr4_write_faults(0, &pm, CR4_PKE));
+	assert_true(svm_cr4_write_faults(0, &lm, 0x6f0 | CR4_OSXSAVE));
+	assert_true(svm_cr4_write_faults(0, &lm, 0x6f0 | CR4_CET));
+	assert_true(svm_cr4_write_faults(0, &lm, 0x6f0 | (1ull << 32)));
+	assert_true(svm_cr4_write_faults(3, &lm, 0x6f0));	     /* CPL 3 */
+	assert_true(svm_cr4_write_faults(0, &lm, 0x6f0 & ~CR4_PAE)); /* PAE off in long mode */
+	assert_true(svm_cr4_write_faults(0, &lm, 0x6f0 | CR4_LA57));
+	assert_false(svm_cr4_write_faults(0, &lm, 0x6f0 | CR4_PCIDE));
+	lm.cr3 = 0x1001; /* PCIDE needs CR3[11:0] = 0 */
+	assert_true(svm_cr4_write_faults(0, &lm, 0x6f0 | CR4_PCIDE));
+	assert_true(svm_cr4_write_faults(0, &pm, CR4_PCIDE)); /* and IA-32e mode */
+	assert_false(svm_cr4_write_faults(0, &pm, CR4_PAE | CR4_PSE));
 }
 
 /* A VMMCALL exit carries the VMCB's CPL and CR0.PE (APM Vol.2 15.5.1; TLFS 3.2). */
@@ -347,6 +427,104 @@ static void test_msr_allow_list(void **state)
 	assert_int_equal(injected_vector, 13);
 }
 
+/* RDMSR/WRMSR of index with val (EDX:EAX): the vector injected, -1 for none. */
+static int msr_op(bool write, u32 index, u64 *val)
+{
+	struct vm_exit e = {.reason = write ? EXIT_MSR_WRITE : EXIT_MSR_READ, .insn_len = 2};
+	u64 *r = part.vp.regs.gpr;
+
+	injected_vector = -1;
+	r[REG_RCX] = index;
+	r[REG_RAX] = (u32)*val;
+	r[REG_RDX] = *val >> 32;
+	exit_handle(&part.vp, &e);
+	if (!write)
+		*val = (r[REG_RDX] << 32) | (u32)r[REG_RAX];
+	return injected_vector;
+}
+
+/* A fake Intel CPU with every speculation control and ARCH_CAPABILITIES (mitig_decide). */
+static void host_with_spec_controls(void)
+{
+	const struct mitig_cpu c = {
+	    .l7_edx = CPUID7_EDX_IBRS_IBPB | CPUID7_EDX_STIBP | CPUID7_EDX_L1D_FLUSH |
+		      CPUID7_EDX_ARCH_CAP | CPUID7_EDX_SSBD | CPUID7_EDX_MD_CLEAR,
+	    .arch_caps = ARCH_CAP_RDCL_NO | ARCH_CAP_MDS_NO | ARCH_CAP_SKIP_L1DFL,
+	};
+
+	mitig_decide(&c, &mitig);
+	part.vp.guest.mitig = mitig.on;
+	part.vp.guest.spec_ctrl_bits = mitig.spec_ctrl_bits;
+}
+
+/* Without the host's controls the guest gets none: #GP, as on such a CPU. */
+static void test_spec_msrs_absent(void **state)
+{
+	u64 v = 0;
+
+	assert_int_equal(msr_op(false, MSR_IA32_SPEC_CTRL, &v), 13);
+	v = 0;
+	assert_int_equal(msr_op(true, MSR_IA32_SPEC_CTRL, &v), 13);
+	v = PRED_CMD_IBPB;
+	assert_int_equal(msr_op(true, MSR_IA32_PRED_CMD, &v), 13);
+	v = FLUSH_CMD_L1D;
+	assert_int_equal(msr_op(true, MSR_IA32_FLUSH_CMD, &v), 13);
+	assert_int_equal(msr_op(false, MSR_IA32_ARCH_CAPABILITIES, &v), 13);
+	assert_int_equal(ibpbs + l1d_flushes, 0);
+}
+
+/* SPEC_CTRL is the VP's own; PRED_CMD and FLUSH_CMD act on the CPU; bad bits are #GP. */
+static void test_spec_msrs_virtualized(void **state)
+{
+	u64 v;
+
+	host_with_spec_controls();
+	v = SPEC_CTRL_IBRS | SPEC_CTRL_SSBD;
+	assert_int_equal(msr_op(true, MSR_IA32_SPEC_CTRL, &v), -1);
+	assert_int_equal(part.vp.spec_ctrl, SPEC_CTRL_IBRS | SPEC_CTRL_SSBD);
+	v = 0;
+	assert_int_equal(msr_op(false, MSR_IA32_SPEC_CTRL, &v), -1);
+	assert_int_equal(v, SPEC_CTRL_IBRS | SPEC_CTRL_SSBD);
+	v = 1ull << 7; /* not offered */
+	assert_int_equal(msr_op(true, MSR_IA32_SPEC_CTRL, &v), 13);
+	assert_int_equal(part.vp.spec_ctrl, SPEC_CTRL_IBRS | SPEC_CTRL_SSBD);
+
+	v = PRED_CMD_IBPB;
+	assert_int_equal(msr_op(true, MSR_IA32_PRED_CMD, &v), -1);
+	assert_int_equal(ibpbs, 1);
+	v = 2;
+	assert_int_equal(msr_op(true, MSR_IA32_PRED_CMD, &v), 13);
+	assert_int_equal(msr_op(false, MSR_IA32_PRED_CMD, &v), 13); /* write-only */
+	assert_int_equal(ibpbs, 1);
+	v = FLUSH_CMD_L1D;
+	assert_int_equal(msr_op(true, MSR_IA32_FLUSH_CMD, &v), -1);
+	assert_int_equal(l1d_flushes, 1);
+
+	/* The CPU's own facts, less what is the hypervisor's business (SKIP_L1DFL_VMENTRY). */
+	assert_int_equal(msr_op(false, MSR_IA32_ARCH_CAPABILITIES, &v), -1);
+	assert_int_equal(v, ARCH_CAP_RDCL_NO | ARCH_CAP_MDS_NO);
+}
+
+/* The speculation CPUID bits are offered exactly when the host has them. */
+static void test_cpuid_speculation_bits(void **state)
+{
+	u32 out[4];
+
+	cpuid_emulate(7, 0, out); /* the fake host answers all ones */
+	assert_int_equal(out[3] & 0xfc000000u, 0);
+	assert_true(out[3] & CPUID7_EDX_MD_CLEAR); /* VERW needs no MSR: always the host's */
+	cpuid_emulate(0x80000008, 0, out);
+	assert_int_equal(out[1] & 0x0701f000u, 0);
+
+	host_with_spec_controls();
+	cpuid_emulate(7, 0, out);
+	assert_int_equal(out[3] & 0xfc000000u, CPUID7_EDX_IBRS_IBPB | CPUID7_EDX_STIBP |
+						   CPUID7_EDX_L1D_FLUSH | CPUID7_EDX_ARCH_CAP |
+						   CPUID7_EDX_SSBD); /* not CORE_CAPABILITIES */
+	cpuid_emulate(0x80000008, 0, out);
+	assert_int_equal(out[1] & 0x0701f000u, 0); /* the fake host has no AMD bits */
+}
+
 static void test_cpuid_filter(void **state)
 {
 	u32 out[4];
@@ -355,6 +533,11 @@ static void test_cpuid_filter(void **state)
 	assert_true(out[2] & (1u << 31));  /* hypervisor present */
 	assert_false(out[2] & (1u << 5));  /* no VMX */
 	assert_false(out[2] & (1u << 26)); /* no XSAVE */
+	cpuid_emulate(7, 0, out);
+	assert_false(out[2] & (3u << 3));  /* no PKU, OSPKE: PKRU is not switched */
+	assert_false(out[1] & (1u << 1));  /* no TSC_ADJUST: Linux would read the MSR */
+	assert_false(out[2] & (1u << 7));  /* no CET shadow stacks ... */
+	assert_false(out[3] & (1u << 20)); /* ... nor IBT: CR4.CET is refused */
 	cpuid_emulate(0x80000001, 0, out);
 	assert_false(out[2] & (1u << 2)); /* no SVM */
 	cpuid_emulate(0x40000000, 0, out);
@@ -400,8 +583,13 @@ int main(void)
 	    cmocka_unit_test_setup(test_hypercalls, setup),
 	    cmocka_unit_test_setup(test_hypercalls_only_at_cpl0_in_protected_mode, setup),
 	    cmocka_unit_test(test_svm_vmmcall_privilege),
+	    cmocka_unit_test(test_svm_decode_mov_to_cr),
+	    cmocka_unit_test(test_svm_cr4_write_checks),
 	    cmocka_unit_test_setup(test_msr_allow_list, setup),
 	    cmocka_unit_test_setup(test_cpuid_filter, setup),
+	    cmocka_unit_test_setup(test_spec_msrs_absent, setup),
+	    cmocka_unit_test_setup(test_spec_msrs_virtualized, setup),
+	    cmocka_unit_test_setup(test_cpuid_speculation_bits, setup),
 	    cmocka_unit_test_setup(test_faults_and_halt, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -303,6 +303,49 @@ static void test_uart_round_trip(void **state)
 	assert_int_equal(uart_load(&b, &r2, err, sizeof(err)), -1);
 }
 
+/*
+ * VP record 1.1: DR0-3 and SPEC_CTRL go through; a 1.0 record (no SPEC_CTRL)
+ * is still read, with SPEC_CTRL 0; SPEC_CTRL bits no CPU has and CR4.PKE
+ * (refused on both back ends) are refused.
+ */
+static void test_vp_record_debug_and_speculation_state(void **state)
+{
+	struct vp_state s, t;
+	struct vp_saved r, r2;
+	u8 fpu[VP_FPU_SIZE] = {0}, fpu2[VP_FPU_SIZE];
+	u8 buf[2 * sizeof(struct vp_saved)];
+	u32 len = 0;
+
+	memset(&s, 0, sizeof(s));
+	s.regs.rflags = 0x2;
+	for (unsigned i = 0; i < 4; i++)
+		s.dr[i] = 0xffffffff81000000ull + 8 * i;
+	s.dr7 = 0x4ff;
+	s.spec_ctrl = SPEC_CTRL_IBRS | SPEC_CTRL_SSBD;
+	vp_state_save(&s, fpu, &r);
+	assert_int_equal(vp_state_load(&r, &t, fpu2, err, sizeof(err)), 0);
+	assert_memory_equal(t.dr, s.dr, sizeof(s.dr));
+	assert_int_equal(t.spec_ctrl, s.spec_ctrl);
+
+	/* A record of minor 0 is the first SNAP_VP_SIZE_1_0 bytes. */
+	struct snap_rec_header h = {SNAP_TAG_VP, 1, 0, SNAP_VP_SIZE_1_0,
+				    snap_crc32(&r, SNAP_VP_SIZE_1_0)};
+	assert_int_equal(snap_rec_read(&snap_rec_vp, &h, &r, &r2, err, sizeof(err)), 0);
+	assert_int_equal(r2.spec_ctrl, 0);
+	assert_memory_equal(r2.dr, r.dr, sizeof(r.dr));
+	assert_int_equal(snap_rec_put(buf, sizeof(buf), &len, &snap_rec_vp, &r), 0);
+	assert_int_equal(len, sizeof(struct snap_rec_header) + sizeof(struct vp_saved));
+
+	r2 = r;
+	r2.spec_ctrl = 1ull << 10;
+	assert_int_equal(vp_state_load(&r2, &t, fpu2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "SPEC_CTRL"));
+	r2 = r;
+	r2.cr4 = CR4_PAE | CR4_PKE;
+	assert_int_equal(vp_state_load(&r2, &t, fpu2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "CR4"));
+}
+
 static void test_vp_round_trip_and_checks(void **state)
 {
 	struct vp_state s, t;
@@ -532,6 +575,7 @@ int main(void)
 	    cmocka_unit_test(test_hv_round_trip_and_clock),
 	    cmocka_unit_test(test_uart_round_trip),
 	    cmocka_unit_test(test_vp_round_trip_and_checks),
+	    cmocka_unit_test(test_vp_record_debug_and_speculation_state),
 	    cmocka_unit_test(test_partition_and_pm1),
 	    cmocka_unit_test(test_older_uart_record_read_through_growth_rule),
 	    cmocka_unit_test(test_corrupt_short_and_unknown_refused),
