@@ -746,6 +746,13 @@ static void vmx_vp_run(struct vp *vp, struct vm_exit *e, u64 slice_us)
 		break;
 	case EXIT_REASON_EXCEPTION_NMI:
 		x.intr_info = (u32)vmread(VMCS_EXIT_INTR_INFO);
+		/*
+		 * With NMI exiting on (SDM Vol. 3C, pin-based controls) a host NMI
+		 * ends the guest's run instead of reaching the host's IDT: hand it to
+		 * the host's handler now, as on AMD-V (traps.c counts it).
+		 */
+		if ((x.intr_info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
+			__asm__ volatile("int $2");
 		break;
 	case EXIT_REASON_VMCALL:
 		x.cr0 = vmread(VMCS_GUEST_CR0);
