@@ -25,6 +25,7 @@
 #include "kernel/snap_state.h"
 #include "kernel/vioapic.h"
 #include "kernel/vlapic.h"
+#include "tests/fuzz/fuzz_input.h"
 
 #define TSC_HZ	      1000000000ull
 #define MAX_OPS	      128
@@ -43,22 +44,6 @@ static struct vlapic l;
 static struct vioapic io;
 static u64 isr_model[4];
 static u64 now;
-static const u8 *cur, *end;
-
-static void check(bool ok)
-{
-	if (!ok)
-		__builtin_trap();
-}
-
-static u64 take(unsigned n)
-{
-	u64 v = 0;
-
-	for (unsigned i = 0; i < n && cur < end; i++)
-		v |= (u64)*cur++ << (8 * i);
-	return v;
-}
 
 static bool test_bit(const u64 *map, unsigned v)
 {

@@ -31,6 +31,7 @@
 #define cpuid	real_cpuid
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/vmx.h"
+#include "tests/fuzz/fuzz_input.h"
 #undef vmread
 #undef vmwrite
 #undef cpuid
@@ -53,12 +54,6 @@ static u8 *ram[PAGES];
 static u8 absent;
 
 u64 vmx_cr0_mask, vmx_cr4_mask, vmx_cr0_fixed0, vmx_cr0_fixed1, vmx_cr4_fixed0;
-
-static void check(bool ok)
-{
-	if (!ok)
-		__builtin_trap();
-}
 
 static u64 *field(u64 f)
 {
@@ -121,17 +116,6 @@ static int guest_read(void *ctx, u64 gpa, void *buf, unsigned len)
 		return -1;
 	memcpy(buf, ram[page] + (gpa & ~PAGE_MASK), len);
 	return 0;
-}
-
-static const u8 *cur, *end;
-
-static u64 take(unsigned n)
-{
-	u64 v = 0;
-
-	for (unsigned i = 0; i < n && cur < end; i++)
-		v |= (u64)*cur++ << (8 * i);
-	return v;
 }
 
 static void check_pdptes(u64 cr3)

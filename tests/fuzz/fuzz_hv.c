@@ -30,6 +30,7 @@
 #include "kernel/hv.h"
 #include "kernel/part.h"
 #include "kernel/snap_state.h"
+#include "tests/fuzz/fuzz_input.h"
 
 #define MAX_PAGES 8
 #define MAX_OPS	  128
@@ -45,22 +46,6 @@ static u8 *pages[MAX_PAGES];
 static u8 absent;
 static u64 tsc;
 static int port_status;
-static const u8 *cur, *end;
-
-static void check(bool ok)
-{
-	if (!ok)
-		__builtin_trap();
-}
-
-static u64 take(unsigned n)
-{
-	u64 v = 0;
-
-	for (unsigned i = 0; i < n && cur < end; i++)
-		v |= (u64)*cur++ << (8 * i);
-	return v;
-}
 
 /* ---- doubles for what hv.c calls outside the units under test ---- */
 

@@ -28,6 +28,7 @@
 #include "kernel/arch.h"
 #include "kernel/x86.h"
 #include "tests/fuzz/fuzz_exit_env.h"
+#include "tests/fuzz/fuzz_input.h"
 
 #define CODE_LA	   0x8000u
 #define CODE_MAX   64
@@ -43,23 +44,6 @@
 #define ATTR_DPL3  (3u << 5)
 #define RTE_REMOTE (1ull << 14)
 #define RTE_LEVEL  (1ull << 15)
-
-static const u8 *cur, *end;
-
-static void check(bool ok)
-{
-	if (!ok)
-		__builtin_trap();
-}
-
-static u64 take(unsigned n)
-{
-	u64 v = 0;
-
-	for (unsigned i = 0; i < n && cur < end; i++)
-		v |= (u64)*cur++ << (8 * i);
-	return v;
-}
 
 static void put32(u32 gpa, u32 v)
 {

@@ -27,6 +27,7 @@
 #include "kernel/snap_state.h"
 #include "kernel/x86.h"
 #include "tests/fuzz/fuzz_exit_env.h"
+#include "tests/fuzz/fuzz_input.h"
 
 #define MAX_OPS	    256
 #define INSN_LEN    2	   /* e.g. IN AL,DX with a prefix: any length the exit reports */
@@ -40,23 +41,6 @@
 #define UART_LSR    5
 #define LSR_DR	    0x01
 #define LCR_DLAB    0x80
-
-static const u8 *cur, *end;
-
-static void check(bool ok)
-{
-	if (!ok)
-		__builtin_trap();
-}
-
-static u64 take(unsigned n)
-{
-	u64 v = 0;
-
-	for (unsigned i = 0; i < n && cur < end; i++)
-		v |= (u64)*cur++ << (8 * i);
-	return v;
-}
 
 static u16 pick_port(u8 sel)
 {

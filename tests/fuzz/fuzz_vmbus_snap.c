@@ -32,6 +32,7 @@
 
 #include "tests/fuzz/fuzz_vmbus_host.h"
 #include "vmbus/save.h"
+#include "tests/fuzz/fuzz_input.h"
 
 #define NR_CHANNELS 2
 #define MAX_OPS	    48
@@ -40,30 +41,7 @@
 #define RING_SPLIT  2
 #define CRC_POLY    0xedb88320u
 
-static const u8 *cur, *end;
 static struct vmb_bus *src, *dst;
-
-/* A UBSan report is a failure here too, not a line in the log (fuzz_vmbus_host.c has the rest). */
-const char *__ubsan_default_options(void);
-const char *__ubsan_default_options(void)
-{
-	return "halt_on_error=1:print_stacktrace=1";
-}
-
-static void check(bool ok)
-{
-	if (!ok)
-		__builtin_trap();
-}
-
-static u64 take(unsigned n)
-{
-	u64 v = 0;
-
-	for (unsigned i = 0; i < n && cur < end; i++)
-		v |= (u64)*cur++ << (8 * i);
-	return v;
-}
 
 /*
  * Both buses, in one place: the destination first (fz_channel names the source's
