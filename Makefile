@@ -126,7 +126,7 @@ FUZZERS :=
 include $(wildcard tests/fuzz/*.mk)
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz/,$(FUZZERS))
 # Each harness runs FUZZ_RUNS executions, or FUZZ_SECONDS if that comes first.
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 180
 FUZZ_RUNS ?= 1000000
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c

@@ -16,7 +16,7 @@ step "format (make format-check)"
 make -s format-check
 step "unit tests"
 make -s unit
-step "fuzzers (${FUZZ_RUNS:=1000000} executions or ${FUZZ_SECONDS:=60}s each)"
+step "fuzzers (${FUZZ_RUNS:=1000000} executions or ${FUZZ_SECONDS:=180}s each, ${FUZZ_JOBS:-$(nproc)} at a time)"
 make -s fuzz FUZZ_SECONDS="$FUZZ_SECONDS" FUZZ_RUNS="$FUZZ_RUNS"
 step "system tests: QEMU + OVMF (AMD-V, SVM with nested paging)"
 BACKENDS=qemu tests/system/run.sh
