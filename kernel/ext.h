@@ -11,10 +11,17 @@
 
 struct partition;
 struct cfg_partition;
+struct cfg;
 
 /* Per-partition devices beyond the built-in platform (e.g. the VMBus server). */
 struct part_ext {
 	const char *name;
+	/*
+	 * Optional: once at boot, after the configuration is parsed and before
+	 * any partition is created (hypervisor-wide devices such as virtual
+	 * switches): 0, or -1 with a one-line reason (no partition is started).
+	 */
+	int (*boot)(const struct cfg *cfg, char *err, size_t errlen);
 	/* At creation, after memory: 0, or -1 with a one-line reason (the partition is not
 	 * started). */
 	int (*create)(struct partition *p, const struct cfg_partition *c, char *err, size_t errlen);

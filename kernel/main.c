@@ -146,6 +146,13 @@ static void partitions_init(const struct boot_info *bi)
 		kprintf("error: %s; no partitions started\n", err);
 		return;
 	}
+	for_each_part_ext(x)
+	{
+		if (x->boot && x->boot(&config, err, sizeof(err))) {
+			kprintf("error: %s; no partitions started\n", err);
+			return;
+		}
+	}
 	for (unsigned i = 0; i < config.nr; i++)
 		start_partition(bi, bi->cfg_name, &config.part[i]);
 }

@@ -227,6 +227,7 @@ static int vmbus_part_snap_restore(struct partition *p, const void *state, char 
 
 PART_EXT(vmbus_ext) = {
     .name = "vmbus",
+    .boot = vsp_boot_all,
     .create = vmbus_part_create,
     .destroy = vmbus_part_destroy,
     .reset = vmbus_part_reset,

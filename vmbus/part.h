@@ -38,6 +38,9 @@ struct vmbus_part {
 };
 
 /* vsp.c: the instances of a partition, in the orders vmbus/vsp.h states; list: `vmbus =`. */
+struct cfg;
+/* Once at boot, after the configuration is parsed: every VSP_MODULE's boot hook. */
+int vsp_boot_all(const struct cfg *cfg, char *err, size_t errlen);
 int vsp_create_all(struct vmbus_part *vp, const struct cfg_value *list, char *err, size_t errlen);
 void vsp_destroy_all(struct vmbus_part *vp);
 void vsp_reset_all(struct vmbus_part *vp);

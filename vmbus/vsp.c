@@ -20,6 +20,8 @@
 
 extern const struct vsp_type __start_vsp_types[] __attribute__((weak));
 extern const struct vsp_type __stop_vsp_types[] __attribute__((weak));
+extern const struct vsp_module __start_vsp_mods[] __attribute__((weak));
+extern const struct vsp_module __stop_vsp_mods[] __attribute__((weak));
 extern const struct vsp_command __start_vsp_cmds[] __attribute__((weak));
 extern const struct vsp_command __stop_vsp_cmds[] __attribute__((weak));
 
@@ -165,6 +167,49 @@ const void *vsp_file(const struct vsp *v, const char *key, u64 *size)
 	if (!val || !(val->key->k.flags & BOOT_CFG_KEY_FILE))
 		return NULL;
 	return boot_file_data(val->text, size);
+}
+
+/* ---- hypervisor-wide modules ---- */
+
+static const struct cfg *boot_cfg; /* the parsed configuration, from vsp_boot_all on */
+
+int vsp_boot_all(const struct cfg *cfg, char *err, size_t errlen)
+{
+	char why[CFG_ERR_MAX];
+
+	boot_cfg = cfg;
+	for (const struct vsp_module *m = __start_vsp_mods; m < __stop_vsp_mods; m++) {
+		why[0] = 0;
+		if (m->boot && m->boot(why, sizeof(why))) {
+			snprintf(err, errlen, "%s: %s", m->name, why[0] ? why : "failed");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const struct cfg_section *find_section(const char *word, const char *name)
+{
+	for (unsigned i = 0; boot_cfg && i < boot_cfg->nr_sections; i++)
+		if (!strcmp(boot_cfg->sections[i].word, word) &&
+		    !strcmp(boot_cfg->sections[i].name, name))
+			return &boot_cfg->sections[i];
+	return NULL;
+}
+
+const char *vsp_section_name(const char *word, unsigned i)
+{
+	for (unsigned k = 0; boot_cfg && k < boot_cfg->nr_sections; k++)
+		if (!strcmp(boot_cfg->sections[k].word, word) && !i--)
+			return boot_cfg->sections[k].name;
+	return NULL;
+}
+
+const struct cfg_value *vsp_section_value(const char *word, const char *name, const char *key)
+{
+	const struct cfg_section *s = find_section(word, name);
+
+	return s ? cfg_get(&s->values, key) : NULL;
 }
 
 /* ---- instances of a partition ---- */
@@ -439,6 +484,13 @@ static void run_vsp_command(int argc, char **argv)
 
 	if (!c)
 		return;
+	if (c->global) {
+		if (argc < 2 || argc - 1 > c->max_args)
+			con_printf("error: usage: %s\n", c->usage);
+		else
+			c->fn(NULL, argc, argv);
+		return;
+	}
 	if (argc < 2 || argc - 2 > c->max_args) {
 		con_printf("error: usage: %s\n", c->usage);
 		return;

@@ -117,6 +117,10 @@ void vsp_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Console commands on one VSP of one partition: `NAME PARTITION [ARGS]`.
+ * A hypervisor-wide command (.global, a VSP_MODULE's: `switch NAME`) names
+ * no partition: the door checks only that it has 1 to max_args arguments
+ * and calls fn with v NULL and argv[1] its first argument (.vsp and
+ * .device unused).
  * The door checks the count of arguments (usage), finds the partition (or
  * prints "error: no partition named 'P' (see 'list')") and its instance of
  * the VSP type (or "error: partition P has no DEVICE (add `VSP` to its
@@ -127,12 +131,39 @@ struct vsp_command {
 	const char *vsp;    /* the vsp_type name */
 	const char *device; /* "IC channels": for the error above */
 	const char *usage;  /* "date PARTITION [SECONDS]" */
-	int max_args;	    /* after the partition's name */
+	int max_args;	    /* after the partition's name (.global: in all) */
 	void (*fn)(struct vsp *v, int argc, char **argv);
 	const char *help; /* "name ARGS   what it does", as `help` prints it */
+	bool global;	  /* hypervisor-wide: no partition, v is NULL */
 };
 #define VSP_COMMAND(var)                                                                           \
 	static const struct vsp_command var __attribute__((used, aligned(8), section("vsp_cmds")))
+
+/* ---- hypervisor-wide modules ---- */
+
+/*
+ * A module that is no partition's (the virtual switch, vsp/vswitch/): its
+ * state is its own, bounded by what the configuration says, and it is
+ * reached by VSPs through its own header. Its configuration is sections of
+ * its own ("[switch NAME]", CFG_KEY with that section word), its console
+ * commands are .global ones.
+ */
+struct vsp_module {
+	const char *name; /* "vswitch", for messages */
+	/*
+	 * Once at boot, after the configuration is parsed and before any
+	 * partition is created: 0, or -1 with a one-line reason in err (then no
+	 * partition starts).
+	 */
+	int (*boot)(char *err, size_t errlen);
+};
+#define VSP_MODULE(var)                                                                            \
+	static const struct vsp_module var __attribute__((used, aligned(8), section("vsp_mods")))
+
+/* The name of the i-th section [WORD NAME] of the configuration (file order), or NULL. */
+const char *vsp_section_name(const char *word, unsigned i);
+/* The value of a declared key in [WORD NAME], or NULL if the key is not set there. */
+const struct cfg_value *vsp_section_value(const char *word, const char *name, const char *key);
 
 /* ---- files the loader brought ---- */
 
