@@ -72,7 +72,7 @@ static int parse_number(const char *s, unsigned lo, unsigned hi, unsigned *out)
 	{                                                                                          \
 		unsigned n;                                                                        \
 		if (parse_number(v->text, (lo), (hi), &n)) {                                       \
-			snprintf(err, errlen, "'%s' is not a number from %u to %u", v->text,     \
+			snprintf(err, errlen, "'%s' is not a number from %u to %u", v->text,       \
 				 (unsigned)(lo), (unsigned)(hi));                                  \
 			return -1;                                                                 \
 		}                                                                                  \
@@ -130,7 +130,8 @@ int vsw_boot(char *err, size_t errlen)
 			}
 			/* A fresh start for each of its ports. */
 			for (u32 p = 0; known_ext[x].ops->port_reset && p < VSW_MAX_PORTS; p++)
-				known_ext[x].ops->port_reset(known_ext[x].ctx(vsw_index(sw)), sw, p);
+				known_ext[x].ops->port_reset(known_ext[x].ctx(vsw_index(sw)), sw,
+							     p);
 		}
 	}
 	return 0;
@@ -183,12 +184,13 @@ static void cmd_switch(struct vsp *v, int argc, char **argv)
 			continue;
 		vsw_port_describe(p, &part, &nic, &m);
 		c = vsw_port_counters(p);
-		vsp_printf("port id=%u partition=%s nic=%u mac=%02x:%02x:%02x:%02x:%02x:%02x state=%s "
-			   "rx_packets=%llu tx_packets=%llu rx_bytes=%llu tx_bytes=%llu drops=%llu\n",
-			   i, part, nic, m[0], m[1], m[2], m[3], m[4], m[5],
-			   state_name(vsw_port_state(p)), (unsigned long long)c->rx_packets,
-			   (unsigned long long)c->tx_packets, (unsigned long long)c->rx_bytes,
-			   (unsigned long long)c->tx_bytes, (unsigned long long)c->drops);
+		vsp_printf(
+		    "port id=%u partition=%s nic=%u mac=%02x:%02x:%02x:%02x:%02x:%02x state=%s "
+		    "rx_packets=%llu tx_packets=%llu rx_bytes=%llu tx_bytes=%llu drops=%llu\n",
+		    i, part, nic, m[0], m[1], m[2], m[3], m[4], m[5], state_name(vsw_port_state(p)),
+		    (unsigned long long)c->rx_packets, (unsigned long long)c->tx_packets,
+		    (unsigned long long)c->rx_bytes, (unsigned long long)c->tx_bytes,
+		    (unsigned long long)c->drops);
 	}
 }
 

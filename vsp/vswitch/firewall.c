@@ -145,7 +145,8 @@ static void fw_port_reset(void *ctx, struct vsw *sw, u32 port)
 
 /* Bulkhead's own provider GUID for it (random, version 4). */
 const struct vsw_ext_ops vsw_firewall_ops = {
-    .provider = VMB_GUID(0x2b9e4d17, 0x8a63, 0x4f05, 0xb1, 0x7c, 0x3e, 0x02, 0x9d, 0x64, 0xa8, 0x5f),
+    .provider =
+	VMB_GUID(0x2b9e4d17, 0x8a63, 0x4f05, 0xb1, 0x7c, 0x3e, 0x02, 0x9d, 0x64, 0xa8, 0x5f),
     .name = "firewall",
     .frame = fw_frame,
     .save = fw_save,

@@ -87,7 +87,8 @@ static vmb_status portstats_restore(void *notify_ctx, void *completion, enum vsw
 
 /* Bulkhead's own provider GUID for it (random, version 4). */
 const struct vsw_ext_ops vsw_portstats_ops = {
-    .provider = VMB_GUID(0x6c1f3a52, 0x0d4e, 0x4b7a, 0x9e, 0x21, 0x5b, 0x83, 0x47, 0xc0, 0xd2, 0x19),
+    .provider =
+	VMB_GUID(0x6c1f3a52, 0x0d4e, 0x4b7a, 0x9e, 0x21, 0x5b, 0x83, 0x47, 0xc0, 0xd2, 0x19),
     .name = "portstats",
     .save = portstats_save,
     .restore = portstats_restore,

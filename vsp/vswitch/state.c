@@ -55,8 +55,8 @@ static vmb_status walk(const u8 *b, u32 total, u32 head_size, unsigned nr,
 }
 
 vmb_status vsw_state_parse(const void *buf, u32 size,
-			   int (*seg)(void *ctx, const struct vmb_guid *provider,
-				      const void *blob, u32 len),
+			   int (*seg)(void *ctx, const struct vmb_guid *provider, const void *blob,
+				      u32 len),
 			   void *ctx)
 {
 	const u8 *b = buf;

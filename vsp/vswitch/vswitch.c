@@ -407,7 +407,8 @@ vmb_status vsw_send(struct vsw_port *p, const void *frame, u32 len)
 		for (u32 i = 0; i < sw->max_ports; i++) {
 			struct vsw_port *d = &sw->ports[i];
 
-			if (d != p && d->used && d->state == VSW_PORT_UP && admit(sw, p, d, fr, len))
+			if (d != p && d->used && d->state == VSW_PORT_UP &&
+			    admit(sw, p, d, fr, len))
 				to[nr_to++] = d;
 		}
 	}
@@ -634,8 +635,7 @@ void vsw_notify_complete(struct vsw *sw, void *completion, vmb_status status)
 			if (completion != &p->comp[k] || !p->comp[k].busy)
 				continue;
 			p->comp[k].busy = false;
-			if (status != VMB_STATUS_SUCCESS &&
-			    p->restore_status == VMB_STATUS_SUCCESS)
+			if (status != VMB_STATUS_SUCCESS && p->restore_status == VMB_STATUS_SUCCESS)
 				p->restore_status = status;
 			if (--p->pending == 0 && !p->beginning)
 				finish_restore(p);

@@ -22,19 +22,19 @@
 #include "vmbus/kmcl.h"
 #include "vmbus/vsp.h"
 
-#define VSW_MAX_SWITCHES   CFG_MAX_SECTIONS
-#define VSW_MAX_PORTS	   16 /* per switch; `ports =` picks up to this many */
-#define VSW_MAX_EXT	   4  /* extensions on one switch */
-#define VSW_MAC_TABLE	   64 /* learned addresses per switch */
-#define VSW_QUEUE_MAX	   64 /* frames queued for one port; `queue =` picks up to this */
-#define VSW_PORTS_DEFAULT  8
-#define VSW_QUEUE_DEFAULT  32
-#define VSW_AGE_DEFAULT_S  300 /* a learned address is forgotten after this long unheard */
-#define VSW_FRAME_MIN	   14  /* destination, source, EtherType */
-#define VSW_FRAME_MAX	   1518 /* 1500 bytes of payload, the header and an 802.1Q tag */
-#define VSW_BLOB_MAX	   1024 /* one extension's runtime state for one port */
-#define VSW_MAX_SEGMENTS   8	/* segments in one port's saved runtime state */
-#define VSW_PORT_NONE	   0xffffffffu
+#define VSW_MAX_SWITCHES  CFG_MAX_SECTIONS
+#define VSW_MAX_PORTS	  16 /* per switch; `ports =` picks up to this many */
+#define VSW_MAX_EXT	  4  /* extensions on one switch */
+#define VSW_MAC_TABLE	  64 /* learned addresses per switch */
+#define VSW_QUEUE_MAX	  64 /* frames queued for one port; `queue =` picks up to this */
+#define VSW_PORTS_DEFAULT 8
+#define VSW_QUEUE_DEFAULT 32
+#define VSW_AGE_DEFAULT_S 300  /* a learned address is forgotten after this long unheard */
+#define VSW_FRAME_MIN	  14   /* destination, source, EtherType */
+#define VSW_FRAME_MAX	  1518 /* 1500 bytes of payload, the header and an 802.1Q tag */
+#define VSW_BLOB_MAX	  1024 /* one extension's runtime state for one port */
+#define VSW_MAX_SEGMENTS  8    /* segments in one port's saved runtime state */
+#define VSW_PORT_NONE	  0xffffffffu
 
 struct vsw;	 /* one switch */
 struct vsw_port; /* one port of it */
@@ -158,7 +158,7 @@ struct vsw_saved_head {
 } __packed;
 struct vsw_saved_segment {
 	struct vmb_guid provider;
-	u32 len; /* of the blob, at most VSW_BLOB_MAX */
+	u32 len;      /* of the blob, at most VSW_BLOB_MAX */
 	u32 reserved; /* 0 */
 } __packed;
 _Static_assert(sizeof(struct vsw_saved_head) == 16, "vsw_saved_head");
@@ -170,8 +170,8 @@ _Static_assert(sizeof(struct vsw_saved_segment) == 24, "vsw_saved_segment");
  * return. SUCCESS, or INVALID_PARAMETER / REVISION_MISMATCH / DATA_ERROR.
  */
 vmb_status vsw_state_parse(const void *buf, u32 size,
-			   int (*seg)(void *ctx, const struct vmb_guid *provider,
-				      const void *blob, u32 len),
+			   int (*seg)(void *ctx, const struct vmb_guid *provider, const void *blob,
+				      u32 len),
 			   void *ctx);
 
 /* ---- extensions ---- */
@@ -229,8 +229,7 @@ void vsw_reset_all(void);
 struct vsw *vsw_make(const char *name, unsigned max_ports, unsigned queue, u64 age_ns);
 /* For the console: the extensions' names in order, a port's facts. */
 unsigned vsw_ext_names(const struct vsw *sw, const char **names, unsigned max);
-void vsw_port_describe(const struct vsw_port *p, const char **partition, u32 *nic,
-		       const u8 **mac);
+void vsw_port_describe(const struct vsw_port *p, const char **partition, u32 *nic, const u8 **mac);
 unsigned vsw_max_ports(const struct vsw *sw);
 
 /* The built-in extensions (portstats.c, firewall.c) and their GUIDs. */
