@@ -50,9 +50,10 @@ static u32 frame(u8 *buf, const u8 *dst, const u8 *src, u16 type, u32 n)
 static vmb_status send(struct fake_nic *from, const u8 *dst, u16 type)
 {
 	u8 buf[VSW_FRAME_MAX];
-	u32 len = frame(buf, dst, vsw_port_id(from->port) == 0	 ? mac_a
-				  : vsw_port_id(from->port) == 1 ? mac_b
-								 : mac_c,
+	u32 len = frame(buf, dst,
+			vsw_port_id(from->port) == 0   ? mac_a
+			: vsw_port_id(from->port) == 1 ? mac_b
+						       : mac_c,
 			type, 46);
 
 	return vsw_send(from->port, buf, len);
@@ -286,8 +287,8 @@ static void test_a_flooding_sender_does_not_starve_another(void **state)
 			got_b++;
 		vsw_port_pop(c.port);
 	}
-	print_message("fairness: B delivered %u of %u, A %u of 5000 in the rounds\n", got_b,
-		      sent_b, got_a);
+	print_message("fairness: B delivered %u of %u, A %u of 5000 in the rounds\n", got_b, sent_b,
+		      got_a);
 	assert_int_equal(got_b, sent_b); /* B loses nothing to A's flood */
 	assert_true(got_a >= 300);	 /* and A gets the rest of C's drain rate */
 }
@@ -423,7 +424,8 @@ static void test_switch_command_lines(void **state)
 	assert_string_equal(fake_command("switch lan x"), "error: usage: switch NAME\n");
 	reboot_with("[switch lan]\n");
 	vsw_port_set_link(c.port, false);
-	assert_non_null(strstr(fake_command("switch lan"), "switch name=lan ports=3 extensions=\n"));
+	assert_non_null(
+	    strstr(fake_command("switch lan"), "switch name=lan ports=3 extensions=\n"));
 	assert_non_null(strstr(fake_console, "port id=2 partition=gamma nic=0 "
 					     "mac=00:15:5d:00:02:00 state=down "));
 }
@@ -438,10 +440,12 @@ static void test_config_errors(void **state)
 	     "bulkhead.cfg:8: extensions: unknown extension 'nat' (known: portstats, firewall)"},
 	    {"[switch lan]\nextensions = firewall, firewall\n",
 	     "bulkhead.cfg:8: extensions: 'firewall' is listed twice"},
-	    {"[switch lan]\nports = 0\n", "bulkhead.cfg:8: ports: '0' is not a number from 1 to 16"},
+	    {"[switch lan]\nports = 0\n",
+	     "bulkhead.cfg:8: ports: '0' is not a number from 1 to 16"},
 	    {"[switch lan]\nqueue = 65\n",
 	     "bulkhead.cfg:8: queue: '65' is not a number from 1 to 64"},
-	    {"[switch lan]\nage = 1x\n", "bulkhead.cfg:8: age: '1x' is not a number from 1 to 86400"},
+	    {"[switch lan]\nage = 1x\n",
+	     "bulkhead.cfg:8: age: '1x' is not a number from 1 to 86400"},
 	    {"[switch lan]\ncolour = red\n", "bulkhead.cfg:8: colour: unknown key"},
 	    {"[switch Lan]\n", NULL},
 	    {"[switch lan]\n[switch lan]\n", NULL},
@@ -465,13 +469,13 @@ static void test_config_errors(void **state)
 	{
 		struct fake_nic d;
 
-		assert_int_equal(fake_nic_try_attach(&d, "lan", "delta", 0, mac_a, BUDGET, err,
-						     sizeof(err)),
-				 -1);
+		assert_int_equal(
+		    fake_nic_try_attach(&d, "lan", "delta", 0, mac_a, BUDGET, err, sizeof(err)),
+		    -1);
 		assert_string_equal(err, "switch lan: all of its 3 ports are in use");
-		assert_int_equal(fake_nic_try_attach(&d, "wan", "delta", 0, mac_a, BUDGET, err,
-						     sizeof(err)),
-				 -1);
+		assert_int_equal(
+		    fake_nic_try_attach(&d, "wan", "delta", 0, mac_a, BUDGET, err, sizeof(err)),
+		    -1);
 		assert_string_equal(err, "no switch named 'wan'");
 	}
 	send(&a, mac_c, 0x0800);
@@ -516,8 +520,9 @@ static void test_save_restore_counters_and_rules_through_pending(void **state)
 	assert_int_equal(vsw_port_restore_status(c.port), VMB_STATUS_PENDING);
 	assert_true(c.kicks >= 1); /* vsw_defer kicked the endpoints */
 	assert_string_equal(fake_command("switch lan") + 0, fake_console);
-	assert_non_null(strstr(fake_console, "port id=2 partition=gamma nic=0 "
-					     "mac=00:15:5d:00:02:00 state=restoring rx_packets=1 "));
+	assert_non_null(strstr(fake_console,
+			       "port id=2 partition=gamma nic=0 "
+			       "mac=00:15:5d:00:02:00 state=restoring rx_packets=1 "));
 	send(&b, bcast, 0x0806); /* a restoring port takes no frames */
 	assert_null(vsw_port_peek(c.port, &(u32){0}));
 	assert_int_equal(vsw_port_restore_begin(c.port, saved, saved_len),
@@ -567,8 +572,7 @@ static const struct vsw_ext_ops bad_ext = {.provider = VMB_GUID(3, 0, 0, 0, 0, 0
 					   .name = "bad",
 					   .save = word_save,
 					   .restore = bad_restore};
-static const struct vsw_ext_ops late_ext = {.provider =
-						VMB_GUID(4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4),
+static const struct vsw_ext_ops late_ext = {.provider = VMB_GUID(4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4),
 					    .name = "late",
 					    .save = word_save,
 					    .restore = late_restore};
@@ -678,18 +682,18 @@ static void test_state_parser_checks_every_field(void **state)
 		assert_int_equal(vsw_state_check(r, saved_len), want);                             \
 		assert_int_equal(vsw_port_restore_begin(a.port, r, saved_len), want);              \
 	} while (0)
-	MUTATE(0, 'x', VMB_STATUS_DATA_ERROR);		  /* magic */
-	MUTATE(4, 2, VMB_STATUS_REVISION_MISMATCH);	  /* version */
-	MUTATE(6, 8, VMB_STATUS_DATA_ERROR);		  /* a head shorter than this build's */
-	MUTATE(8, saved_len + 8, VMB_STATUS_DATA_ERROR);  /* total past the bytes */
-	MUTATE(8, saved_len - 8, VMB_STATUS_DATA_ERROR);  /* total cutting a segment */
-	MUTATE(12, 3, VMB_STATUS_DATA_ERROR);		  /* more segments than there are */
-	MUTATE(12, 1, VMB_STATUS_DATA_ERROR);		  /* fewer: bytes left over */
-	MUTATE(12, 9, VMB_STATUS_DATA_ERROR);		  /* more than VSW_MAX_SEGMENTS */
-	MUTATE(14, 1, VMB_STATUS_DATA_ERROR);		  /* reserved */
-	MUTATE(16 + 17, 0x10, VMB_STATUS_DATA_ERROR);	  /* blob longer than VSW_BLOB_MAX */
-	MUTATE(16 + 16, 49, VMB_STATUS_DATA_ERROR);	  /* a length off the padding */
-	MUTATE(16 + 20, 1, VMB_STATUS_DATA_ERROR);	  /* segment reserved */
+	MUTATE(0, 'x', VMB_STATUS_DATA_ERROR);		      /* magic */
+	MUTATE(4, 2, VMB_STATUS_REVISION_MISMATCH);	      /* version */
+	MUTATE(6, 8, VMB_STATUS_DATA_ERROR);		      /* a head shorter than this build's */
+	MUTATE(8, saved_len + 8, VMB_STATUS_DATA_ERROR);      /* total past the bytes */
+	MUTATE(8, saved_len - 8, VMB_STATUS_DATA_ERROR);      /* total cutting a segment */
+	MUTATE(12, 3, VMB_STATUS_DATA_ERROR);		      /* more segments than there are */
+	MUTATE(12, 1, VMB_STATUS_DATA_ERROR);		      /* fewer: bytes left over */
+	MUTATE(12, 9, VMB_STATUS_DATA_ERROR);		      /* more than VSW_MAX_SEGMENTS */
+	MUTATE(14, 1, VMB_STATUS_DATA_ERROR);		      /* reserved */
+	MUTATE(16 + 17, 0x10, VMB_STATUS_DATA_ERROR);	      /* blob longer than VSW_BLOB_MAX */
+	MUTATE(16 + 16, 49, VMB_STATUS_DATA_ERROR);	      /* a length off the padding */
+	MUTATE(16 + 20, 1, VMB_STATUS_DATA_ERROR);	      /* segment reserved */
 	MUTATE(16 + 24 + 48 + 16, 12, VMB_STATUS_DATA_ERROR); /* padding not zero: 12 of 16 */
 	memcpy(r, saved, saved_len);
 	memcpy(r + 16 + 24 + 48, r + 16, 16); /* the same provider twice */
