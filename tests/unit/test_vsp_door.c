@@ -4,7 +4,8 @@
  * on a failure; destroy in reverse), deferred work and timers, memory
  * charged to the partition and freed with the instance, snapshots of the
  * instances' own state, console commands resolved to an instance, and the
- * partition's configuration keys and files.
+ * partition's configuration keys and files, and hypervisor-wide modules (their boot
+ * hook, the sections they read, their .global console commands).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -517,6 +518,76 @@ static void test_log_and_configuration(void **state)
 	assert_string_equal(vsp_partition_name(&vp.vsps[0]), "linux");
 }
 
+/* ---- hypervisor-wide modules ---- */
+
+static int boots;
+static char boot_seen[64];
+
+static int module_boot(char *err, size_t errlen)
+{
+	const char *name;
+
+	boots++;
+	for (unsigned i = 0; (name = vsp_section_name("zone", i)); i++) {
+		const struct cfg_value *v = vsp_section_value("zone", name, "colour");
+
+		strcat(boot_seen, name);
+		strcat(boot_seen, "=");
+		strcat(boot_seen, v ? v->text : "-");
+		strcat(boot_seen, " ");
+	}
+	if (vsp_section_name("zone", 0) && !strcmp(vsp_section_name("zone", 0), "bad")) {
+		snprintf(err, errlen, "zone bad is refused");
+		return -1;
+	}
+	return 0;
+}
+
+VSP_MODULE(test_module) = {.name = "zones", .boot = module_boot};
+CFG_KEY(colour_key) = {.k = CFG_KEY_HEAD(0, "zone", "colour")};
+
+static void cmd_zone(struct vsp *v, int argc, char **argv)
+{
+	vsp_printf("zone v=%s first=%s args=%d\n", v ? "set" : "null", argv[1], argc);
+}
+
+VSP_COMMAND(zone_cmd) = {
+    .name = "zone",
+    .usage = "zone NAME [X]",
+    .max_args = 2,
+    .fn = cmd_zone,
+    .help = "zone Z [X]           test",
+    .global = true,
+};
+
+static void test_modules_boot_read_sections_and_take_global_commands(void **state)
+{
+	static struct cfg cfg;
+	static const char text[] = "[partition linux]\nmemory = 16M\nimage = a.bin\n"
+				   "[zone red]\ncolour = crimson\n[zone blue]\n";
+	char err[CFG_ERR_MAX] = "";
+
+	assert_int_equal(cfg_parse(text, strlen(text), "t.cfg", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(vsp_boot_all(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(boots, 1);
+	assert_string_equal(boot_seen, "red=crimson blue=- ");
+	assert_null(vsp_section_name("zone", 2));
+	assert_null(vsp_section_name("partition", 0)); /* partitions are not extension sections */
+	assert_null(vsp_section_value("zone", "green", "colour"));
+	run("zone red");
+	assert_string_equal(out, "zone v=null first=red args=2\n"); /* no partition looked up */
+	run("zone red a");
+	assert_string_equal(out, "zone v=null first=red args=3\n");
+	run("zone");
+	assert_string_equal(out, "error: usage: zone NAME [X]\n");
+	run("zone red a b");
+	assert_string_equal(out, "error: usage: zone NAME [X]\n");
+	static const char bad[] = "[partition linux]\nmemory = 16M\nimage = a.bin\n[zone bad]\n";
+	assert_int_equal(cfg_parse(bad, strlen(bad), "t.cfg", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(vsp_boot_all(&cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "zones: zone bad is refused");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -532,6 +603,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_console_commands_resolve_to_an_instance, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_log_and_configuration, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_modules_boot_read_sections_and_take_global_commands, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
