@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define KNOWN_MAX	 96
-#define VSP_COMMANDS_MAX 32 /* console commands of all VSPs (4 today); the rest are not shown */
+#define VSP_COMMANDS_MAX 32 /* console commands of all VSPs (6 today); the rest are not shown */
 
 extern const struct vsp_type __start_vsp_types[] __attribute__((weak));
 extern const struct vsp_type __stop_vsp_types[] __attribute__((weak));

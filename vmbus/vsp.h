@@ -13,6 +13,8 @@
  * in a VSP.
  *
  * Order, stated once (the door keeps it):
+ *   - boot (VSP_MODULE, hypervisor-wide): once, after the configuration is
+ *     parsed, before any partition is created; in link order.
  *   - create: in `vmbus =` order, after the bus exists; a failure destroys
  *     the instances made before, in reverse, then the bus.
  *   - work (timers and deferred work): once per scheduler pass for each
