@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define CON_LINE_MAX  128
-#define CON_MAX_ARGS  4
+#define CON_MAX_ARGS  5	   /* `firewall SWITCH PORT allow MAC` */
 #define KEY_ESCAPE    0x1d /* Ctrl-] leaves `console P` */
 #define KEY_BACKSPACE 0x08
 #define KEY_DELETE    0x7f

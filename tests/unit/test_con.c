@@ -125,19 +125,20 @@ static void test_unknown_command(void **state)
 
 static void test_arguments_split_and_counted(void **state)
 {
-	/* Up to four words, split at spaces, tabs and CRs. */
-	expect("  probe\tone  two\rthree ", "");
+	/* Up to five words, split at spaces, tabs and CRs. */
+	expect("  probe\tone  two\rthree four", "");
 	assert_int_equal(ext_calls, 1);
 	assert_string_equal(ext_called, "probe");
-	assert_int_equal(ext_argc, 4);
+	assert_int_equal(ext_argc, 5);
 	assert_string_equal(ext_argv[0], "probe");
 	assert_string_equal(ext_argv[1], "one");
 	assert_string_equal(ext_argv[2], "two");
 	assert_string_equal(ext_argv[3], "three");
+	assert_string_equal(ext_argv[4], "four");
 
-	/* A fifth is refused before any command runs, known or not. */
-	expect("probe a b c d", "error: too many arguments\n");
-	expect("nosuch a b c d", "error: too many arguments\n");
+	/* A sixth is refused before any command runs, known or not. */
+	expect("probe a b c d e", "error: too many arguments\n");
+	expect("nosuch a b c d e", "error: too many arguments\n");
 	assert_int_equal(ext_calls, 1);
 }
 
