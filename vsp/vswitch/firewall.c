@@ -5,15 +5,14 @@
  * completes on a later pass of the switch (vsw_defer, then its work hook),
  * so every restore goes through PENDING and vsw_notify_complete.
  *
- * Its blob (little-endian, packed): u32 version (1), u32 count (at most
- * FW_RULES_MAX), then count entries of 8 bytes: the MAC and two zero bytes.
+ * Its blob: struct vsw_firewall_saved, then `count` struct
+ * vsw_firewall_saved_rule (vswitch.h).
  */
 #include "vsp/vswitch/vswitch.h"
 
 #include <string.h>
 
-#define FW_VERSION   1
-#define FW_RULES_MAX 8
+#define FW_RULES_MAX VSW_FIREWALL_RULES_MAX
 
 struct fw_list {
 	unsigned n;
@@ -64,6 +63,7 @@ static vmb_status fw_save(void *ctx, struct vsw *sw, u32 port, void *blob, u32 r
 	struct fw_switch *f = ctx;
 	const struct fw_port *p;
 	const struct fw_list *l;
+	struct vsw_firewall_saved h = {.version = VSW_FIREWALL_VERSION};
 	u8 *b = blob;
 
 	(void)sw;
@@ -72,20 +72,18 @@ static vmb_status fw_save(void *ctx, struct vsw *sw, u32 port, void *blob, u32 r
 		return VMB_STATUS_INVALID_PARAMETER;
 	p = &f->ports[port];
 	l = p->pending ? &p->next : &p->rules; /* a restore not yet applied is what it holds */
-	if (room < 8 + 8 * l->n)
+	if (room < sizeof(h) + sizeof(struct vsw_firewall_saved_rule) * l->n)
 		return VMB_STATUS_BUFFER_TOO_SMALL;
-	memset(b, 0, 8 + 8 * l->n);
-	b[0] = FW_VERSION;
-	b[4] = (u8)l->n;
-	for (unsigned i = 0; i < l->n; i++)
-		memcpy(b + 8 + 8 * i, l->mac[i], 6);
-	*len = 8 + 8 * l->n;
-	return VMB_STATUS_SUCCESS;
-}
+	h.count = l->n;
+	memcpy(b, &h, sizeof(h));
+	for (unsigned i = 0; i < l->n; i++) {
+		struct vsw_firewall_saved_rule r = {.reserved = 0};
 
-static u32 get_u32(const u8 *b)
-{
-	return b[0] | b[1] << 8 | b[2] << 16 | (u32)b[3] << 24;
+		memcpy(r.mac, l->mac[i], 6);
+		memcpy(b + sizeof(h) + sizeof(r) * i, &r, sizeof(r));
+	}
+	*len = sizeof(h) + sizeof(struct vsw_firewall_saved_rule) * l->n;
+	return VMB_STATUS_SUCCESS;
 }
 
 static vmb_status fw_restore(void *notify_ctx, void *completion, enum vsw_event event,
@@ -94,23 +92,25 @@ static vmb_status fw_restore(void *notify_ctx, void *completion, enum vsw_event 
 	struct fw_switch *f = notify_ctx;
 	const u8 *b = blob;
 	struct fw_list next = {0};
-	u32 count;
+	struct vsw_firewall_saved h;
 
 	if (event != VSW_EVENT_RESTORE || port >= VSW_MAX_PORTS)
 		return VMB_STATUS_INVALID_PARAMETER;
-	if (len < 8)
+	if (len < sizeof(h))
 		return VMB_STATUS_DATA_ERROR;
-	if (get_u32(b) != FW_VERSION)
+	memcpy(&h, b, sizeof(h));
+	if (h.version != VSW_FIREWALL_VERSION)
 		return VMB_STATUS_REVISION_MISMATCH;
-	count = get_u32(b + 4);
-	if (count > FW_RULES_MAX || len != 8 + 8 * count)
+	if (h.count > FW_RULES_MAX ||
+	    len != sizeof(h) + sizeof(struct vsw_firewall_saved_rule) * h.count)
 		return VMB_STATUS_DATA_ERROR;
-	for (u32 i = 0; i < count; i++) {
-		const u8 *e = b + 8 + 8 * i;
+	for (u32 i = 0; i < h.count; i++) {
+		struct vsw_firewall_saved_rule r;
 
-		if (e[6] || e[7] || (e[0] & 1) || listed(&next, e))
+		memcpy(&r, b + sizeof(h) + sizeof(r) * i, sizeof(r));
+		if (r.reserved || (r.mac[0] & 1) || listed(&next, r.mac))
 			return VMB_STATUS_DATA_ERROR; /* a source MAC is never a group address */
-		memcpy(next.mac[next.n++], e, 6);
+		memcpy(next.mac[next.n++], r.mac, 6);
 	}
 	f->ports[port].next = next;
 	f->ports[port].pending = true;

@@ -1,21 +1,13 @@
 /*
  * The parser of a port's saved runtime state (vswitch.h, "The saved
  * format"). Its bytes come from a snapshot, which may be an image from
- * disk: every field is checked before any segment is handed out.
+ * disk: every field is checked before any segment is handed out. The
+ * hypervisor and its saved formats are little-endian (x86-64): the packed
+ * structures of vswitch.h are copied out, never pointed into.
  */
 #include "vsp/vswitch/vswitch.h"
 
 #include <string.h>
-
-static u16 get_u16(const u8 *b)
-{
-	return (u16)(b[0] | b[1] << 8);
-}
-
-static u32 get_u32(const u8 *b)
-{
-	return get_u16(b) | (u32)get_u16(b + 2) << 16;
-}
 
 /* Walk the segments; with seg NULL only check. */
 static vmb_status walk(const u8 *b, u32 total, u32 head_size, unsigned nr,
@@ -25,14 +17,15 @@ static vmb_status walk(const u8 *b, u32 total, u32 head_size, unsigned nr,
 	u32 at = head_size;
 
 	for (unsigned i = 0; i < nr; i++) {
-		struct vmb_guid g;
+		struct vsw_saved_segment sg;
+		const struct vmb_guid *g = &sg.provider;
 		u32 len, padded;
 
-		if (total - at < sizeof(struct vsw_saved_segment))
+		if (total - at < sizeof(sg))
 			return VMB_STATUS_DATA_ERROR;
-		memcpy(&g, b + at, sizeof(g));
-		len = get_u32(b + at + 16);
-		if (get_u32(b + at + 20) != 0 || len > VSW_BLOB_MAX)
+		memcpy(&sg, b + at, sizeof(sg));
+		len = sg.len;
+		if (sg.reserved != 0 || len > VSW_BLOB_MAX)
 			return VMB_STATUS_DATA_ERROR;
 		at += sizeof(struct vsw_saved_segment);
 		padded = (u32)ALIGN_UP(len, 8);
@@ -43,10 +36,10 @@ static vmb_status walk(const u8 *b, u32 total, u32 head_size, unsigned nr,
 				return VMB_STATUS_DATA_ERROR;
 		if (!seg) {
 			for (unsigned k = 0; k < i; k++)
-				if (!memcmp(&seen[k], &g, sizeof(g)))
+				if (!memcmp(&seen[k], g, sizeof(*g)))
 					return VMB_STATUS_DATA_ERROR; /* one segment per provider */
-			seen[i] = g;
-		} else if (seg(ctx, &g, b + at, len)) {
+			seen[i] = *g;
+		} else if (seg(ctx, g, b + at, len)) {
 			return VMB_STATUS_SUCCESS;
 		}
 		at += padded;
@@ -59,25 +52,21 @@ vmb_status vsw_state_parse(const void *buf, u32 size,
 				      u32 len),
 			   void *ctx)
 {
-	const u8 *b = buf;
-	u32 total, head_size;
-	unsigned nr;
+	struct vsw_saved_head h;
 	vmb_status st;
 
-	if (!buf || size < sizeof(struct vsw_saved_head))
+	if (!buf || size < sizeof(h))
 		return VMB_STATUS_INVALID_PARAMETER;
-	if (get_u32(b) != VSW_SAVED_MAGIC)
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != VSW_SAVED_MAGIC)
 		return VMB_STATUS_DATA_ERROR;
-	if (get_u16(b + 4) != VSW_SAVED_VERSION)
+	if (h.version != VSW_SAVED_VERSION)
 		return VMB_STATUS_REVISION_MISMATCH;
-	head_size = get_u16(b + 6);
-	total = get_u32(b + 8);
-	nr = get_u16(b + 12);
-	if (head_size < sizeof(struct vsw_saved_head) || head_size > total || total > size ||
-	    get_u16(b + 14) != 0 || nr > VSW_MAX_SEGMENTS || head_size % 8)
+	if (h.head_size < sizeof(h) || h.head_size % 8 || h.head_size > h.total || h.total > size ||
+	    h.reserved || h.nr_segments > VSW_MAX_SEGMENTS)
 		return VMB_STATUS_DATA_ERROR;
-	st = walk(b, total, head_size, nr, NULL, NULL);
+	st = walk(buf, h.total, h.head_size, h.nr_segments, NULL, NULL);
 	if (st != VMB_STATUS_SUCCESS || !seg)
 		return st;
-	return walk(b, total, head_size, nr, seg, ctx);
+	return walk(buf, h.total, h.head_size, h.nr_segments, seg, ctx);
 }

@@ -482,18 +482,6 @@ void vsw_poll(struct vsw *sw)
 
 /* ---- runtime state ---- */
 
-static void put_u16(u8 *b, u16 v)
-{
-	b[0] = v & 0xff;
-	b[1] = v >> 8;
-}
-
-static void put_u32(u8 *b, u32 v)
-{
-	put_u16(b, v & 0xffff);
-	put_u16(b + 2, v >> 16);
-}
-
 vmb_status vsw_port_save(struct vsw_port *p, void *buf, u32 size, u32 *needed)
 {
 	struct vsw *sw = p->sw;
@@ -515,9 +503,8 @@ vmb_status vsw_port_save(struct vsw_port *p, void *buf, u32 size, u32 *needed)
 			if (len > VSW_BLOB_MAX)
 				return VMB_STATUS_DATA_ERROR;
 			if (pass) {
-				struct vsw_saved_segment s = {x->ops->provider, 0, 0};
+				struct vsw_saved_segment s = {x->ops->provider, len, 0};
 
-				put_u32((u8 *)&s.len, len);
 				memcpy(out + at, &s, sizeof(s));
 				memcpy(out + at + sizeof(s), blob_scratch, len);
 				memset(out + at + sizeof(s) + len, 0, ALIGN_UP(len, 8) - len);
@@ -528,12 +515,16 @@ vmb_status vsw_port_save(struct vsw_port *p, void *buf, u32 size, u32 *needed)
 		if (!pass && size < at)
 			return VMB_STATUS_BUFFER_TOO_SMALL;
 	}
-	put_u32(out, VSW_SAVED_MAGIC);
-	put_u16(out + 4, VSW_SAVED_VERSION);
-	put_u16(out + 6, sizeof(struct vsw_saved_head));
-	put_u32(out + 8, at);
-	put_u16(out + 12, (u16)sw->nr_ext);
-	put_u16(out + 14, 0);
+	{
+		struct vsw_saved_head h = {VSW_SAVED_MAGIC,
+					   VSW_SAVED_VERSION,
+					   sizeof(struct vsw_saved_head),
+					   at,
+					   (u16)sw->nr_ext,
+					   0};
+
+		memcpy(out, &h, sizeof(h));
+	}
 	return VMB_STATUS_SUCCESS;
 }
 

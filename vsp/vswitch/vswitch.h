@@ -232,6 +232,31 @@ unsigned vsw_ext_names(const struct vsw *sw, const char **names, unsigned max);
 void vsw_port_describe(const struct vsw_port *p, const char **partition, u32 *nic, const u8 **mac);
 unsigned vsw_max_ports(const struct vsw *sw);
 
+/*
+ * The built-in extensions' blobs (little-endian, packed; docs/vswitch.md).
+ * Growth as for the record: fields only appended.
+ */
+#define VSW_PORTSTATS_VERSION 1
+struct vsw_portstats_saved {
+	u32 version; /* VSW_PORTSTATS_VERSION */
+	u32 size;    /* the blob's length; at least sizeof(this) */
+	u64 rx_packets, tx_packets, rx_bytes, tx_bytes, drops;
+} __packed;
+_Static_assert(sizeof(struct vsw_portstats_saved) == 48, "vsw_portstats_saved");
+
+#define VSW_FIREWALL_VERSION   1
+#define VSW_FIREWALL_RULES_MAX 8
+struct vsw_firewall_saved {
+	u32 version; /* VSW_FIREWALL_VERSION */
+	u32 count; /* rules that follow, at most VSW_FIREWALL_RULES_MAX; the blob is exactly them */
+} __packed;
+struct vsw_firewall_saved_rule {
+	u8 mac[6];    /* a unicast source address, each once */
+	u16 reserved; /* 0 */
+} __packed;
+_Static_assert(sizeof(struct vsw_firewall_saved) == 8, "vsw_firewall_saved");
+_Static_assert(sizeof(struct vsw_firewall_saved_rule) == 8, "vsw_firewall_saved_rule");
+
 /* The built-in extensions (portstats.c, firewall.c) and their GUIDs. */
 extern const struct vsw_ext_ops vsw_portstats_ops, vsw_firewall_ops;
 /* Per-switch contexts of the built-in extensions. */
