@@ -3,11 +3,11 @@
  * by hostile senders: frames of any length and content from four ports of
  * a small switch with both extensions, beside a second switch, with pulls,
  * link changes, firewall rules, the clock moving on, detaches and
- * attaches. Input: ops of { u8 op, u8 arg, u16 len } and len bytes for a
- * send. The checks: sends answer one of their documented statuses, no port
- * ever has more queued than the switch's queue, no frame reaches the other
- * switch, what each sender holds stays within its share of the queues,
- * and at the end every byte is back with its sender.
+ * attaches (a frame's source is the port's own MAC or refused). Input: ops of { u8 op, u8 arg, u16
+ * len } and len bytes for a send. The checks: sends answer one of their documented statuses, no
+ * port ever has more queued than the switch's queue, no frame reaches the other switch, what each
+ * sender holds stays within its share of the queues, and at the end every byte is back with its
+ * sender.
  */
 #include <stdint.h>
 #include <string.h>
@@ -82,6 +82,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (op & 0x80) /* aim at a neighbour's address */
 				memcpy(frame, (u8[6]){0x00, 0x15, 0x5d, 0x00, (u8)(op >> 3 & 3), 0},
 				       len >= 6 ? 6 : len);
+			if (op & 0x40 && len >= 12) /* from its own address */
+				memcpy(frame + 6,
+				       (u8[6]){0x00, 0x15, 0x5d, 0x00, (u8)(arg % NR_NICS), 0}, 6);
 			if (!on)
 				break;
 			st = vsw_send(nic->port, frame, len);

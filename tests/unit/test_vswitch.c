@@ -195,6 +195,30 @@ static void test_bad_lengths_and_down_ports_are_drops(void **state)
 	assert_int_equal(send(&a, bcast, 0x0806), VMB_STATUS_SUCCESS);
 }
 
+static void test_a_port_sends_only_from_its_own_address(void **state)
+{
+	u8 buf[60];
+
+	send(&b, bcast, 0x0806); /* B learned on port 1 */
+	drain(&a), drain(&c);
+	assert_int_equal(vsw_send(a.port, buf, frame(buf, bcast, mac_b, 0x0806, 46)),
+			 VMB_STATUS_INVALID_PARAMETER);
+	assert_int_equal(vsw_port_counters(a.port)->drops, 1);
+	assert_int_equal(vsw_port_counters(a.port)->tx_packets, 0);
+	assert_int_equal(queued(&c), 0);
+	send(&c, mac_b, 0x0800); /* B's address still leads to B */
+	assert_int_equal(queued(&b), 1);
+	assert_int_equal(queued(&a), 0);
+	/* A new address for A, as its VSP allowed: the old one is refused now. */
+	vsw_port_set_mac(a.port, (u8[6]){0x00, 0x15, 0x5d, 0x00, 0x00, 0x42});
+	assert_int_equal(send(&a, bcast, 0x0806), VMB_STATUS_INVALID_PARAMETER);
+	assert_int_equal(
+	    vsw_send(a.port, buf,
+		     frame(buf, bcast, (u8[6]){0x00, 0x15, 0x5d, 0x00, 0x00, 0x42}, 0x0806, 46)),
+	    VMB_STATUS_SUCCESS);
+	assert_int_equal(queued(&b), 1);
+}
+
 static void test_counters(void **state)
 {
 	const struct vsw_counters *ca = vsw_port_counters(a.port), *cb = vsw_port_counters(b.port);
@@ -780,6 +804,7 @@ int main(void)
 	    T(test_a_learned_address_ages),
 	    T(test_no_frame_crosses_between_switches),
 	    T(test_bad_lengths_and_down_ports_are_drops),
+	    T(test_a_port_sends_only_from_its_own_address),
 	    T(test_counters),
 	    T(test_pull_keeps_a_frame_until_popped_and_kicks),
 	    T(test_queue_is_bounded_and_memory_charged_to_sender),

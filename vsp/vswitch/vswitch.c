@@ -280,6 +280,16 @@ void vsw_port_detach(struct vsw_port *p)
 	memset(p, 0, sizeof(*p)); /* its completions too: a late notify finds nothing */
 }
 
+void vsw_port_set_mac(struct vsw_port *p, const u8 mac[6])
+{
+	struct vsw *sw = p->sw;
+
+	memcpy(p->mac, mac, 6);
+	for (unsigned i = 0; i < VSW_MAC_TABLE; i++)
+		if (sw->macs[i].used && sw->macs[i].port == p->id)
+			sw->macs[i].used = false; /* relearned from its next frame */
+}
+
 void vsw_port_set_link(struct vsw_port *p, bool up)
 {
 	p->link_up = up;
@@ -388,11 +398,14 @@ vmb_status vsw_send(struct vsw_port *p, const void *frame, u32 len)
 		p->c.drops++;
 		return VMB_STATUS_INVALID_PARAMETER;
 	}
+	if (memcmp(fr + 6, p->mac, 6)) {
+		p->c.drops++; /* a source that is not its own: no spoofing of a neighbour */
+		return VMB_STATUS_INVALID_PARAMETER;
+	}
 	p->c.tx_packets++;
 	p->c.tx_bytes += len;
 	now = vsp_now_ns();
-	if (!is_group(fr + 6))
-		learn(sw, fr + 6, p->id, now);
+	learn(sw, fr + 6, p->id, now);
 	dst = is_group(fr) ? VSW_PORT_NONE : lookup(sw, fr, now);
 	if (dst != VSW_PORT_NONE) {
 		struct vsw_port *d = &sw->ports[dst];

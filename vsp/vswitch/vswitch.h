@@ -94,6 +94,11 @@ u32 vsw_port_id(const struct vsw_port *p);
 struct vsw *vsw_port_switch(struct vsw_port *p);
 enum vsw_port_state vsw_port_state(const struct vsw_port *p);
 const struct vsw_counters *vsw_port_counters(const struct vsw_port *p);
+/*
+ * The port's MAC changes (the guest set another one and its VSP allowed
+ * it): frames must come from the new one from now on.
+ */
+void vsw_port_set_mac(struct vsw_port *p, const u8 mac[6]);
 /* Link up or down (down drops the port's queue); a restoring port stays restoring. */
 void vsw_port_set_link(struct vsw_port *p, bool up);
 
@@ -101,7 +106,8 @@ void vsw_port_set_link(struct vsw_port *p, bool up);
  * A frame from the port's partition: learned, run through the
  * extensions, queued for its destination (or flooded). SUCCESS when the
  * switch took it (even if every destination dropped it, as a real switch
- * would); INVALID_PARAMETER for a length outside VSW_FRAME_MIN..MAX,
+ * would); INVALID_PARAMETER for a length outside VSW_FRAME_MIN..MAX or a
+ * source address other than the port's MAC (no spoofing),
  * INVALID_DEVICE_STATE for a port not up, INSUFFICIENT_RESOURCES when
  * the sender's memory is used up; all three count a drop.
  */
