@@ -271,26 +271,26 @@ static void cmd_firewall(struct vsp *v, int argc, char **argv)
 			print_rules(sw, i);
 		return;
 	}
+	if (!(argc == 4 && !strcmp(argv[3], "clear")) &&
+	    !(argc == 5 && !strcmp(argv[3], "allow"))) {
+		vsp_printf("error: usage: firewall SWITCH [PORT allow MAC | PORT clear]\n");
+		return;
+	}
 	if (parse_number(argv[2], 0, vsw_max_ports(sw) - 1, &port) || !vsw_port_by_id(sw, port)) {
 		vsp_printf("error: switch %s has no port '%s'\n", argv[1], argv[2]);
 		return;
 	}
-	if (argc == 4 && !strcmp(argv[3], "clear")) {
+	if (argc == 4) {
 		vsw_firewall_clear(sw, port);
 		return;
 	}
-	if (argc == 5 && !strcmp(argv[3], "allow")) {
-		if (parse_mac(argv[4], mac) || (mac[0] & 1)) {
-			vsp_printf("error: '%s' is not a unicast MAC address (aa:bb:cc:dd:ee:ff)\n",
-				   argv[4]);
-			return;
-		}
-		if (vsw_firewall_allow(sw, port, mac))
-			vsp_printf("error: switch %s port %u: its allow list is full\n", argv[1],
-				   port);
+	if (parse_mac(argv[4], mac) || (mac[0] & 1)) {
+		vsp_printf("error: '%s' is not a unicast MAC address (aa:bb:cc:dd:ee:ff)\n",
+			   argv[4]);
 		return;
 	}
-	vsp_printf("error: usage: firewall SWITCH [PORT allow MAC | PORT clear]\n");
+	if (vsw_firewall_allow(sw, port, mac))
+		vsp_printf("error: switch %s port %u: its allow list is full\n", argv[1], port);
 }
 
 VSP_COMMAND(firewall_cmd) = {
