@@ -6,8 +6,8 @@
  *
  * An instance (struct vsp) is one VSP type on one partition's VMBus: made
  * when the partition is created, for each name in its `vmbus =` list, in
- * that order; destroyed in the reverse order when the partition goes away
- * (or its creation fails later on). Its state lives in the door
+ * that order, then for each type whose when_key the partition sets; destroyed in the reverse order
+ * when the partition goes away (or its creation fails later on). Its state lives in the door
  * (vsp_type.state_size bytes, vsp_state) and in its channels' contexts
  * (vmb_channel_init_set_client_context_size): there are no instance tables
  * in a VSP.
@@ -43,6 +43,13 @@ struct vsp; /* one VSP type on one partition's bus */
 struct vsp_type {
 	const char *name; /* as the configuration's `vmbus =` list names it: "ic", "echo" */
 	u32 state_size;	  /* bytes of per-instance state (zeroed), vsp_state */
+	/*
+	 * Optional: a partition key (the VSP's own, CFG_KEY) whose presence
+	 * makes an instance without `vmbus =` naming the type: "nic" for
+	 * netvsp. Such instances come after the `vmbus =` ones, in link order;
+	 * a type both listed and keyed gets one instance.
+	 */
+	const char *when_key;
 	/* Make and enable the channels: 0, or -1 with a one-line reason in err. */
 	int (*create)(struct vsp *v, char *err, size_t errlen);
 	/*
@@ -82,6 +89,8 @@ void *vsp_state(struct vsp *v);
 struct vmb_bus *vsp_bus(struct vsp *v);
 /* The partition's name, for messages. */
 const char *vsp_partition_name(const struct vsp *v);
+/* The partition's index among the configuration's partitions, from 0. */
+unsigned vsp_partition_index(const struct vsp *v);
 
 /* ---- memory: charged to the partition ---- */
 

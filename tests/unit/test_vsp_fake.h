@@ -36,6 +36,13 @@ struct fake_record {
 	u32 flags; /* VMB_SEND_* of a send */
 	u32 len;
 	u8 data[FAKE_MAX_DATA];
+	/* A send: the packet (for fake_complete_sent) and a transfer-page send's ranges. */
+	struct vmb_packet *packet;
+	unsigned gen;
+	bool xfer;
+	u16 xfer_id;
+	u32 nr_xfer;
+	struct vmb_transfer_range xfer_ranges[FAKE_MAX_RANGES];
 };
 
 /* External data of a guest packet: each range's bytes (NULL: a range that fails to read). */
@@ -141,6 +148,17 @@ int fake_restore(struct vmb_channel *ch);
  */
 void fake_add_gpadl(struct vmb_channel *ch, u32 id, void *buf, u64 size);
 unsigned fake_mappings(struct vmb_channel *ch);
+/*
+ * The guest completes a packet the VSP sent with VMB_SEND_COMPLETION_REQUESTED
+ * (recorded as r): its completion routine runs with status and the reply,
+ * then the packet is freed. INVALID_PARAMETER if it is not waiting any more.
+ */
+vmb_status fake_complete_sent(const struct fake_record *r, vmb_status status, const void *reply,
+			      u32 len);
+/* Packets the VSP sent that still wait for the guest's completion. */
+unsigned fake_waiting(struct vmb_channel *ch);
+/* The channel's ring as guest memory (vmb_gpadl_mapping_overlaps_ring compares with it). */
+void fake_set_ring(struct vmb_channel *ch, const void *buf, u64 size);
 /* The VSP part fake_save kept for the n-th saved packet, or NULL. */
 const void *fake_saved_vsp(unsigned n, u32 *len);
 /* Hand one saved VSP part, as the index-th packet of a stream, to check_packet (SUCCESS if
