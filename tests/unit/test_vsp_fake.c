@@ -130,6 +130,7 @@ struct pool fake_vsp_pool;
 static u8 vsp_pool_mem[1u << 20] __attribute__((aligned(POOL_ALIGN)));
 static struct vmb_bus buses[FAKE_MAX_BUSES];
 static struct vsp vsps[FAKE_MAX_VSPS];
+static struct fake_config preset[FAKE_MAX_CONFIG]; /* for the next fake_vsp_create */
 
 struct vmb_gpadl_mapping {
 	bool used;
@@ -248,6 +249,8 @@ struct vsp *fake_vsp_create(const char *type, const char *partition, char *err, 
 	v->used = true;
 	v->type = t;
 	v->bus = bus;
+	memcpy(v->config, preset, sizeof(preset)); /* what create may read */
+	memset(preset, 0, sizeof(preset));
 	v->state = pool_zalloc(&fake_vsp_pool, t->state_size ? t->state_size : 1);
 	if (!v->state) {
 		snprintf(err, errlen, "fake: out of device memory");
@@ -365,6 +368,17 @@ const char *fake_command(const char *line)
 	}
 	c->fn(v, argc, argv);
 	return fake_console;
+}
+
+void fake_preset_config(const char *key, const char *text)
+{
+	for (unsigned i = 0; i < FAKE_MAX_CONFIG; i++) {
+		if (!preset[i].key) {
+			preset[i] = (struct fake_config){key, text, NULL, 0};
+			return;
+		}
+	}
+	violation("more than %u preset config keys", FAKE_MAX_CONFIG);
 }
 
 void fake_set_config(struct vsp *v, const char *key, const char *text, const void *data, u64 size)
@@ -1161,6 +1175,15 @@ struct vmb_channel *fake_channel(struct vmb_bus *bus, const struct vmb_guid *typ
 	for (unsigned i = 0; i < FAKE_MAX_CHANNELS; i++)
 		if (channels[i].used && channels[i].bus == bus &&
 		    same_guid(&channels[i].type, type))
+			return &channels[i];
+	return NULL;
+}
+
+struct vmb_channel *fake_channel_nth(struct vmb_bus *bus, const struct vmb_guid *type, unsigned n)
+{
+	for (unsigned i = 0; i < FAKE_MAX_CHANNELS; i++)
+		if (channels[i].used && channels[i].bus == bus &&
+		    same_guid(&channels[i].type, type) && !n--)
 			return &channels[i];
 	return NULL;
 }

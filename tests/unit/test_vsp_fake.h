@@ -100,6 +100,8 @@ vmb_status fake_vsp_check(struct vsp *v, const void *buf, u32 size);
 vmb_status fake_vsp_restore(struct vsp *v, const void *buf, u32 size);
 /* The partition's key `key` for vsp_config (text) and vsp_file (data/size; NULL: not a file). */
 void fake_set_config(struct vsp *v, const char *key, const char *text, const void *data, u64 size);
+/* A key the next fake_vsp_create's instance has from the start (its create may read it). */
+void fake_preset_config(const char *key, const char *text);
 /* Run a console line as the door would (VSP_COMMAND); returns what it printed. */
 const char *fake_command(const char *line);
 
@@ -107,6 +109,8 @@ const char *fake_command(const char *line);
 
 /* The channel a VSP enabled on bus with this interface type, or NULL. */
 struct vmb_channel *fake_channel(struct vmb_bus *bus, const struct vmb_guid *type);
+/* The n-th (from 0, in the order they were allocated) of several such channels. */
+struct vmb_channel *fake_channel_nth(struct vmb_bus *bus, const struct vmb_guid *type, unsigned n);
 bool fake_enabled(struct vmb_channel *ch);
 void fake_channel_ids(struct vmb_channel *ch, struct vmb_guid *type, struct vmb_guid *instance);
 const char *fake_friendly_name(struct vmb_channel *ch);

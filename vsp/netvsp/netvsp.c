@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NETVSP_MAX_INBAND 128 /* the largest in-band NVSP message netvsp reads */
+#define NETVSP_MAX_INBAND 128	      /* the largest in-band NVSP message netvsp reads */
 #define NETVSP_RX_MAGIC	  0x5852564eu /* "NVRX": a receive packet's context */
 
 /* The instance (vsp_state): its NICs; each channel's context points to its NIC. */
@@ -87,13 +87,14 @@ int netvsp_parse_macs(const char *text, u8 (*macs)[6], unsigned max, unsigned *n
 		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
 		if (!parse_mac(p, len, mac)) {
-			snprintf(err, errlen, "'%.*s' is not a MAC (six hex pairs: 00:15:5d:12:34:56)",
+			snprintf(err, errlen,
+				 "'%.*s' is not a MAC (six hex pairs: 00:15:5d:12:34:56)",
 				 (int)(len > 17 ? 17 : len), p);
 			return -1;
 		}
 		if (mac[0] & 1) {
-			snprintf(err, errlen, "'%.17s' is a multicast MAC (a NIC needs a unicast one)",
-				 p);
+			snprintf(err, errlen,
+				 "'%.17s' is a multicast MAC (a NIC needs a unicast one)", p);
 			return -1;
 		}
 		if (*n == max) {
@@ -399,7 +400,7 @@ static void do_recv_buf(struct netvsp_nic *n, struct vmb_packet *packet, const u
 {
 	struct nvsp_send_buf req;
 	struct nvsp_recv_buf_complete c = {.type = NVSP_MSG1_SEND_RECV_BUF_COMPLETE,
-					     .status = NVSP_STAT_FAIL};
+					   .status = NVSP_STAT_FAIL};
 	u64 sections;
 
 	memcpy(&req, msg, sizeof(req));
@@ -425,8 +426,8 @@ static void send_table(struct netvsp_nic *n)
 		struct nvsp_send_table t;
 		u8 pad[NVSP_MESSAGE_SIZE - sizeof(struct nvsp_send_table)];
 		u32 entries[NVSP_SEND_TABLE_SIZE]; /* all 0: the one channel */
-	} __packed m = {.t = {NVSP_MSG5_SEND_INDIRECTION_TABLE, NVSP_SEND_TABLE_SIZE,
-			      NVSP_MESSAGE_SIZE}};
+	} __packed m = {
+	    .t = {NVSP_MSG5_SEND_INDIRECTION_TABLE, NVSP_SEND_TABLE_SIZE, NVSP_MESSAGE_SIZE}};
 	struct vmb_packet *packet;
 
 	if (!n->table_due || !n->open)
@@ -447,7 +448,7 @@ static void do_send_buf(struct netvsp_nic *n, struct vmb_packet *packet, const u
 {
 	struct nvsp_send_buf req;
 	struct nvsp_send_buf_complete c = {.type = NVSP_MSG1_SEND_SEND_BUF_COMPLETE,
-					     .status = NVSP_STAT_FAIL};
+					   .status = NVSP_STAT_FAIL};
 
 	memcpy(&req, msg, sizeof(req));
 	if (!n->tx_map)
@@ -503,8 +504,7 @@ static u32 read_rndis(struct netvsp_nic *n, struct vmb_packet *packet, u32 flags
 	return NVSP_STAT_SUCCESS;
 }
 
-static void do_rndis_pkt(struct netvsp_nic *n, struct vmb_packet *packet, const u8 *msg,
-			 u32 flags)
+static void do_rndis_pkt(struct netvsp_nic *n, struct vmb_packet *packet, const u8 *msg, u32 flags)
 {
 	struct nvsp_rndis_pkt req;
 	struct nvsp_rndis_pkt_complete c = {.type = NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE};
@@ -563,8 +563,7 @@ static const struct {
     {NVSP_MSG5_SUBCHANNEL, 3 * sizeof(u32), NVSP_VERSION_5},
 };
 
-static void nvsp(struct netvsp_nic *n, struct vmb_packet *packet, const u8 *msg, u32 len,
-		 u32 flags)
+static void nvsp(struct netvsp_nic *n, struct vmb_packet *packet, const u8 *msg, u32 len, u32 flags)
 {
 	u32 type = 0;
 	unsigned i;
@@ -809,8 +808,8 @@ static int netvsp_create(struct vsp *v, char *err, size_t errlen)
 		snprintf(err, errlen, "nic: %u switches listed (1 to %u)", n, NETVSP_NICS_MAX);
 		return -1;
 	}
-	if (mac_text && netvsp_parse_macs(mac_text, macs, NETVSP_NICS_MAX, &nr_macs, why,
-					  sizeof(why))) {
+	if (mac_text &&
+	    netvsp_parse_macs(mac_text, macs, NETVSP_NICS_MAX, &nr_macs, why, sizeof(why))) {
 		snprintf(err, errlen, "mac: %s", why);
 		return -1;
 	}
@@ -919,8 +918,8 @@ static void cmd_nic(struct vsp *v, int argc, char **argv)
 			   "state=%s nvsp=0x%x rndis=%s filter=0x%x rx_sections=%u busy=%u "
 			   "queued=%u rx_packets=%llu tx_packets=%llu rx_bytes=%llu tx_bytes=%llu "
 			   "rx_dropped=%llu tx_dropped=%llu bad=%llu\n",
-			   argv[1], i, n->sw, n->mac[0], n->mac[1], n->mac[2], n->mac[3],
-			   n->mac[4], n->mac[5], n->open ? "open" : "closed", n->version,
+			   argv[1], i, n->sw, n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4],
+			   n->mac[5], n->open ? "open" : "closed", n->version,
 			   n->rndis_up ? "up" : "down", n->filter, n->rx_sections, n->rx_busy,
 			   n->q_count, (unsigned long long)s->rx_packets,
 			   (unsigned long long)s->tx_packets, (unsigned long long)s->rx_bytes,

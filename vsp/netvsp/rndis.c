@@ -61,7 +61,8 @@ static u32 do_init(struct netvsp_nic *n, const u8 *msg, u32 len)
 static u32 do_keepalive(struct netvsp_nic *n, const u8 *msg, u32 len)
 {
 	struct rndis_keepalive req;
-	struct rndis_status_complete c = {.h = {RNDIS_MSG_KEEPALIVE | RNDIS_MSG_COMPLETION, sizeof(c)}};
+	struct rndis_status_complete c = {
+	    .h = {RNDIS_MSG_KEEPALIVE | RNDIS_MSG_COMPLETION, sizeof(c)}};
 
 	if (len < sizeof(req))
 		return NVSP_STAT_INVALID_RNDIS;
@@ -90,14 +91,22 @@ static u32 do_reset(struct netvsp_nic *n, u32 len)
 static int query_oid(const struct netvsp_nic *n, u32 oid, u8 *out)
 {
 	static const u32 supported[] = {
-	    OID_GEN_SUPPORTED_LIST,	    OID_GEN_HARDWARE_STATUS,
-	    OID_GEN_MEDIA_SUPPORTED,	    OID_GEN_MEDIA_IN_USE,
-	    OID_GEN_MAXIMUM_FRAME_SIZE,	    OID_GEN_LINK_SPEED,
-	    OID_GEN_TRANSMIT_BLOCK_SIZE,    OID_GEN_RECEIVE_BLOCK_SIZE,
-	    OID_GEN_VENDOR_ID,		    OID_GEN_CURRENT_PACKET_FILTER,
-	    OID_GEN_MAXIMUM_TOTAL_SIZE,	    OID_GEN_MEDIA_CONNECT_STATUS,
-	    OID_GEN_MAXIMUM_SEND_PACKETS,   OID_802_3_PERMANENT_ADDRESS,
-	    OID_802_3_CURRENT_ADDRESS,	    OID_802_3_MAXIMUM_LIST_SIZE,
+	    OID_GEN_SUPPORTED_LIST,
+	    OID_GEN_HARDWARE_STATUS,
+	    OID_GEN_MEDIA_SUPPORTED,
+	    OID_GEN_MEDIA_IN_USE,
+	    OID_GEN_MAXIMUM_FRAME_SIZE,
+	    OID_GEN_LINK_SPEED,
+	    OID_GEN_TRANSMIT_BLOCK_SIZE,
+	    OID_GEN_RECEIVE_BLOCK_SIZE,
+	    OID_GEN_VENDOR_ID,
+	    OID_GEN_CURRENT_PACKET_FILTER,
+	    OID_GEN_MAXIMUM_TOTAL_SIZE,
+	    OID_GEN_MEDIA_CONNECT_STATUS,
+	    OID_GEN_MAXIMUM_SEND_PACKETS,
+	    OID_802_3_PERMANENT_ADDRESS,
+	    OID_802_3_CURRENT_ADDRESS,
+	    OID_802_3_MAXIMUM_LIST_SIZE,
 	    OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES,
 	};
 	u32 v;
@@ -203,16 +212,11 @@ static u32 do_query(struct netvsp_nic *n, const u8 *msg, u32 len)
 
 static u32 set_oid(struct netvsp_nic *n, u32 oid, const u8 *info, u32 len)
 {
-	bool was = n->filter != 0;
-
 	switch (oid) {
 	case OID_GEN_CURRENT_PACKET_FILTER:
 		if (len != sizeof(u32))
 			return RNDIS_STATUS_INVALID_LENGTH;
 		n->filter = rd32(info);
-		/* The device just opened: tell it the link (Windows indicates it too). */
-		if (!was && n->filter && !n->link_told)
-			netvsp_indicate_link(n);
 		return RNDIS_STATUS_SUCCESS;
 	case OID_TCP_OFFLOAD_PARAMETERS:
 		/*
@@ -244,9 +248,12 @@ static u32 do_set(struct netvsp_nic *n, const u8 *msg, u32 len)
 	if (!oid_request(msg, len, &req))
 		c.status = RNDIS_STATUS_INVALID_LENGTH;
 	else
-		c.status = set_oid(n, req.oid, msg + RNDIS_BODY_OFFSET + req.info_offset,
-				   req.info_len);
+		c.status =
+		    set_oid(n, req.oid, msg + RNDIS_BODY_OFFSET + req.info_offset, req.info_len);
 	netvsp_queue(n, &c, sizeof(c), NVSP_CHANNEL_CONTROL);
+	/* The device just opened: after the answer, the link (Windows indicates it too). */
+	if (n->filter && !n->link_told)
+		netvsp_indicate_link(n);
 	return NVSP_STAT_SUCCESS;
 }
 
