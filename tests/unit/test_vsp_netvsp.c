@@ -241,7 +241,9 @@ static u32 query(u32 oid, void *out, u32 *len)
 	struct {
 		struct rndis_oid_request q;
 		u8 info[16];
-	} m = {.q = {{RNDIS_MSG_QUERY, sizeof(m)}, 7, oid, 0, sizeof(struct rndis_oid_request) - 8, 0}};
+	} m = {
+	    .q = {
+		{RNDIS_MSG_QUERY, sizeof(m)}, 7, oid, 0, sizeof(struct rndis_oid_request) - 8, 0}};
 	struct rndis_query_complete c;
 	const u8 *a;
 
@@ -355,14 +357,11 @@ static void test_config_refused(void **state)
 	fake_preset_config("mac", "00:15:5d:12:34:56");
 	assert_null(fake_vsp_create("netvsp", "bad", err, sizeof(err)));
 	assert_non_null(strstr(err, "1 MACs for 2 NICs"));
-	assert_int_equal(netvsp_parse_macs("01:15:5d:12:34:56", macs, 4, &n, err, sizeof(err)),
-			 -1);
+	assert_int_equal(netvsp_parse_macs("01:15:5d:12:34:56", macs, 4, &n, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "multicast"));
 	assert_int_equal(netvsp_parse_macs("00:15:5d:12:34", macs, 4, &n, err, sizeof(err)), -1);
-	assert_int_equal(netvsp_parse_macs("00:15:5d:12:34:5g", macs, 4, &n, err, sizeof(err)),
-			 -1);
-	assert_int_equal(netvsp_parse_macs("00-15-5d-12-34-56", macs, 4, &n, err, sizeof(err)),
-			 -1);
+	assert_int_equal(netvsp_parse_macs("00:15:5d:12:34:5g", macs, 4, &n, err, sizeof(err)), -1);
+	assert_int_equal(netvsp_parse_macs("00-15-5d-12-34-56", macs, 4, &n, err, sizeof(err)), -1);
 	assert_int_equal(netvsp_parse_macs("", macs, 4, &n, err, sizeof(err)), -1);
 	assert_int_equal(netvsp_parse_macs(" 00:15:5D:12:34:56 ,00:15:5d:00:00:01", macs, 4, &n,
 					   err, sizeof(err)),
@@ -529,7 +528,8 @@ static void test_linux_sequence(void **state)
 	{
 		const struct nvsp_rndis_pkt m = {NVSP_MSG1_SEND_RNDIS_PKT, NVSP_CHANNEL_DATA,
 						 NVSP_NO_SECTION, 0};
-		struct fake_ext ext = {.nr_ranges = 2, .data = {msg, msg + sizeof(struct rndis_packet)}};
+		struct fake_ext ext = {.nr_ranges = 2,
+				       .data = {msg, msg + sizeof(struct rndis_packet)}};
 
 		make_frame(frame, 60, 2);
 		len = frame_msg(msg, frame, 60);
@@ -637,8 +637,8 @@ static void test_hostile_rndis(void **state)
 	assert_int_equal(tx_frames, 1);
 	/* OID buffers outside the message: the answers say so. */
 	{
-		struct rndis_oid_request q = {{RNDIS_MSG_QUERY, sizeof(q)}, 5, OID_GEN_LINK_SPEED,
-					      8, sizeof(q) - 8, 0};
+		struct rndis_oid_request q = {
+		    {RNDIS_MSG_QUERY, sizeof(q)}, 5, OID_GEN_LINK_SPEED, 8, sizeof(q) - 8, 0};
 
 		assert_int_equal(rndis(&q, sizeof(q)), NVSP_STAT_SUCCESS);
 		memcpy(&qc, guest_receive(true, NULL), sizeof(qc));

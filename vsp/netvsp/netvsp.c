@@ -178,17 +178,75 @@ void netvsp_bad(struct netvsp_nic *n, const char *why)
 	vsp_log(n->vsp, "nic %u: %s", n->index, why);
 }
 
-/* A reply of NVSP_MESSAGE_SIZE bytes at least, as Linux reads completions. */
-static void complete(struct vmb_packet *packet, const void *msg, u32 len)
+/*
+ * Finish a guest packet: with a reply of NVSP_MESSAGE_SIZE bytes (Linux reads
+ * a whole nvsp_message of a completion), with none (len 0), or failed. Out
+ * of host memory the library keeps the packet in use (kmcl.h): it is
+ * deferred, delivery pauses, and the work pass tries again.
+ */
+static void finish(struct netvsp_nic *n, struct vmb_packet *packet, const void *msg, u32 len,
+		   bool failed)
 {
+	struct netvsp_owed *o;
 	u8 out[NVSP_MESSAGE_SIZE] = {0};
+	vmb_status st;
 
-	if (len > sizeof(out)) {
-		vmb_channel_packet_complete(packet, msg, len);
+	if (len > sizeof(out))
+		len = sizeof(out); /* no reply of netvsp's is longer */
+	if (len) {
+		memcpy(out, msg, len);
+		len = sizeof(out);
+	}
+	st = failed ? vmb_channel_packet_fail(packet)
+		    : vmb_channel_packet_complete(packet, out, len);
+	if (st != VMB_STATUS_INSUFFICIENT_RESOURCES)
+		return;
+	if (n->nr_owed == NETVSP_OWED || vmb_channel_packet_defer(packet) != VMB_STATUS_SUCCESS) {
+		vmb_channel_packet_fail(packet); /* the last resort: the guest hears something */
 		return;
 	}
-	memcpy(out, msg, len);
-	vmb_channel_packet_complete(packet, out, sizeof(out));
+	o = &n->owed[n->nr_owed++];
+	o->packet = packet;
+	o->failed = failed;
+	o->len = len;
+	memcpy(o->reply, out, sizeof(out));
+	if (!n->paused && vmb_channel_pause(n->channel) == VMB_STATUS_SUCCESS)
+		n->paused = true;
+	vsp_defer(n->vsp);
+}
+
+static void complete(struct netvsp_nic *n, struct vmb_packet *packet, const void *msg, u32 len)
+{
+	finish(n, packet, msg, len, false);
+}
+
+/* The completions the library could not take, oldest first; then delivery again. */
+static void retry_owed(struct netvsp_nic *n)
+{
+	unsigned done = 0;
+
+	for (; done < n->nr_owed; done++) {
+		struct netvsp_owed *o = &n->owed[done];
+		vmb_status st = o->failed
+				    ? vmb_channel_packet_fail(o->packet)
+				    : vmb_channel_packet_complete(o->packet, o->reply, o->len);
+
+		if (st == VMB_STATUS_INSUFFICIENT_RESOURCES)
+			break;
+	}
+	memmove(n->owed, n->owed + done, (n->nr_owed - done) * sizeof(n->owed[0]));
+	n->nr_owed -= done;
+	if (n->nr_owed) {
+		vsp_defer(n->vsp);
+		return;
+	}
+	if (n->paused) {
+		n->paused = false; /* first: start delivers at once, which may pause us again */
+		if (vmb_channel_start(n->channel) != VMB_STATUS_SUCCESS) {
+			n->paused = true;
+			vsp_defer(n->vsp);
+		}
+	}
 }
 
 static bool version_known(u32 v)
@@ -417,7 +475,7 @@ static void do_recv_buf(struct netvsp_nic *n, struct vmb_packet *packet, const u
 		c.section = (struct nvsp_recv_section){0, NETVSP_RX_SECTION, n->rx_sections,
 						       n->rx_sections * NETVSP_RX_SECTION};
 	}
-	complete(packet, &c, sizeof(c));
+	complete(n, packet, &c, sizeof(c));
 }
 
 static void send_table(struct netvsp_nic *n)
@@ -461,7 +519,7 @@ static void do_send_buf(struct netvsp_nic *n, struct vmb_packet *packet, const u
 		n->tx_id = req.id;
 		c.section_size = NETVSP_TX_SECTION;
 	}
-	complete(packet, &c, sizeof(c));
+	complete(n, packet, &c, sizeof(c));
 	/* Linux expects the send table after the buffers, from version 5 on (netvsc.c). */
 	if (c.status == NVSP_STAT_SUCCESS && n->version >= NVSP_VERSION_5) {
 		n->table_due = true;
@@ -519,7 +577,7 @@ static void do_rndis_pkt(struct netvsp_nic *n, struct vmb_packet *packet, const 
 		c.status = netvsp_rndis(n, n->scratch, len);
 	if (c.status != NVSP_STAT_SUCCESS)
 		netvsp_bad(n, "an RNDIS message refused (bad section, length or type)");
-	complete(packet, &c, sizeof(c));
+	complete(n, packet, &c, sizeof(c));
 }
 
 /* ---- NVSP ---- */
@@ -544,7 +602,7 @@ static void do_init(struct netvsp_nic *n, struct vmb_packet *packet, const u8 *m
 		n->version = c.version;
 	else if (!version_known(req.min_version))
 		netvsp_bad(n, "NVSP versions netvsp does not know");
-	complete(packet, &c, sizeof(c));
+	complete(n, packet, &c, sizeof(c));
 }
 
 /* The in-band size each NVSP message needs at least, and the version it came with. */
@@ -576,7 +634,7 @@ static void nvsp(struct netvsp_nic *n, struct vmb_packet *packet, const u8 *msg,
 	if (i == ARRAY_SIZE(nvsp_messages) || len < nvsp_messages[i].min_len ||
 	    (nvsp_messages[i].since && (!n->version || n->version < nvsp_messages[i].since))) {
 		netvsp_bad(n, "an NVSP message of an unknown type, too short, or out of turn");
-		vmb_channel_packet_fail(packet);
+		finish(n, packet, NULL, 0, true);
 		return;
 	}
 	switch (type) {
@@ -625,13 +683,13 @@ static void nvsp(struct netvsp_nic *n, struct vmb_packet *packet, const u8 *msg,
 		/* No RSS is offered, so Linux never asks; a guest that does gets none. */
 		const u32 c[3] = {NVSP_MSG5_SUBCHANNEL, NVSP_STAT_FAIL, 0};
 
-		complete(packet, c, sizeof(c));
+		complete(n, packet, c, sizeof(c));
 		return;
 	}
 	case NVSP_MSG4_SWITCH_DATA_PATH:
 		break; /* there is no VF: the synthetic path is the only one */
 	}
-	vmb_channel_packet_complete(packet, NULL, 0);
+	complete(n, packet, NULL, 0);
 }
 
 static void netvsp_process_packet(struct vmb_channel *channel, struct vmb_packet *packet,
@@ -683,6 +741,11 @@ static void netvsp_closed(struct vmb_channel *channel)
 	/* The library has dropped the packets in flight: their sections go with the buffer. */
 	nic_forget(n);
 	n->open = false;
+	n->nr_owed = 0;
+	if (n->paused) {
+		n->paused = false;
+		vmb_channel_start(channel); /* a reopened channel starts unpaused */
+	}
 }
 
 static const struct vmb_state_callbacks netvsp_state_callbacks = {
@@ -741,6 +804,7 @@ static void netvsp_work(struct vsp *v)
 	struct netvsp_dev *d = vsp_state(v);
 
 	for (unsigned i = 0; i < d->nr_nics; i++) {
+		retry_owed(&d->nic[i]);
 		send_table(&d->nic[i]);
 		rx_flush(&d->nic[i]);
 	}

@@ -25,6 +25,15 @@ struct netvsp_msg {
 	u8 data[NETVSP_MSG_MAX];
 };
 
+/* A guest packet whose completion the library could not take yet (out of host memory). */
+#define NETVSP_OWED 4
+struct netvsp_owed {
+	struct vmb_packet *packet;
+	bool failed;
+	u32 len;
+	u8 reply[NVSP_MESSAGE_SIZE];
+};
+
 struct netvsp_nic {
 	struct vsp *vsp;
 	struct vmb_channel *channel;
@@ -53,6 +62,9 @@ struct netvsp_nic {
 	unsigned q_head, q_count;
 	struct netvsp_msg q[NETVSP_RX_QUEUE];
 	u8 scratch[NETVSP_TX_MAX]; /* a guest message, copied out */
+	unsigned nr_owed;
+	struct netvsp_owed owed[NETVSP_OWED];
+	bool paused; /* by netvsp, while completions are owed */
 	struct netvsp_stats stats;
 	bool bad_logged;
 };
