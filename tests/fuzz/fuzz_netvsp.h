@@ -6,10 +6,9 @@
  * starts from a fresh open of the channel. The fake aborts at any breach of
  * the library's rules. Checks: no guest packet is left in use (netvsp
  * answers every one at once, or keeps a few while the library is out of
- * memory), every answer in the receive buffer is of a known type, the port only ever sees frames of a legal
- * size, every transfer-page packet points at whole messages inside the
- * receive buffer, one per section, and no more sections are out than the
- * buffer has.
+ * memory), every answer in the receive buffer is of a known type, the port only ever sees frames of
+ * a legal size, every transfer-page packet points at whole messages inside the receive buffer, one
+ * per section, and no more sections are out than the buffer has.
  */
 #ifndef BULKHEAD_FUZZ_NETVSP_H
 #define BULKHEAD_FUZZ_NETVSP_H
@@ -99,7 +98,8 @@ static void look(bool complete_all)
 			fake_complete_sent(&fake_sent[answered], VMB_STATUS_SUCCESS, NULL, 0);
 	if (complete_all) { /* the fake's counts walk its tables: not after every step */
 		check(fake_waiting(ch) == 0);
-		/* Answered at once, or deferred while the library is out of memory (NETVSP_OWED). */
+		/* Answered at once, or deferred while the library is out of memory (NETVSP_OWED).
+		 */
 		check(fake_in_use(ch) <= 4);
 	}
 	if (fake_nr_sent > FAKE_MAX_SENT - 32) {

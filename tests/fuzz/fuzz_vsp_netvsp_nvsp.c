@@ -14,8 +14,8 @@
  */
 #include "tests/fuzz/fuzz_netvsp.h"
 
-static const u32 versions[] = {NVSP_VERSION_1, NVSP_VERSION_2, NVSP_VERSION_4, NVSP_VERSION_5,
-			       NVSP_VERSION_6, NVSP_VERSION_61, 0x50001, 0};
+static const u32 versions[] = {NVSP_VERSION_1, NVSP_VERSION_2,	NVSP_VERSION_4, NVSP_VERSION_5,
+			       NVSP_VERSION_6, NVSP_VERSION_61, 0x50001,	0};
 
 static void raw_nvsp(void)
 {

@@ -809,6 +809,34 @@ static void test_snapshot_refused_while_in_use(void **state)
 	assert_int_equal(fake_vsp_check(vsp, buf, 0), VMB_STATUS_DATA_ERROR);
 }
 
+/* A completion the library cannot take (out of host memory) waits; delivery pauses meanwhile. */
+static void test_completion_waits_for_memory(void **state)
+{
+	const struct nvsp_init m = {NVSP_MSG_INIT, NVSP_VERSION_61, NVSP_VERSION_61};
+	const struct nvsp_ndis_version ver = {NVSP_MSG1_SEND_NDIS_VERSION, 6, 30};
+
+	fake_ring_room =
+	    0; /* the fake then refuses completions as the library does out of memory */
+	guest(&m, sizeof(m));
+	assert_int_equal(fake_count(ch, FAKE_COMPLETION), 0);
+	assert_int_equal(fake_in_use(ch), 1);
+	assert_true(fake_paused(ch));
+	guest(&ver, sizeof(ver));
+	assert_int_equal(fake_guest_queued(ch), 1); /* waits in the ring */
+	fake_pass();
+	assert_int_equal(fake_in_use(ch), 1);
+	fake_ring_room = FAKE_RING_UNLIMITED;
+	fake_pass();
+	assert_int_equal(fake_count(ch, FAKE_COMPLETION), 2);
+	/* In order: the INIT's answer, then the NDIS version's (empty). */
+	assert_int_equal(((const u32 *)fake_record(ch, FAKE_COMPLETION, 0)->data)[0],
+			 NVSP_MSG_INIT_COMPLETE);
+	assert_int_equal(fake_record(ch, FAKE_COMPLETION, 1)->len, 0);
+	assert_false(fake_paused(ch));
+	assert_int_equal(fake_guest_queued(ch), 0);
+	assert_int_equal(fake_in_use(ch), 0);
+}
+
 static void test_nic_command(void **state)
 {
 	const char *out;
@@ -836,6 +864,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_link_indications, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_close_forgets_the_guest, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshot_refused_while_in_use, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_completion_waits_for_memory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nic_command, setup, teardown),
 	};
 
