@@ -13,7 +13,8 @@
  * in a VSP.
  *
  * Order, stated once (the door keeps it):
- *   - create: in `vmbus =` order, after the bus exists; a failure destroys
+ *   - create: in `vmbus =` order, then the keyed types (when_key) not
+ *     listed, in link order, after the bus exists; a failure destroys
  *     the instances made before, in reverse, then the bus.
  *   - work (timers and deferred work): once per scheduler pass for each
  *     running partition, after the bus has retried what waited (full
