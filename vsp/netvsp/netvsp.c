@@ -898,8 +898,14 @@ static int netvsp_create(struct vsp *v, char *err, size_t errlen)
 		nic->link_up = true;
 		memcpy(nic->sw, names[i], sizeof(nic->sw));
 		memcpy(nic->mac, mac_text ? macs[i] : dflt, 6);
-		if (make_channel(d, nic, err, errlen))
-			return -1; /* the door frees the channels made so far with the bus */
+		if (make_channel(d, nic, err, errlen)) {
+			/* Undo the ones made: the door calls no destroy after a failed create. */
+			for (unsigned j = 0; j < i; j++) {
+				vmb_channel_disable(d->nic[j].channel);
+				vmb_channel_cleanup(d->nic[j].channel);
+			}
+			return -1;
+		}
 		d->nr_nics = i + 1;
 	}
 	return 0;
