@@ -49,8 +49,8 @@ static void test_refused(void **state)
 				 "NIC needs a unicast one)");
 	assert_int_equal(parse(HEAD "nic = lan\nmac = 00:15:5d:12:34\n"), -1);
 	assert_non_null(strstr(err, "bulkhead.cfg:5: mac: '00:15:5d:12:34' is not a MAC"));
-	assert_int_equal(parse(HEAD "nic = lan\nmac = 00:15:5d:12:34:56\nmac = 00:15:5d:12:34:57\n"),
-			 -1);
+	assert_int_equal(
+	    parse(HEAD "nic = lan\nmac = 00:15:5d:12:34:56\nmac = 00:15:5d:12:34:57\n"), -1);
 	assert_non_null(strstr(err, "set twice"));
 }
 
