@@ -258,6 +258,21 @@ struct gpadl *gpadl_unmap(struct vmb_gpadl_mapping *m)
 	return g;
 }
 
+const struct gpadl *gpadl_mapping_gpadl(const struct vmb_gpadl_mapping *m)
+{
+	return m->gpadl;
+}
+
+bool gpadl_shares_page(const struct gpadl *a, const struct gpadl *b)
+{
+	/* After gpadl_finish raw holds the PFNs only; a few thousand by a few hundred at most. */
+	for (u32 i = 0; i < a->nr_pfns; i++)
+		for (u32 j = 0; j < b->nr_pfns; j++)
+			if (a->raw[i] == b->raw[j])
+				return true;
+	return false;
+}
+
 struct vmb_channel *gpadl_mapping_channel(const struct vmb_gpadl_mapping *m)
 {
 	return m->channel;

@@ -87,6 +87,9 @@ struct vmb_gpadl_mapping *gpadl_map(struct gpadl *g, const struct vmbus_host *ho
 /* The GPADL it mapped (its users count dropped), or NULL if that was freed meanwhile. */
 struct gpadl *gpadl_unmap(struct vmb_gpadl_mapping *m);
 struct vmb_channel *gpadl_mapping_channel(const struct vmb_gpadl_mapping *m);
+/* The GPADL a mapping shows (NULL once it is gone), and whether two share a guest page. */
+const struct gpadl *gpadl_mapping_gpadl(const struct vmb_gpadl_mapping *m);
+bool gpadl_shares_page(const struct gpadl *a, const struct gpadl *b);
 /* How many VSP mappings g has (vmbus/save.c saves them). */
 unsigned gpadl_nr_mappings(const struct gpadl *g);
 

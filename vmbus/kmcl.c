@@ -385,6 +385,16 @@ vmb_status vmb_channel_map_gpadl(struct vmb_channel *channel, u32 gpadl_id,
 	return *mapping ? VMB_STATUS_SUCCESS : VMB_STATUS_INSUFFICIENT_RESOURCES;
 }
 
+bool vmb_gpadl_mapping_overlaps_ring(struct vmb_channel *channel,
+				     const struct vmb_gpadl_mapping *mapping)
+{
+	const struct gpadl *g = mapping ? gpadl_mapping_gpadl(mapping) : NULL;
+
+	if (!channel || !g || !channel->ring_gpadl)
+		return false;
+	return g == channel->ring_gpadl || gpadl_shares_page(g, channel->ring_gpadl);
+}
+
 void vmb_channel_unmap_gpadl(struct vmb_channel *channel, struct vmb_gpadl_mapping *mapping)
 {
 	struct vmb_channel *owner;

@@ -142,6 +142,9 @@ vmb_status vmb_channel_map_gpadl(struct vmb_channel *channel, u32 gpadl_id,
 				 struct vmb_gpadl_mapping **mapping);
 void vmb_channel_unmap_gpadl(struct vmb_channel *channel, struct vmb_gpadl_mapping *mapping);
 u64 vmb_gpadl_mapping_size(const struct vmb_gpadl_mapping *mapping);
+/* Whether the mapped buffer shares a guest page with the channel's ring (false if no ring). */
+bool vmb_gpadl_mapping_overlaps_ring(struct vmb_channel *channel,
+				     const struct vmb_gpadl_mapping *mapping);
 /* Copy from / into the mapped buffer; INVALID_PARAMETER outside it. */
 vmb_status vmb_gpadl_read(const struct vmb_gpadl_mapping *mapping, u64 offset, void *buf, u64 len);
 vmb_status vmb_gpadl_write(const struct vmb_gpadl_mapping *mapping, u64 offset, const void *buf,
@@ -188,6 +191,23 @@ struct vmb_external_data {
  */
 vmb_status vmb_packet_send(struct vmb_packet *packet, const void *buffer, u32 len,
 			   const struct vmb_external_data *ext, u32 flags);
+
+/*
+ * A packet that points into a buffer the guest gave the VSP (VMBus
+ * DATA_USING_XFER_PAGES, hyperv.h struct vmtransfer_page_packet_header):
+ * pageset_id names the buffer in the VSP's protocol (netvsc's receive
+ * buffer id), each range is bytes [byte_offset, byte_offset + byte_count)
+ * of it, which the VSP has written before; buffer/len is the in-band
+ * payload after the ranges. The rules of vmb_packet_send otherwise.
+ */
+struct vmb_transfer_range {
+	u32 byte_count;
+	u32 byte_offset;
+};
+#define VMB_MAX_TRANSFER_RANGES 64
+vmb_status vmb_packet_send_transfer_pages(struct vmb_packet *packet, u16 pageset_id,
+					  const struct vmb_transfer_range *ranges, u32 nr_ranges,
+					  const void *buffer, u32 len, u32 flags);
 
 /*
  * Finish an incoming packet: the reply goes back to the guest in a

@@ -254,31 +254,19 @@ static vmb_status build_ranges(struct vmb_channel *ch, const struct vmb_external
 	return VMB_STATUS_SUCCESS;
 }
 
-vmb_status vmb_packet_send(struct vmb_packet *packet, const void *buffer, u32 len,
-			   const struct vmb_external_data *ext, u32 flags)
+/* Write a packet the caller built the header of; on success the packet is consumed. */
+static vmb_status send_built(struct vmb_packet *packet, struct vmbus_packet_desc desc,
+			     const void *extra, u32 extra_len, const void *buffer, u32 len,
+			     u32 flags)
 {
-	struct vmbus_packet_desc desc = {.type = VMBUS_PKT_DATA_INBAND};
-	struct vmb_channel *ch;
-	u32 *extra = NULL, extra_len = 0;
+	struct vmb_channel *ch = packet->channel;
 	vmb_status st;
 
-	if (!packet || (len && !buffer) || (flags & ~VMB_SEND_COMPLETION_REQUESTED))
-		return VMB_STATUS_INVALID_PARAMETER;
-	ch = packet->channel;
-	if (packet->state != PKT_IDLE || !ch->open || ch->broken)
-		return VMB_STATUS_INVALID_DEVICE_STATE;
-	if (ext) {
-		st = build_ranges(ch, ext, &extra, &extra_len);
-		if (st != VMB_STATUS_SUCCESS)
-			return st;
-		desc.type = VMBUS_PKT_DATA_USING_GPA_DIRECT;
-	}
 	if (flags & VMB_SEND_COMPLETION_REQUESTED) {
 		desc.flags = VMBUS_PKT_FLAG_COMPLETION_REQUESTED;
 		desc.trans_id = ++ch->next_trans_id; /* never 0 */
 	}
 	st = write_packet(ch, desc, extra, extra_len, buffer, len);
-	pool_free(vmbus_pool(ch->bus), extra);
 	if (st != VMB_STATUS_SUCCESS)
 		return st; /* still the VSP's */
 	if (!(flags & VMB_SEND_COMPLETION_REQUESTED)) {
@@ -292,6 +280,67 @@ vmb_status vmb_packet_send(struct vmb_packet *packet, const void *buffer, u32 le
 	packet->trans_id = desc.trans_id;
 	list_add(&ch->waiting, packet);
 	return VMB_STATUS_SUCCESS;
+}
+
+static vmb_status send_check(struct vmb_packet *packet, const void *buffer, u32 len, u32 flags)
+{
+	if (!packet || (len && !buffer) || (flags & ~VMB_SEND_COMPLETION_REQUESTED))
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (packet->state != PKT_IDLE || !packet->channel->open || packet->channel->broken)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_packet_send(struct vmb_packet *packet, const void *buffer, u32 len,
+			   const struct vmb_external_data *ext, u32 flags)
+{
+	struct vmbus_packet_desc desc = {.type = VMBUS_PKT_DATA_INBAND};
+	u32 *extra = NULL, extra_len = 0;
+	vmb_status st = send_check(packet, buffer, len, flags);
+	struct pool *pool;
+
+	if (st != VMB_STATUS_SUCCESS)
+		return st;
+	if (ext) {
+		st = build_ranges(packet->channel, ext, &extra, &extra_len);
+		if (st != VMB_STATUS_SUCCESS)
+			return st;
+		desc.type = VMBUS_PKT_DATA_USING_GPA_DIRECT;
+	}
+	pool = vmbus_pool(packet->channel->bus); /* the packet may be gone after the send */
+	st = send_built(packet, desc, extra, extra_len, buffer, len, flags);
+	pool_free(pool, extra);
+	return st;
+}
+
+/* The header after the descriptor (struct vmbus_packet_xfer_pages without it), then the ranges. */
+struct xfer_extra {
+	u16 xfer_pageset_id;
+	u8 sender_owns_set;
+	u8 reserved;
+	u32 range_count;
+	struct vmb_transfer_range ranges[VMB_MAX_TRANSFER_RANGES];
+} __packed;
+_Static_assert(offsetof(struct xfer_extra, ranges) + sizeof(struct vmbus_packet_desc) ==
+		   sizeof(struct vmbus_packet_xfer_pages),
+	       "xfer pages header");
+
+vmb_status vmb_packet_send_transfer_pages(struct vmb_packet *packet, u16 pageset_id,
+					  const struct vmb_transfer_range *ranges, u32 nr_ranges,
+					  const void *buffer, u32 len, u32 flags)
+{
+	struct vmbus_packet_desc desc = {.type = VMBUS_PKT_DATA_USING_XFER_PAGES};
+	struct xfer_extra x = {.xfer_pageset_id = pageset_id, .range_count = nr_ranges};
+	vmb_status st = send_check(packet, buffer, len, flags);
+
+	if (st != VMB_STATUS_SUCCESS)
+		return st;
+	if (!nr_ranges || nr_ranges > VMB_MAX_TRANSFER_RANGES || !ranges)
+		return VMB_STATUS_INVALID_PARAMETER;
+	memcpy(x.ranges, ranges, nr_ranges * sizeof(*ranges));
+	return send_built(packet, desc, &x,
+			  (u32)(offsetof(struct xfer_extra, ranges) + nr_ranges * sizeof(*ranges)),
+			  buffer, len, flags);
 }
 
 /* ---- completing the guest's packets ---- */

@@ -106,7 +106,7 @@ static int vmbus_part_create(struct partition *p, const struct cfg_partition *c,
 	const struct cfg_value *list = cfg_get(&c->values, "vmbus");
 	struct vmbus_part *vp;
 
-	if (!list)
+	if (!vsp_wanted(c))
 		return 0;
 	vp = pool_zalloc(&p->pool, sizeof(*vp));
 	if (vp)

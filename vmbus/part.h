@@ -37,11 +37,14 @@ struct vmbus_part {
 	struct vsp vsps[CFG_LIST_MAX];
 };
 
-/* vsp.c: the instances of a partition, in the orders vmbus/vsp.h states; list: `vmbus =`. */
+/* vsp.c: the instances of a partition, in the orders vmbus/vsp.h states; list: `vmbus =`
+ * (NULL: none), then the types whose when_key the partition sets. */
 struct cfg;
 /* Once at boot, after the configuration is parsed: every VSP_MODULE's boot hook. */
 int vsp_boot_all(const struct cfg *cfg, char *err, size_t errlen);
 int vsp_create_all(struct vmbus_part *vp, const struct cfg_value *list, char *err, size_t errlen);
+/* Whether the partition gets a VMBus: `vmbus =` or a VSP's when_key is set. */
+bool vsp_wanted(const struct cfg_partition *c);
 void vsp_destroy_all(struct vmbus_part *vp);
 void vsp_reset_all(struct vmbus_part *vp);
 void vsp_work_all(struct vmbus_part *vp);

@@ -49,6 +49,11 @@ const char *vsp_partition_name(const struct vsp *v)
 	return v->owner->part->name;
 }
 
+unsigned vsp_partition_index(const struct vsp *v)
+{
+	return v->owner->part->id;
+}
+
 /* ---- memory ---- */
 
 void *vsp_alloc(struct vsp *v, size_t size)
@@ -246,10 +251,65 @@ static void vsp_free_instance(struct vsp *v)
 	memset(v, 0, sizeof(*v));
 }
 
+static bool listed(const struct cfg_value *list, const char *name)
+{
+	for (unsigned i = 0; list && i < list->nr_items; i++)
+		if (!strcmp(list->items[i], name))
+			return true;
+	return false;
+}
+
+/* A type made because the partition sets its when_key, and not already named in the list. */
+static bool keyed(const struct vsp_type *t, const struct cfg_partition *c,
+		  const struct cfg_value *list)
+{
+	return t->when_key && c && cfg_get(&c->values, t->when_key) && !listed(list, t->name);
+}
+
+bool vsp_wanted(const struct cfg_partition *c)
+{
+	if (cfg_get(&c->values, "vmbus"))
+		return true;
+	for (const struct vsp_type *t = __start_vsp_types; t < __stop_vsp_types; t++)
+		if (keyed(t, c, NULL))
+			return true;
+	return false;
+}
+
+static int vsp_create_one(struct vmbus_part *vp, const struct vsp_type *type, char *err,
+			  size_t errlen)
+{
+	char why[CFG_ERR_MAX];
+	struct vsp *v;
+
+	if (vp->nr_vsps == ARRAY_SIZE(vp->vsps)) {
+		snprintf(err, errlen, "vmbus: more than %u VSPs", (unsigned)ARRAY_SIZE(vp->vsps));
+		return -1;
+	}
+	v = &vp->vsps[vp->nr_vsps];
+	v->type = type;
+	v->owner = vp;
+	v->state = pool_zalloc(&vp->part->pool, type->state_size ? type->state_size : 1);
+	why[0] = 0;
+	if (!v->state) {
+		memset(v, 0, sizeof(*v));
+		snprintf(err, errlen, "vmbus: VSP '%s': out of memory", type->name);
+		return -1;
+	}
+	if (type->create(v, why, sizeof(why))) {
+		snprintf(err, errlen, "vmbus: VSP '%s': %s", type->name, why[0] ? why : "failed");
+		vsp_free_instance(v); /* its create undid itself: no destroy */
+		return -1;
+	}
+	vp->nr_vsps++; /* made: destroy_all undoes it */
+	return 0;
+}
+
 int vsp_create_all(struct vmbus_part *vp, const struct cfg_value *list, char *err, size_t errlen)
 {
-	char why[CFG_ERR_MAX], known[KNOWN_MAX];
-	const unsigned n = MIN(list->nr_items, (unsigned)ARRAY_SIZE(vp->vsps));
+	char known[KNOWN_MAX];
+	const struct cfg_partition *c = vp->part->cfg;
+	const unsigned n = list ? MIN(list->nr_items, (unsigned)ARRAY_SIZE(vp->vsps)) : 0;
 
 	/* Every name first: nothing is made for a list that names an unknown VSP. */
 	for (unsigned i = 0; i < n; i++) {
@@ -260,27 +320,12 @@ int vsp_create_all(struct vmbus_part *vp, const struct cfg_value *list, char *er
 			return -1;
 		}
 	}
-	for (unsigned i = 0; i < n; i++) {
-		struct vsp *v = &vp->vsps[i];
-		const char *name = list->items[i];
-
-		v->type = find_type(name);
-		v->owner = vp;
-		v->state =
-		    pool_zalloc(&vp->part->pool, v->type->state_size ? v->type->state_size : 1);
-		why[0] = 0;
-		if (!v->state) {
-			memset(v, 0, sizeof(*v));
-			snprintf(err, errlen, "vmbus: VSP '%s': out of memory", name);
+	for (unsigned i = 0; i < n; i++)
+		if (vsp_create_one(vp, find_type(list->items[i]), err, errlen))
 			goto fail;
-		}
-		if (v->type->create(v, why, sizeof(why))) {
-			snprintf(err, errlen, "vmbus: VSP '%s': %s", name, why[0] ? why : "failed");
-			vsp_free_instance(v); /* its create undid itself: no destroy */
+	for (const struct vsp_type *t = __start_vsp_types; t < __stop_vsp_types; t++)
+		if (keyed(t, c, list) && vsp_create_one(vp, t, err, errlen))
 			goto fail;
-		}
-		vp->nr_vsps = i + 1; /* made: destroy_all undoes it */
-	}
 	return 0;
 fail:
 	vsp_destroy_all(vp);

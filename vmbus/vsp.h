@@ -6,8 +6,8 @@
  *
  * An instance (struct vsp) is one VSP type on one partition's VMBus: made
  * when the partition is created, for each name in its `vmbus =` list, in
- * that order; destroyed in the reverse order when the partition goes away
- * (or its creation fails later on). Its state lives in the door
+ * that order, then for each type whose when_key the partition sets; destroyed in the reverse order
+ * when the partition goes away (or its creation fails later on). Its state lives in the door
  * (vsp_type.state_size bytes, vsp_state) and in its channels' contexts
  * (vmb_channel_init_set_client_context_size): there are no instance tables
  * in a VSP.
@@ -15,7 +15,8 @@
  * Order, stated once (the door keeps it):
  *   - boot (VSP_MODULE, hypervisor-wide): once, after the configuration is
  *     parsed, before any partition is created; in link order.
- *   - create: in `vmbus =` order, after the bus exists; a failure destroys
+ *   - create: in `vmbus =` order, then the keyed types (when_key) not
+ *     listed, in link order, after the bus exists; a failure destroys
  *     the instances made before, in reverse, then the bus.
  *   - work (timers and deferred work): once per scheduler pass for each
  *     running partition, after the bus has retried what waited (full
@@ -45,6 +46,13 @@ struct vsp; /* one VSP type on one partition's bus */
 struct vsp_type {
 	const char *name; /* as the configuration's `vmbus =` list names it: "ic", "echo" */
 	u32 state_size;	  /* bytes of per-instance state (zeroed), vsp_state */
+	/*
+	 * Optional: a partition key (the VSP's own, CFG_KEY) whose presence
+	 * makes an instance without `vmbus =` naming the type: "nic" for
+	 * netvsp. Such instances come after the `vmbus =` ones, in link order;
+	 * a type both listed and keyed gets one instance.
+	 */
+	const char *when_key;
 	/* Make and enable the channels: 0, or -1 with a one-line reason in err. */
 	int (*create)(struct vsp *v, char *err, size_t errlen);
 	/*
@@ -84,6 +92,8 @@ void *vsp_state(struct vsp *v);
 struct vmb_bus *vsp_bus(struct vsp *v);
 /* The partition's name, for messages. */
 const char *vsp_partition_name(const struct vsp *v);
+/* The partition's index among the configuration's partitions, from 0. */
+unsigned vsp_partition_index(const struct vsp *v);
 
 /* ---- memory: charged to the partition ---- */
 

@@ -278,6 +278,16 @@ _Static_assert(sizeof(struct vmbus_packet_desc) == 16, "vmpacket_descriptor");
 #define VMBUS_PKT_MAX_LEN	(0xffffu * 8u) /* len8 is 16 bits */
 #define VMBUS_PKT_TRAILER_SHIFT 32
 
+/* hyperv.h struct vmtransfer_page_packet_header: the descriptor, then range_count ranges. */
+struct vmbus_packet_xfer_pages {
+	struct vmbus_packet_desc desc;
+	u16 xfer_pageset_id;
+	u8 sender_owns_set;
+	u8 reserved;
+	u32 range_count;
+} __packed;
+_Static_assert(sizeof(struct vmbus_packet_xfer_pages) == 24, "vmtransfer_page_packet_header");
+
 /* hyperv.h struct vmdata_gpa_direct: the descriptor, then range_count struct vmbus_gpa_range. */
 struct vmbus_packet_gpa_direct {
 	struct vmbus_packet_desc desc;

@@ -339,10 +339,33 @@ static void test_vsp_mapping_defers_teardown(void **state)
 	assert_null(vmbus_find_gpadl(ch, 50));
 }
 
+static void test_mapping_against_the_ring(void **state)
+{
+	struct vmb_gpadl_mapping *apart, *shared, *ringmap;
+
+	guest_connect(bus, VMBUS_VERSION_V5_3);
+	guest_request_offers(bus);
+	assert_int_equal(guest_gpadl(bus, 1, 60, 40, 4), 0); /* the ring: pages 40-43 */
+	assert_int_equal(guest_gpadl(bus, 1, 61, 44, 4), 0);
+	assert_int_equal(guest_gpadl(bus, 1, 62, 43, 2), 0); /* shares page 43 */
+	assert_int_equal(vmb_channel_map_gpadl(ch, 61, &apart), VMB_STATUS_SUCCESS);
+	assert_false(vmb_gpadl_mapping_overlaps_ring(ch, apart)); /* no ring yet */
+	assert_int_equal(guest_open(bus, 1, 60, 2), 0);
+	assert_int_equal(vmb_channel_map_gpadl(ch, 62, &shared), VMB_STATUS_SUCCESS);
+	assert_int_equal(vmb_channel_map_gpadl(ch, 60, &ringmap), VMB_STATUS_SUCCESS);
+	assert_false(vmb_gpadl_mapping_overlaps_ring(ch, apart));
+	assert_true(vmb_gpadl_mapping_overlaps_ring(ch, shared));
+	assert_true(vmb_gpadl_mapping_overlaps_ring(ch, ringmap));
+	vmb_channel_unmap_gpadl(ch, apart);
+	vmb_channel_unmap_gpadl(ch, shared);
+	vmb_channel_unmap_gpadl(ch, ringmap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_assemble_in_pieces, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mapping_against_the_ring, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_descriptions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mapping_reads_and_writes_across_ranges, setup,
 					    teardown),

@@ -736,6 +736,41 @@ static void test_send_with_external_data(void **state)
 	assert_int_equal(buf[48], 'x');
 }
 
+/* hyperv.h vmtransfer_page_packet_header: pageset id, sender_owns_set, reserved, ranges. */
+static void test_send_transfer_pages(void **state)
+{
+	const struct vmb_transfer_range r[2] = {{100, 0}, {60, 1728}};
+	struct vmbus_packet_desc d;
+	struct vmb_packet *p;
+	u8 buf[128];
+	u32 len, v;
+	u16 id;
+
+	open_channel();
+	assert_int_equal(vmb_packet_allocate(ch, &p), 0);
+	assert_int_equal(vmb_packet_send_transfer_pages(p, 0xcafe, r, 0, "x", 1, 0),
+			 VMB_STATUS_INVALID_PARAMETER);
+	assert_int_equal(
+	    vmb_packet_send_transfer_pages(p, 0xcafe, r, VMB_MAX_TRANSFER_RANGES + 1, "x", 1, 0),
+	    VMB_STATUS_INVALID_PARAMETER);
+	assert_int_equal(vmb_packet_send_transfer_pages(p, 0xcafe, r, 2, "nvsp", 4,
+							VMB_SEND_COMPLETION_REQUESTED),
+			 0);
+	assert_int_equal(guest_read(&gc.in, &d, buf, sizeof(buf), &len), 0);
+	assert_int_equal(d.type, VMBUS_PKT_DATA_USING_XFER_PAGES);
+	assert_int_equal(d.flags, VMBUS_PKT_FLAG_COMPLETION_REQUESTED);
+	assert_int_equal(d.offset8 * 8, 24 + 2 * 8);
+	memcpy(&id, buf + 16, 2);
+	assert_int_equal(id, 0xcafe);
+	memcpy(&v, buf + 20, 4);
+	assert_int_equal(v, 2);
+	memcpy(&v, buf + 24 + 8, 4); /* the second range: byte_count, byte_offset */
+	assert_int_equal(v, 60);
+	memcpy(&v, buf + 24 + 12, 4);
+	assert_int_equal(v, 1728);
+	assert_memory_equal(buf + 40, "nvsp", 4);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -759,6 +794,7 @@ int main(void)
 	    T(test_one_pass_reads_a_bounded_number),
 	    T(test_gpa_direct_external_data),
 	    T(test_send_with_external_data),
+	    T(test_send_transfer_pages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

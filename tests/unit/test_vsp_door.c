@@ -206,8 +206,11 @@ VSP_TYPE(two_vsp) = {.name = "two",
 		     .save = save,
 		     .check = check_2,
 		     .restore = restore_2};
-VSP_TYPE(three_vsp) = {
-    .name = "three", .state_size = sizeof(struct test_state), .create = create_3};
+/* Also made, unlisted, for a partition that sets `three_key` (as netvsp for `nic =`). */
+VSP_TYPE(three_vsp) = {.name = "three",
+		       .state_size = sizeof(struct test_state),
+		       .create = create_3,
+		       .when_key = "three_key"};
 
 static void cmd_one(struct vsp *v, int argc, char **argv)
 {
@@ -227,6 +230,7 @@ VSP_COMMAND(one_cmd) = {
 };
 
 CFG_KEY(disk_key) = {.k = CFG_KEY_HEAD(BOOT_CFG_KEY_FILE, "partition", "disk")};
+CFG_KEY(three_key) = {.k = CFG_KEY_HEAD(0, "partition", "three_key")};
 
 static struct vmbus_part vp;
 static u8 pool_mem[2u << 20] __attribute__((aligned(POOL_ALIGN))); /* parts[0]'s device memory */
@@ -287,6 +291,29 @@ static void test_create_and_destroy_in_order(void **state)
 	vsp_destroy_all(&vp);
 	assert_string_equal(calls, "destroy1 destroy2 ");
 	assert_int_equal(vp.nr_vsps, 0);
+}
+
+static void test_a_key_makes_an_instance(void **state)
+{
+	struct cfg_value l = list_of("two", NULL, NULL), both = list_of("three", "one", NULL);
+	const struct cfg_value key = {.key = &three_key, .line = 4, .text = "x"};
+	char err[CFG_ERR_MAX] = "";
+
+	assert_false(vsp_wanted(&cfgs[0]));
+	cfgs[0].values.v[cfgs[0].values.nr++] = key;
+	assert_true(vsp_wanted(&cfgs[0])); /* without `vmbus =` */
+	assert_int_equal(vsp_create_all(&vp, &l, err, sizeof(err)), 0);
+	assert_string_equal(calls, "create2 create3 "); /* the list first */
+	assert_int_equal(vsp_partition_index(&vp.vsps[1]), 0);
+	vsp_destroy_all(&vp);
+	calls[0] = 0;
+	assert_int_equal(vsp_create_all(&vp, &both, err, sizeof(err)), 0);
+	assert_string_equal(calls, "create3 create1 "); /* listed and keyed: once */
+	vsp_destroy_all(&vp);
+	calls[0] = 0;
+	assert_int_equal(vsp_create_all(&vp, NULL, err, sizeof(err)), 0);
+	assert_string_equal(calls, "create3 ");
+	assert_int_equal(vp.nr_vsps, 1);
 }
 
 static void test_a_failed_create_unwinds_the_ones_before(void **state)
@@ -592,6 +619,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_create_and_destroy_in_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_key_makes_an_instance, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_failed_create_unwinds_the_ones_before, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_work_runs_when_deferred_or_due, setup, teardown),

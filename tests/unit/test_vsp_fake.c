@@ -81,6 +81,8 @@ struct vmb_channel {
 	unsigned q_head, q_count;
 	struct fake_gpadl gpadls[FAKE_MAX_GPADLS];
 	unsigned nr_gpadls;
+	const u8 *ring;
+	u64 ring_size;
 	u8 vtl;
 	u16 offer_flags, mmio_megabytes;
 	u32 channel_flags;
@@ -93,6 +95,7 @@ struct vmb_packet {
 	struct vmb_channel *channel;
 	bool incoming; /* the guest's (else allocated by the VSP to send) */
 	bool deferred;
+	bool waiting; /* sent with a completion requested, not yet completed */
 	u32 flags;
 	struct fake_ext ext;
 	struct vmb_gpa_range ranges[FAKE_MAX_RANGES];
@@ -127,6 +130,7 @@ struct pool fake_vsp_pool;
 static u8 vsp_pool_mem[1u << 20] __attribute__((aligned(POOL_ALIGN)));
 static struct vmb_bus buses[FAKE_MAX_BUSES];
 static struct vsp vsps[FAKE_MAX_VSPS];
+static struct fake_config preset[FAKE_MAX_CONFIG]; /* for the next fake_vsp_create */
 
 struct vmb_gpadl_mapping {
 	bool used;
@@ -245,6 +249,8 @@ struct vsp *fake_vsp_create(const char *type, const char *partition, char *err, 
 	v->used = true;
 	v->type = t;
 	v->bus = bus;
+	memcpy(v->config, preset, sizeof(preset)); /* what create may read */
+	memset(preset, 0, sizeof(preset));
 	v->state = pool_zalloc(&fake_vsp_pool, t->state_size ? t->state_size : 1);
 	if (!v->state) {
 		snprintf(err, errlen, "fake: out of device memory");
@@ -364,6 +370,17 @@ const char *fake_command(const char *line)
 	return fake_console;
 }
 
+void fake_preset_config(const char *key, const char *text)
+{
+	for (unsigned i = 0; i < FAKE_MAX_CONFIG; i++) {
+		if (!preset[i].key) {
+			preset[i] = (struct fake_config){key, text, NULL, 0};
+			return;
+		}
+	}
+	violation("more than %u preset config keys", FAKE_MAX_CONFIG);
+}
+
 void fake_set_config(struct vsp *v, const char *key, const char *text, const void *data, u64 size)
 {
 	struct fake_config *c = NULL;
@@ -414,6 +431,11 @@ struct vmb_bus *vsp_bus(struct vsp *v)
 const char *vsp_partition_name(const struct vsp *v)
 {
 	return v->bus->name;
+}
+
+unsigned vsp_partition_index(const struct vsp *v)
+{
+	return (unsigned)(v->bus - buses); /* buses are made in the order partitions are named */
 }
 
 struct fake_block {
@@ -942,6 +964,8 @@ static bool take_room(void)
 vmb_status vmb_packet_send(struct vmb_packet *packet, const void *buffer, u32 len,
 			   const struct vmb_external_data *ext, u32 flags)
 {
+	struct fake_record *r;
+
 	if (!packet_ok(packet, "send"))
 		return VMB_STATUS_INVALID_PARAMETER;
 	if (packet->incoming) {
@@ -952,10 +976,89 @@ vmb_status vmb_packet_send(struct vmb_packet *packet, const void *buffer, u32 le
 		return VMB_STATUS_INVALID_DEVICE_STATE;
 	if (!take_room())
 		return VMB_STATUS_INSUFFICIENT_RESOURCES;
-	record(packet->channel, FAKE_SENT, buffer, len, flags);
+	r = record(packet->channel, FAKE_SENT, buffer, len, flags);
+	if (r) {
+		r->packet = packet;
+		r->gen = packet->gen;
+	}
 	if (!(flags & VMB_SEND_COMPLETION_REQUESTED))
 		packet->used = false; /* consumed */
+	else
+		packet->waiting = true;
 	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vmb_packet_send_transfer_pages(struct vmb_packet *packet, u16 pageset_id,
+					  const struct vmb_transfer_range *ranges, u32 nr_ranges,
+					  const void *buffer, u32 len, u32 flags)
+{
+	struct fake_record *r;
+
+	if (!packet_ok(packet, "send_transfer_pages"))
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (packet->incoming || packet->waiting) {
+		violation("transfer-page send of a guest packet or of one already sent");
+		return VMB_STATUS_INVALID_PARAMETER;
+	}
+	if (!nr_ranges || nr_ranges > VMB_MAX_TRANSFER_RANGES || !ranges)
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (!packet->channel->opened)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
+	if (!take_room())
+		return VMB_STATUS_INSUFFICIENT_RESOURCES;
+	r = record(packet->channel, FAKE_SENT, buffer, len, flags);
+	if (r) {
+		r->packet = packet;
+		r->gen = packet->gen;
+		r->xfer = true;
+		r->xfer_id = pageset_id;
+		r->nr_xfer = nr_ranges < FAKE_MAX_RANGES ? nr_ranges : FAKE_MAX_RANGES;
+		memcpy(r->xfer_ranges, ranges, r->nr_xfer * sizeof(*ranges));
+	}
+	if (!(flags & VMB_SEND_COMPLETION_REQUESTED))
+		packet->used = false;
+	else
+		packet->waiting = true;
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status fake_complete_sent(const struct fake_record *r, vmb_status status, const void *reply,
+			      u32 len)
+{
+	struct vmb_packet *p = r ? r->packet : NULL;
+
+	if (!p || !p->used || p->gen != r->gen || !p->waiting)
+		return VMB_STATUS_INVALID_PARAMETER;
+	p->waiting = false;
+	if (p->completion)
+		p->completion(p, status, reply, len);
+	if (!p->waiting)
+		p->used = false; /* unless the routine sent it again */
+	return VMB_STATUS_SUCCESS;
+}
+
+unsigned fake_waiting(struct vmb_channel *ch)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < FAKE_MAX_PACKETS; i++)
+		n += packets[i].used && packets[i].channel == ch && packets[i].waiting;
+	return n;
+}
+
+void fake_set_ring(struct vmb_channel *ch, const void *buf, u64 size)
+{
+	ch->ring = buf;
+	ch->ring_size = size;
+}
+
+bool vmb_gpadl_mapping_overlaps_ring(struct vmb_channel *channel,
+				     const struct vmb_gpadl_mapping *mapping)
+{
+	if (!mapping_ok(mapping, "gpadl_mapping_overlaps_ring") || !channel->ring)
+		return false;
+	return mapping->buf < channel->ring + channel->ring_size &&
+	       channel->ring < mapping->buf + mapping->size;
 }
 
 static vmb_status finish_incoming(struct vmb_packet *packet, const char *what)
@@ -1072,6 +1175,15 @@ struct vmb_channel *fake_channel(struct vmb_bus *bus, const struct vmb_guid *typ
 	for (unsigned i = 0; i < FAKE_MAX_CHANNELS; i++)
 		if (channels[i].used && channels[i].bus == bus &&
 		    same_guid(&channels[i].type, type))
+			return &channels[i];
+	return NULL;
+}
+
+struct vmb_channel *fake_channel_nth(struct vmb_bus *bus, const struct vmb_guid *type, unsigned n)
+{
+	for (unsigned i = 0; i < FAKE_MAX_CHANNELS; i++)
+		if (channels[i].used && channels[i].bus == bus &&
+		    same_guid(&channels[i].type, type) && !n--)
 			return &channels[i];
 	return NULL;
 }

@@ -36,6 +36,13 @@ struct fake_record {
 	u32 flags; /* VMB_SEND_* of a send */
 	u32 len;
 	u8 data[FAKE_MAX_DATA];
+	/* A send: the packet (for fake_complete_sent) and a transfer-page send's ranges. */
+	struct vmb_packet *packet;
+	unsigned gen;
+	bool xfer;
+	u16 xfer_id;
+	u32 nr_xfer;
+	struct vmb_transfer_range xfer_ranges[FAKE_MAX_RANGES];
 };
 
 /* External data of a guest packet: each range's bytes (NULL: a range that fails to read). */
@@ -93,6 +100,8 @@ vmb_status fake_vsp_check(struct vsp *v, const void *buf, u32 size);
 vmb_status fake_vsp_restore(struct vsp *v, const void *buf, u32 size);
 /* The partition's key `key` for vsp_config (text) and vsp_file (data/size; NULL: not a file). */
 void fake_set_config(struct vsp *v, const char *key, const char *text, const void *data, u64 size);
+/* A key the next fake_vsp_create's instance has from the start (its create may read it). */
+void fake_preset_config(const char *key, const char *text);
 /* Run a console line as the door would (VSP_COMMAND); returns what it printed. */
 const char *fake_command(const char *line);
 
@@ -100,6 +109,8 @@ const char *fake_command(const char *line);
 
 /* The channel a VSP enabled on bus with this interface type, or NULL. */
 struct vmb_channel *fake_channel(struct vmb_bus *bus, const struct vmb_guid *type);
+/* The n-th (from 0, in the order they were allocated) of several such channels. */
+struct vmb_channel *fake_channel_nth(struct vmb_bus *bus, const struct vmb_guid *type, unsigned n);
 bool fake_enabled(struct vmb_channel *ch);
 void fake_channel_ids(struct vmb_channel *ch, struct vmb_guid *type, struct vmb_guid *instance);
 const char *fake_friendly_name(struct vmb_channel *ch);
@@ -141,6 +152,17 @@ int fake_restore(struct vmb_channel *ch);
  */
 void fake_add_gpadl(struct vmb_channel *ch, u32 id, void *buf, u64 size);
 unsigned fake_mappings(struct vmb_channel *ch);
+/*
+ * The guest completes a packet the VSP sent with VMB_SEND_COMPLETION_REQUESTED
+ * (recorded as r): its completion routine runs with status and the reply,
+ * then the packet is freed. INVALID_PARAMETER if it is not waiting any more.
+ */
+vmb_status fake_complete_sent(const struct fake_record *r, vmb_status status, const void *reply,
+			      u32 len);
+/* Packets the VSP sent that still wait for the guest's completion. */
+unsigned fake_waiting(struct vmb_channel *ch);
+/* The channel's ring as guest memory (vmb_gpadl_mapping_overlaps_ring compares with it). */
+void fake_set_ring(struct vmb_channel *ch, const void *buf, u64 size);
 /* The VSP part fake_save kept for the n-th saved packet, or NULL. */
 const void *fake_saved_vsp(unsigned n, u32 *len);
 /* Hand one saved VSP part, as the index-th packet of a stream, to check_packet (SUCCESS if

@@ -1,0 +1,59 @@
+/*
+ * libFuzzer: netvsp's RNDIS device (vsp/netvsp/rndis.c) from a hostile
+ * guest, on a NIC brought up as Linux 6.1 does (NVSP 6.1, both buffers,
+ * RNDIS initialized, a packet filter set), through the VSP fake
+ * (fuzz_netvsp.h says what is checked).
+ *
+ *   ops: { u8 op, ... }
+ *
+ *   op % 8: 0-5 fuzz_netvsp.h's common ops; 6 an RNDIS message (u16 len,
+ *   bytes) in send section 0 on the control channel; 7 the same on the data
+ *   channel, with the input's u32 rewritten as the message length and type
+ *   of a PACKET_MSG (u8 which: its header fields stay plausible more often).
+ */
+#include "tests/fuzz/fuzz_netvsp.h"
+
+static void up(void)
+{
+	const struct rndis_init init = {{RNDIS_MSG_INIT, sizeof(init)}, 1, 1, 0, 0x4000};
+	struct {
+		struct rndis_oid_request q;
+		u32 filter;
+	} set = {{{RNDIS_MSG_SET, sizeof(set)}, 2, OID_GEN_CURRENT_PACKET_FILTER, 4, 20, 0}, 9};
+
+	bring_up(NVSP_VERSION_61);
+	rndis_via_section((const u8 *)&init, sizeof(init), 0, sizeof(init), NVSP_CHANNEL_CONTROL);
+	rndis_via_section((const u8 *)&set, sizeof(set), 0, sizeof(set), NVSP_CHANNEL_CONTROL);
+	look(true);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static u8 msg[TX_SECTION];
+
+	cur = data;
+	end = data + size;
+	fresh();
+	up();
+	for (unsigned n = 0; n < MAX_OPS && cur < end; n++) {
+		unsigned op = (unsigned)take(1) % 8;
+		u32 len;
+
+		if (op < 6) {
+			common_op(op);
+			continue;
+		}
+		len = take_bytes(msg, sizeof(msg));
+		if (op == 7 && len >= 8 && take(1) & 1) {
+			const u32 hdr[2] = {RNDIS_MSG_PACKET, len};
+
+			memcpy(msg, hdr, sizeof(hdr));
+		}
+		rndis_via_section(msg, len, 0, len,
+				  op == 6 ? NVSP_CHANNEL_CONTROL : NVSP_CHANNEL_DATA);
+		look(false);
+	}
+	look(true);
+	return 0;
+}

@@ -1,0 +1,3 @@
+UNIT_TESTS += test_netvsp_cfg
+test_netvsp_cfg_SRCS := kernel/config.c vsp/netvsp/netvsp.c vsp/netvsp/rndis.c kernel/pool.c \
+	tests/unit/test_vsp_fake.c

@@ -1,0 +1,872 @@
+/*
+ * netvsp (vsp/netvsp/) on the host, against the VSP fake: the offers of
+ * `nic =`, NVSP version negotiation, the sequence Linux's hv_netvsc runs
+ * (NDIS config and version, receive and send buffers, the send table,
+ * RNDIS init, its queries and sets, a frame each way), the receive
+ * sections' flow control, and a hostile guest's messages.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tests/unit/test_vsp_fake.h"
+#include "vsp/netvsp/netvsp.h"
+#include "vsp/netvsp/proto.h"
+
+#define RX_SECTIONS 8
+#define RX_SECTION  1728 /* what netvsp answers (Linux's NETVSC_RECV_SECTION_SIZE) */
+#define TX_SECTIONS 4
+#define TX_SECTION  6144
+#define GPADL_RX    1
+#define GPADL_TX    2
+#define GPADL_SMALL 3
+#define GPADL_RING  4
+
+static struct vsp *vsp;
+static struct vmb_channel *ch;
+static struct netvsp_nic *nic;
+static const struct vmb_guid nic_type = NETVSP_TYPE_GUID;
+static u8 rxbuf[RX_SECTIONS * RX_SECTION];
+static u8 txbuf[TX_SECTIONS * TX_SECTION];
+static u8 ring[4 * 4096];
+static u8 small[1024];
+static unsigned xfer_seen; /* transfer-page packets the test has read */
+
+/* What the port saw the guest send. */
+static unsigned tx_frames;
+static u8 tx_last[2048];
+static u32 tx_last_len;
+
+static void port_tx(void *ctx, struct netvsp_nic *n, const u8 *frame, u32 len)
+{
+	tx_frames++;
+	tx_last_len = len;
+	memcpy(tx_last, frame, len < sizeof(tx_last) ? len : sizeof(tx_last));
+}
+
+static const struct netvsp_port_ops port = {port_tx};
+
+static struct netvsp_stats base; /* the counters when the test began */
+
+static struct netvsp_stats counters(void)
+{
+	struct netvsp_stats s;
+
+	netvsp_get_stats(nic, &s);
+	return s;
+}
+
+/* The counters since the test began. */
+static struct netvsp_stats stats(void)
+{
+	struct netvsp_stats s = counters();
+
+	s.tx_packets -= base.tx_packets;
+	s.tx_bytes -= base.tx_bytes;
+	s.rx_packets -= base.rx_packets;
+	s.rx_bytes -= base.rx_bytes;
+	s.tx_dropped -= base.tx_dropped;
+	s.rx_dropped -= base.rx_dropped;
+	s.bad_messages -= base.bad_messages;
+	return s;
+}
+
+static int group_setup(void **state)
+{
+	char err[160] = "";
+
+	fake_reset();
+	fake_preset_config("nic", "lan");
+	vsp = fake_vsp_create("netvsp", "linux", err, sizeof(err));
+	assert_non_null(vsp);
+	ch = fake_channel(vsp_bus(vsp), &nic_type);
+	assert_non_null(ch);
+	nic = netvsp_nic(vsp, 0);
+	assert_non_null(nic);
+	netvsp_attach(nic, &port, NULL);
+	fake_add_gpadl(ch, GPADL_RX, rxbuf, sizeof(rxbuf));
+	fake_add_gpadl(ch, GPADL_TX, txbuf, sizeof(txbuf));
+	fake_add_gpadl(ch, GPADL_SMALL, small, sizeof(small));
+	fake_add_gpadl(ch, GPADL_RING, ring + 4096, 4096);
+	fake_set_ring(ch, ring, sizeof(ring));
+	return 0;
+}
+
+static int setup(void **state)
+{
+	fake_close(ch);
+	fake_clear();
+	assert_int_equal(fake_open(ch), VMB_STATUS_SUCCESS);
+	xfer_seen = 0;
+	tx_frames = 0;
+	base = counters();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	assert_int_equal(fake_violations, 0);
+	return 0;
+}
+
+/* ---- the guest's side ---- */
+
+static void guest(const void *msg, u32 len)
+{
+	fake_guest_send(ch, msg, len, VMB_PACKET_COMPLETION_REQUESTED, NULL);
+}
+
+/* The last completion netvsp sent: its first u32s. */
+static const u32 *last_completion(void)
+{
+	unsigned n = fake_count(ch, FAKE_COMPLETION);
+	const struct fake_record *r = n ? fake_record(ch, FAKE_COMPLETION, n - 1) : NULL;
+
+	assert_non_null(r);
+	assert_true(r->len >= NVSP_MESSAGE_SIZE); /* Linux reads a whole nvsp_message */
+	return (const u32 *)r->data;
+}
+
+static u32 nvsp_init(u32 min, u32 max)
+{
+	const struct nvsp_init m = {NVSP_MSG_INIT, min, max};
+	const u32 *c;
+
+	guest(&m, sizeof(m));
+	c = last_completion();
+	assert_int_equal(c[0], NVSP_MSG_INIT_COMPLETE);
+	return c[3] == NVSP_STAT_SUCCESS ? c[1] : 0;
+}
+
+static u32 give_buffer(u32 type, u32 gpadl, u16 id)
+{
+	const struct nvsp_send_buf m = {type, gpadl, id};
+
+	guest(&m, sizeof(m));
+	return last_completion()[1];
+}
+
+/* What Linux 6.1's netvsc_connect_vsp and netvsc_init_buf do, with version 6.1. */
+static void nvsp_up(void)
+{
+	const struct nvsp_ndis_config cfg = {NVSP_MSG2_SEND_NDIS_CONFIG, 1514, 0, 0x29};
+	const struct nvsp_ndis_version ver = {NVSP_MSG1_SEND_NDIS_VERSION, 6, 30};
+
+	assert_int_equal(nvsp_init(NVSP_VERSION_61, NVSP_VERSION_61), NVSP_VERSION_61);
+	fake_guest_send(ch, &cfg, sizeof(cfg), 0, NULL);
+	fake_guest_send(ch, &ver, sizeof(ver), 0, NULL);
+	assert_int_equal(give_buffer(NVSP_MSG1_SEND_RECV_BUF, GPADL_RX, 0xcafe), NVSP_STAT_SUCCESS);
+	assert_int_equal(give_buffer(NVSP_MSG1_SEND_SEND_BUF, GPADL_TX, 0), NVSP_STAT_SUCCESS);
+}
+
+/* An RNDIS message in send section `section`: the NVSP status of its completion. */
+static u32 rndis_in_section(const void *msg, u32 len, u32 section, u32 channel_type)
+{
+	const struct nvsp_rndis_pkt m = {NVSP_MSG1_SEND_RNDIS_PKT, channel_type, section, len};
+
+	if (section < TX_SECTIONS)
+		memcpy(txbuf + section * TX_SECTION, msg, len);
+	guest(&m, sizeof(m));
+	assert_int_equal(last_completion()[0], NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE);
+	return last_completion()[1];
+}
+
+static u32 rndis(const void *msg, u32 len)
+{
+	return rndis_in_section(msg, len, 1, NVSP_CHANNEL_CONTROL);
+}
+
+/* The next transfer-page packet netvsp sent, its RNDIS message in rxbuf; completed if asked. */
+static const u8 *guest_receive(bool complete, const struct fake_record **out)
+{
+	const struct fake_record *r = NULL;
+	unsigned seen = 0;
+
+	for (unsigned i = 0; (r = fake_record(ch, FAKE_SENT, i)); i++)
+		if (r->xfer && seen++ == xfer_seen)
+			break;
+	assert_non_null(r);
+	xfer_seen++;
+	assert_int_equal(r->xfer_id, 0xcafe);
+	assert_int_equal(r->nr_xfer, 1);
+	assert_true(r->flags & VMB_SEND_COMPLETION_REQUESTED);
+	assert_int_equal(((const u32 *)r->data)[0], NVSP_MSG1_SEND_RNDIS_PKT);
+	assert_true(r->xfer_ranges[0].byte_offset % RX_SECTION == 0);
+	assert_true(r->xfer_ranges[0].byte_offset + r->xfer_ranges[0].byte_count <= sizeof(rxbuf));
+	assert_true(r->xfer_ranges[0].byte_count <= RX_SECTION);
+	if (out)
+		*out = r;
+	if (complete) {
+		const struct nvsp_rndis_pkt_complete c = {NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE,
+							  NVSP_STAT_SUCCESS};
+
+		assert_int_equal(fake_complete_sent(r, VMB_STATUS_SUCCESS, &c, sizeof(c)),
+				 VMB_STATUS_SUCCESS);
+	}
+	return rxbuf + r->xfer_ranges[0].byte_offset;
+}
+
+static unsigned xfer_sent(void)
+{
+	unsigned n = 0;
+	const struct fake_record *r;
+
+	for (unsigned i = 0; (r = fake_record(ch, FAKE_SENT, i)); i++)
+		n += r->xfer;
+	return n;
+}
+
+static void rndis_init(void)
+{
+	const struct rndis_init m = {{RNDIS_MSG_INIT, sizeof(m)}, 1, 1, 0, 0x4000};
+	struct rndis_init_complete c;
+
+	assert_int_equal(rndis(&m, sizeof(m)), NVSP_STAT_SUCCESS);
+	memcpy(&c, guest_receive(true, NULL), sizeof(c));
+	assert_int_equal(c.h.type, RNDIS_MSG_INIT | RNDIS_MSG_COMPLETION);
+	assert_int_equal(c.h.len, sizeof(c));
+	assert_int_equal(c.req_id, 1);
+	assert_int_equal(c.status, RNDIS_STATUS_SUCCESS);
+	assert_int_equal(c.major, 1);
+	assert_int_equal(c.medium, RNDIS_MEDIUM_802_3);
+	assert_true(c.max_pkts_per_msg >= 1);
+}
+
+/* QUERY oid (with info_len bytes of the guest's after the request): the answer's status. */
+static u32 query(u32 oid, void *out, u32 *len)
+{
+	struct {
+		struct rndis_oid_request q;
+		u8 info[16];
+	} m = {
+	    .q = {
+		{RNDIS_MSG_QUERY, sizeof(m)}, 7, oid, 0, sizeof(struct rndis_oid_request) - 8, 0}};
+	struct rndis_query_complete c;
+	const u8 *a;
+
+	assert_int_equal(rndis(&m, sizeof(m)), NVSP_STAT_SUCCESS);
+	a = guest_receive(true, NULL);
+	memcpy(&c, a, sizeof(c));
+	assert_int_equal(c.h.type, RNDIS_MSG_QUERY | RNDIS_MSG_COMPLETION);
+	assert_int_equal(c.req_id, 7);
+	assert_true(c.info_offset >= sizeof(c) - 8); /* Linux refuses less */
+	assert_int_equal(c.h.len, 8 + c.info_offset + c.info_len);
+	if (out)
+		memcpy(out, a + 8 + c.info_offset, c.info_len);
+	if (len)
+		*len = c.info_len;
+	return c.status;
+}
+
+static u32 set(u32 oid, const void *info, u32 len)
+{
+	struct {
+		struct rndis_oid_request q;
+		u8 info[64];
+	} m = {.q = {{RNDIS_MSG_SET, (u32)sizeof(m.q) + len}, 9, oid, len, sizeof(m.q) - 8, 0}};
+	struct rndis_status_complete c;
+
+	memcpy(m.info, info, len);
+	assert_int_equal(rndis(&m, m.q.h.len), NVSP_STAT_SUCCESS);
+	memcpy(&c, guest_receive(true, NULL), sizeof(c));
+	assert_int_equal(c.h.type, RNDIS_MSG_SET | RNDIS_MSG_COMPLETION);
+	assert_int_equal(c.req_id, 9);
+	return c.status;
+}
+
+/* Up to an open device: NVSP, RNDIS init, a packet filter (and its link indication). */
+static void device_up(void)
+{
+	const u32 filter = 0x9; /* directed | broadcast */
+	struct rndis_indicate ind;
+
+	nvsp_up();
+	rndis_init();
+	assert_int_equal(set(OID_GEN_CURRENT_PACKET_FILTER, &filter, sizeof(filter)),
+			 RNDIS_STATUS_SUCCESS);
+	memcpy(&ind, guest_receive(true, NULL), sizeof(ind));
+	assert_int_equal(ind.h.type, RNDIS_MSG_INDICATE);
+	assert_int_equal(ind.status, RNDIS_STATUS_MEDIA_CONNECT);
+	assert_true(netvsp_ready(nic));
+}
+
+static u32 frame_msg(u8 *msg, const u8 *frame, u32 len)
+{
+	struct rndis_packet p = {.h = {RNDIS_MSG_PACKET, (u32)sizeof(p) + len}};
+
+	p.data_offset = sizeof(p) - 8;
+	p.data_len = len;
+	memcpy(msg, &p, sizeof(p));
+	memcpy(msg + sizeof(p), frame, len);
+	return p.h.len;
+}
+
+static void make_frame(u8 *f, u32 len, unsigned seed)
+{
+	for (u32 i = 0; i < len; i++)
+		f[i] = (u8)(seed * 13 + i);
+	f[0] &= 0xfe;
+}
+
+/* ---- tests ---- */
+
+static void test_offers_one_channel_per_nic(void **state)
+{
+	char err[160] = "";
+	struct vmb_guid t0, i0, t1, i1;
+	struct vsp *two;
+	u8 mac[6];
+
+	fake_preset_config("nic", "lan, dmz");
+	fake_preset_config("mac", "00:15:5d:12:34:56, 02:00:00:00:00:01");
+	two = fake_vsp_create("netvsp", "two", err, sizeof(err));
+	assert_non_null(two);
+	assert_non_null(fake_channel_nth(vsp_bus(two), &nic_type, 1));
+	assert_null(fake_channel_nth(vsp_bus(two), &nic_type, 2));
+	fake_channel_ids(fake_channel_nth(vsp_bus(two), &nic_type, 0), &t0, &i0);
+	fake_channel_ids(fake_channel_nth(vsp_bus(two), &nic_type, 1), &t1, &i1);
+	assert_memory_equal(&t0, &nic_type, sizeof(t0));
+	assert_memory_equal(&t1, &nic_type, sizeof(t1));
+	assert_memory_not_equal(&i0, &i1, sizeof(i0));
+	assert_true(fake_enabled(fake_channel_nth(vsp_bus(two), &nic_type, 0)));
+	assert_string_equal(netvsp_switch_name(netvsp_nic(two, 0)), "lan");
+	assert_string_equal(netvsp_switch_name(netvsp_nic(two, 1)), "dmz");
+	netvsp_get_mac(netvsp_nic(two, 1), mac);
+	assert_memory_equal(mac, ((const u8[]){2, 0, 0, 0, 0, 1}), 6);
+	assert_null(netvsp_nic(two, 2));
+	/* The default: 00:15:5d:00:PP:NN, the partition "linux" first (index 0). */
+	netvsp_get_mac(nic, mac);
+	assert_memory_equal(mac, ((const u8[]){0, 0x15, 0x5d, 0, 0, 0}), 6);
+	fake_preset_config("nic", "a, b, c");
+	two = fake_vsp_create("netvsp", "third", err, sizeof(err));
+	assert_non_null(two);
+	netvsp_get_mac(netvsp_nic(two, 2), mac);
+	assert_memory_equal(mac, ((const u8[]){0, 0x15, 0x5d, 0, 2, 2}), 6);
+}
+
+static void test_config_refused(void **state)
+{
+	char err[160] = "";
+	u8 macs[4][6];
+	unsigned n;
+
+	fake_preset_config("nic", "lan, dmz");
+	fake_preset_config("mac", "00:15:5d:12:34:56");
+	assert_null(fake_vsp_create("netvsp", "bad", err, sizeof(err)));
+	assert_non_null(strstr(err, "1 MACs for 2 NICs"));
+	assert_int_equal(netvsp_parse_macs("01:15:5d:12:34:56", macs, 4, &n, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "multicast"));
+	assert_int_equal(netvsp_parse_macs("00:15:5d:12:34", macs, 4, &n, err, sizeof(err)), -1);
+	assert_int_equal(netvsp_parse_macs("00:15:5d:12:34:5g", macs, 4, &n, err, sizeof(err)), -1);
+	assert_int_equal(netvsp_parse_macs("00-15-5d-12-34-56", macs, 4, &n, err, sizeof(err)), -1);
+	assert_int_equal(netvsp_parse_macs("", macs, 4, &n, err, sizeof(err)), -1);
+	assert_int_equal(netvsp_parse_macs(" 00:15:5D:12:34:56 ,00:15:5d:00:00:01", macs, 4, &n,
+					   err, sizeof(err)),
+			 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(macs[0][2], 0x5d);
+}
+
+static void test_every_linux_version_and_no_other(void **state)
+{
+	static const u32 known[] = {NVSP_VERSION_1, NVSP_VERSION_2, NVSP_VERSION_4,
+				    NVSP_VERSION_5, NVSP_VERSION_6, NVSP_VERSION_61};
+
+	for (unsigned i = 0; i < ARRAY_SIZE(known); i++)
+		assert_int_equal(nvsp_init(known[i], known[i]), known[i]);
+	assert_int_equal(nvsp_init(0x50001, 0x50001), 0);
+	assert_int_equal(nvsp_init(0x70000, 0x70000), 0);
+	assert_int_equal(nvsp_init(0, 1), 0);
+	assert_int_equal(nvsp_init(NVSP_VERSION_61, NVSP_VERSION_1), 0); /* min above max */
+	assert_int_equal(nvsp_init(NVSP_VERSION_1, 0x7ffff), NVSP_VERSION_61);
+	assert_int_equal(nvsp_init(NVSP_VERSION_2, NVSP_VERSION_5), NVSP_VERSION_5);
+}
+
+static void test_buffers_and_send_table(void **state)
+{
+	const struct fake_record *r;
+	const u32 *c;
+	u32 table[NVSP_SEND_TABLE_SIZE];
+
+	assert_int_equal(nvsp_init(NVSP_VERSION_61, NVSP_VERSION_61), NVSP_VERSION_61);
+	assert_int_equal(give_buffer(NVSP_MSG1_SEND_RECV_BUF, GPADL_RX, 0xcafe), NVSP_STAT_SUCCESS);
+	c = last_completion();
+	assert_int_equal(c[0], NVSP_MSG1_SEND_RECV_BUF_COMPLETE);
+	assert_int_equal(c[2], 1);	     /* one section (Linux insists) */
+	assert_int_equal(c[3], 0);	     /* offset */
+	assert_int_equal(c[4], RX_SECTION);  /* sub_alloc_size */
+	assert_int_equal(c[5], RX_SECTIONS); /* num_sub_allocs */
+	assert_int_equal(c[6], RX_SECTIONS * RX_SECTION);
+	assert_int_equal(fake_count(ch, FAKE_SENT), 0);
+	assert_int_equal(give_buffer(NVSP_MSG1_SEND_SEND_BUF, GPADL_TX, 0), NVSP_STAT_SUCCESS);
+	assert_int_equal(last_completion()[2], TX_SECTION);
+	assert_int_equal(fake_mappings(ch), 2);
+	/* Version 5 and later: the send table follows, where Linux looks for it. */
+	r = fake_record(ch, FAKE_SENT, 0);
+	assert_non_null(r);
+	assert_false(r->xfer);
+	assert_int_equal(((const u32 *)r->data)[0], NVSP_MSG5_SEND_INDIRECTION_TABLE);
+	assert_int_equal(((const u32 *)r->data)[1], NVSP_SEND_TABLE_SIZE);
+	assert_int_equal(((const u32 *)r->data)[2], NVSP_MESSAGE_SIZE);
+	assert_int_equal(r->len, NVSP_MESSAGE_SIZE + sizeof(table));
+	memset(table, 0xff, sizeof(table));
+	memcpy(table, r->data + NVSP_MESSAGE_SIZE, sizeof(table));
+	for (unsigned i = 0; i < NVSP_SEND_TABLE_SIZE; i++)
+		assert_int_equal(table[i], 0);
+	/* A second buffer of either kind is refused; a revoke gives each back. */
+	assert_int_equal(give_buffer(NVSP_MSG1_SEND_RECV_BUF, GPADL_TX, 1), NVSP_STAT_FAIL);
+	{
+		const struct nvsp_revoke rv = {NVSP_MSG1_REVOKE_RECV_BUF, 0xcafe};
+		const struct nvsp_revoke ts = {NVSP_MSG1_REVOKE_SEND_BUF, 0};
+
+		fake_guest_send(ch, &rv, sizeof(rv), 0, NULL);
+		fake_guest_send(ch, &ts, sizeof(ts), 0, NULL);
+	}
+	assert_int_equal(fake_mappings(ch), 0);
+	assert_int_equal(stats().bad_messages, 1);
+}
+
+static void test_version_4_has_no_send_table(void **state)
+{
+	assert_int_equal(nvsp_init(NVSP_VERSION_4, NVSP_VERSION_4), NVSP_VERSION_4);
+	assert_int_equal(give_buffer(NVSP_MSG1_SEND_RECV_BUF, GPADL_RX, 0xcafe), NVSP_STAT_SUCCESS);
+	assert_int_equal(give_buffer(NVSP_MSG1_SEND_SEND_BUF, GPADL_TX, 0), NVSP_STAT_SUCCESS);
+	assert_int_equal(fake_count(ch, FAKE_SENT), 0);
+}
+
+static void test_bad_buffers(void **state)
+{
+	assert_int_equal(nvsp_init(NVSP_VERSION_61, NVSP_VERSION_61), NVSP_VERSION_61);
+	assert_int_equal(give_buffer(NVSP_MSG1_SEND_RECV_BUF, GPADL_SMALL, 0xcafe), NVSP_STAT_FAIL);
+	assert_int_equal(give_buffer(NVSP_MSG1_SEND_RECV_BUF, GPADL_RING, 0xcafe), NVSP_STAT_FAIL);
+	assert_int_equal(give_buffer(NVSP_MSG1_SEND_RECV_BUF, 99, 0xcafe), NVSP_STAT_FAIL);
+	assert_int_equal(give_buffer(NVSP_MSG1_SEND_SEND_BUF, GPADL_SMALL, 0), NVSP_STAT_FAIL);
+	assert_int_equal(give_buffer(NVSP_MSG1_SEND_SEND_BUF, GPADL_RING, 0), NVSP_STAT_FAIL);
+	assert_int_equal(fake_mappings(ch), 0);
+	/* And a re-INIT while buffers are held is refused. */
+	assert_int_equal(give_buffer(NVSP_MSG1_SEND_RECV_BUF, GPADL_RX, 0xcafe), NVSP_STAT_SUCCESS);
+	assert_int_equal(nvsp_init(NVSP_VERSION_61, NVSP_VERSION_61), 0);
+}
+
+static void test_bad_nvsp_messages(void **state)
+{
+	const u32 unknown[4] = {999, 0, 0, 0};
+	const u32 early[3] = {NVSP_MSG1_SEND_RECV_BUF, GPADL_RX, 0xcafe};
+	const u8 tiny[2] = {1, 0};
+	const struct nvsp_init short_init = {NVSP_MSG_INIT, NVSP_VERSION_61, NVSP_VERSION_61};
+
+	guest(early, sizeof(early)); /* before INIT */
+	guest(tiny, sizeof(tiny));
+	guest(&short_init, sizeof(short_init) - 1);
+	assert_int_equal(nvsp_init(NVSP_VERSION_1, NVSP_VERSION_1), NVSP_VERSION_1);
+	guest(unknown, sizeof(unknown));
+	{
+		/* NDIS config is version 2's. */
+		const struct nvsp_ndis_config cfg = {NVSP_MSG2_SEND_NDIS_CONFIG, 1514, 0, 0};
+
+		guest(&cfg, sizeof(cfg));
+	}
+	assert_int_equal(fake_count(ch, FAKE_FAILED), 5);
+	assert_int_equal(fake_mappings(ch), 0);
+	assert_int_equal(fake_in_use(ch), 0);
+	assert_int_equal(stats().bad_messages, 5);
+	assert_non_null(strstr(fake_log, "netvsp"));
+}
+
+static void test_linux_sequence(void **state)
+{
+	u8 out[256], mac[6], frame[NETVSP_FRAME_MAX], msg[2048];
+	struct ndis_offload_6_0 caps;
+	u32 len, v;
+	struct rndis_status_complete k;
+	const struct rndis_keepalive ka = {{RNDIS_MSG_KEEPALIVE, sizeof(ka)}, 42};
+	const u8 offload_params[28] = {0x80, 3, 28};
+
+	device_up();
+	assert_int_equal(query(OID_802_3_PERMANENT_ADDRESS, out, &len), RNDIS_STATUS_SUCCESS);
+	assert_int_equal(len, 6);
+	netvsp_get_mac(nic, mac);
+	assert_memory_equal(out, mac, 6);
+	assert_int_equal(query(OID_GEN_MAXIMUM_FRAME_SIZE, &v, &len), RNDIS_STATUS_SUCCESS);
+	assert_int_equal(len, 4);
+	assert_true(v >= 1500);
+	assert_int_equal(query(OID_GEN_LINK_SPEED, &v, &len), RNDIS_STATUS_SUCCESS);
+	assert_int_equal(v, 100000000);
+	assert_int_equal(query(OID_GEN_MEDIA_CONNECT_STATUS, &v, &len), RNDIS_STATUS_SUCCESS);
+	assert_int_equal(v, RNDIS_MEDIA_CONNECTED);
+	/* The capabilities: the shape rndis_query_hwcaps insists on, with nothing offered. */
+	assert_int_equal(query(OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES, &caps, &len),
+			 RNDIS_STATUS_SUCCESS);
+	assert_int_equal(len, NDIS_OFFLOAD_SIZE_6_0);
+	assert_int_equal(caps.type, NDIS_OBJECT_TYPE_OFFLOAD);
+	assert_true(caps.revision >= 1);
+	assert_int_equal(caps.size, len);
+	assert_int_equal(query(OID_GEN_RECEIVE_SCALE_CAPABILITIES, NULL, &len),
+			 RNDIS_STATUS_NOT_SUPPORTED);
+	assert_int_equal(len, 0);
+	assert_int_equal(set(OID_TCP_OFFLOAD_PARAMETERS, offload_params, sizeof(offload_params)),
+			 RNDIS_STATUS_SUCCESS);
+	assert_int_equal(set(OID_802_3_CURRENT_ADDRESS, mac, 6), RNDIS_STATUS_NOT_SUPPORTED);
+	assert_int_equal(set(OID_GEN_RECEIVE_SCALE_PARAMETERS, mac, 6), RNDIS_STATUS_NOT_SUPPORTED);
+	/* Keep-alive. */
+	assert_int_equal(rndis(&ka, sizeof(ka)), NVSP_STAT_SUCCESS);
+	memcpy(&k, guest_receive(true, NULL), sizeof(k));
+	assert_int_equal(k.h.type, RNDIS_MSG_KEEPALIVE | RNDIS_MSG_COMPLETION);
+	assert_int_equal(k.req_id, 42);
+	assert_int_equal(k.status, RNDIS_STATUS_SUCCESS);
+	/* A frame from the guest, in a send section, on the data channel. */
+	make_frame(frame, NETVSP_FRAME_MAX, 1);
+	len = frame_msg(msg, frame, NETVSP_FRAME_MAX);
+	assert_int_equal(rndis_in_section(msg, len, 3, NVSP_CHANNEL_DATA), NVSP_STAT_SUCCESS);
+	assert_int_equal(tx_frames, 1);
+	assert_int_equal(tx_last_len, NETVSP_FRAME_MAX);
+	assert_memory_equal(tx_last, frame, NETVSP_FRAME_MAX);
+	/* One in guest pages (GPA_DIRECT), the RNDIS header and the frame in two ranges. */
+	{
+		const struct nvsp_rndis_pkt m = {NVSP_MSG1_SEND_RNDIS_PKT, NVSP_CHANNEL_DATA,
+						 NVSP_NO_SECTION, 0};
+		struct fake_ext ext = {.nr_ranges = 2,
+				       .data = {msg, msg + sizeof(struct rndis_packet)}};
+
+		make_frame(frame, 60, 2);
+		len = frame_msg(msg, frame, 60);
+		ext.len[0] = sizeof(struct rndis_packet);
+		ext.len[1] = 60;
+		fake_guest_send(ch, &m, sizeof(m),
+				VMB_PACKET_COMPLETION_REQUESTED | VMB_PACKET_EXTERNAL_DATA, &ext);
+		assert_int_equal(last_completion()[1], NVSP_STAT_SUCCESS);
+		assert_int_equal(tx_frames, 2);
+		assert_int_equal(tx_last_len, 60);
+		assert_memory_equal(tx_last, frame, 60);
+	}
+	/* A frame for the guest. */
+	make_frame(frame, 1000, 3);
+	assert_int_equal(netvsp_rx(nic, frame, 1000), 0);
+	{
+		const u8 *m = guest_receive(true, NULL);
+		struct rndis_packet p;
+
+		memcpy(&p, m, sizeof(p));
+		assert_int_equal(p.h.type, RNDIS_MSG_PACKET);
+		assert_int_equal(p.data_len, 1000);
+		assert_true(8 + p.data_offset + p.data_len <= p.h.len);
+		assert_memory_equal(m + 8 + p.data_offset, frame, 1000);
+	}
+	assert_int_equal(stats().rx_packets, 1);
+	assert_int_equal(stats().rx_bytes, 1000);
+	assert_int_equal(stats().tx_packets, 2);
+	assert_int_equal(fake_waiting(ch), 0);
+	assert_int_equal(stats().bad_messages, 0);
+}
+
+static void test_hostile_rndis(void **state)
+{
+	u8 msg[TX_SECTION], frame[NETVSP_FRAME_MAX + 1];
+	struct rndis_packet p;
+	struct rndis_query_complete qc;
+	struct rndis_status_complete sc;
+	u32 len;
+
+	device_up();
+	/* Send sections: an index out of range, a size over the section, no buffer at all. */
+	len = frame_msg(msg, frame, 60);
+	assert_int_equal(rndis_in_section(msg, len, TX_SECTIONS, 0), NVSP_STAT_INVALID_RNDIS);
+	assert_int_equal(rndis_in_section(msg, len, 0xfffffffe, 0), NVSP_STAT_INVALID_RNDIS);
+	{
+		const struct nvsp_rndis_pkt m = {NVSP_MSG1_SEND_RNDIS_PKT, 0, 0, TX_SECTION + 1};
+
+		guest(&m, sizeof(m));
+		assert_int_equal(last_completion()[1], NVSP_STAT_INVALID_RNDIS);
+	}
+	assert_int_equal(rndis_in_section(msg, len, NVSP_NO_SECTION, 0), NVSP_STAT_INVALID_RNDIS);
+	assert_int_equal(rndis_in_section(msg, len, 0, 7), NVSP_STAT_INVALID_RNDIS);
+	/* RNDIS lengths: longer than what carried it, shorter than a header, an unknown type. */
+	memcpy(&p, msg, sizeof(p));
+	p.h.len = len + 1;
+	memcpy(msg, &p, sizeof(p));
+	assert_int_equal(rndis_in_section(msg, len, 0, 0), NVSP_STAT_INVALID_RNDIS);
+	p.h.len = 4;
+	memcpy(msg, &p, sizeof(p));
+	assert_int_equal(rndis_in_section(msg, len, 0, 0), NVSP_STAT_INVALID_RNDIS);
+	p.h.len = len;
+	p.h.type = 0x77;
+	memcpy(msg, &p, sizeof(p));
+	assert_int_equal(rndis_in_section(msg, len, 0, 0), NVSP_STAT_INVALID_RNDIS);
+	/* A packet whose data or per-packet info lies outside it. */
+	p.h.type = RNDIS_MSG_PACKET;
+	p.data_offset = 0xfffffff0;
+	memcpy(msg, &p, sizeof(p));
+	assert_int_equal(rndis_in_section(msg, len, 0, 0), NVSP_STAT_INVALID_RNDIS);
+	p.data_offset = sizeof(p) - 8;
+	p.data_len = len;
+	memcpy(msg, &p, sizeof(p));
+	assert_int_equal(rndis_in_section(msg, len, 0, 0), NVSP_STAT_INVALID_RNDIS);
+	p.data_len = 60;
+	p.ppi_offset = len;
+	p.ppi_len = 12;
+	memcpy(msg, &p, sizeof(p));
+	assert_int_equal(rndis_in_section(msg, len, 0, 0), NVSP_STAT_INVALID_RNDIS);
+	{
+		/* An entry whose size runs past the list. */
+		struct rndis_ppi e = {100, 0, 12};
+
+		p.ppi_offset = sizeof(p) - 8;
+		p.ppi_len = sizeof(e);
+		p.data_offset = sizeof(p) - 8 + sizeof(e);
+		memcpy(msg, &p, sizeof(p));
+		memcpy(msg + sizeof(p), &e, sizeof(e));
+		assert_int_equal(rndis_in_section(msg, len, 0, 0), NVSP_STAT_INVALID_RNDIS);
+		e.size = 16;
+		e.offset = 12;
+		p.ppi_len = 16;
+		p.data_offset = sizeof(p) - 8 + 16;
+		p.h.len = sizeof(p) + 16 + 60;
+		memcpy(msg, &p, sizeof(p));
+		memcpy(msg + sizeof(p), &e, sizeof(e));
+		assert_int_equal(rndis_in_section(msg, p.h.len, 0, 0), NVSP_STAT_SUCCESS);
+		assert_int_equal(tx_frames, 1);
+	}
+	/* A frame over the MTU, and one shorter than a header. */
+	len = frame_msg(msg, frame, NETVSP_FRAME_MAX + 1);
+	assert_int_equal(rndis_in_section(msg, len, 0, 0), NVSP_STAT_INVALID_RNDIS);
+	len = frame_msg(msg, frame, 13);
+	assert_int_equal(rndis_in_section(msg, len, 0, 0), NVSP_STAT_INVALID_RNDIS);
+	assert_int_equal(tx_frames, 1);
+	/* OID buffers outside the message: the answers say so. */
+	{
+		struct rndis_oid_request q = {
+		    {RNDIS_MSG_QUERY, sizeof(q)}, 5, OID_GEN_LINK_SPEED, 8, sizeof(q) - 8, 0};
+
+		assert_int_equal(rndis(&q, sizeof(q)), NVSP_STAT_SUCCESS);
+		memcpy(&qc, guest_receive(true, NULL), sizeof(qc));
+		assert_int_equal(qc.status, RNDIS_STATUS_INVALID_LENGTH);
+		assert_int_equal(qc.info_len, 0);
+		q.h.type = RNDIS_MSG_SET;
+		q.oid = OID_GEN_CURRENT_PACKET_FILTER;
+		q.info_len = 4;
+		q.info_offset = 0xfffffffc;
+		assert_int_equal(rndis(&q, sizeof(q)), NVSP_STAT_SUCCESS);
+		memcpy(&sc, guest_receive(true, NULL), sizeof(sc));
+		assert_int_equal(sc.status, RNDIS_STATUS_INVALID_LENGTH);
+		q.h.len = 20; /* shorter than a query */
+		assert_int_equal(rndis(&q, sizeof(q)), NVSP_STAT_INVALID_RNDIS);
+	}
+	/* Frames for the guest over the MTU or under a header are dropped. */
+	assert_int_equal(netvsp_rx(nic, frame, NETVSP_FRAME_MAX + 1), -1);
+	assert_int_equal(netvsp_rx(nic, frame, 10), -1);
+	assert_true(stats().rx_dropped >= 2);
+	assert_int_equal(fake_in_use(ch), 0);
+	assert_int_equal(fake_waiting(ch), 0);
+	/* The device still works. */
+	make_frame(frame, 100, 9);
+	len = frame_msg(msg, frame, 100);
+	assert_int_equal(rndis_in_section(msg, len, 2, 0), NVSP_STAT_SUCCESS);
+	assert_int_equal(tx_frames, 2);
+}
+
+static void test_receive_sections_flow(void **state)
+{
+	u8 frame[200];
+	const struct fake_record *held[RX_SECTIONS];
+	unsigned before;
+
+	device_up();
+	before = xfer_sent();
+	/* Every section in use: further frames wait, up to the queue, then are dropped. */
+	for (unsigned i = 0; i < RX_SECTIONS + NETVSP_RX_QUEUE + 3; i++) {
+		make_frame(frame, sizeof(frame), i);
+		netvsp_rx(nic, frame, sizeof(frame));
+	}
+	assert_int_equal(xfer_sent() - before, RX_SECTIONS);
+	assert_int_equal(stats().rx_dropped, 3);
+	assert_int_equal(fake_waiting(ch), RX_SECTIONS);
+	for (unsigned i = 0; i < RX_SECTIONS; i++)
+		guest_receive(false, &held[i]);
+	/* The guest returns two sections: two waiting frames go out at the next pass, in order. */
+	assert_int_equal(fake_complete_sent(held[3], VMB_STATUS_SUCCESS, NULL, 0), 0);
+	assert_int_equal(fake_complete_sent(held[5], VMB_STATUS_SUCCESS, NULL, 0), 0);
+	assert_int_equal(fake_complete_sent(held[5], VMB_STATUS_SUCCESS, NULL, 0),
+			 VMB_STATUS_INVALID_PARAMETER);
+	fake_pass();
+	assert_int_equal(xfer_sent() - before, RX_SECTIONS + 2);
+	{
+		const struct fake_record *r;
+		const u8 *m = guest_receive(true, &r);
+		struct rndis_packet p;
+
+		memcpy(&p, m, sizeof(p));
+		make_frame(frame, sizeof(frame), RX_SECTIONS);
+		assert_memory_equal(m + 8 + p.data_offset, frame, sizeof(frame));
+		/* In a section the guest gave back. */
+		assert_true(r->xfer_ranges[0].byte_offset == held[3]->xfer_ranges[0].byte_offset ||
+			    r->xfer_ranges[0].byte_offset == held[5]->xfer_ranges[0].byte_offset);
+	}
+	/* A full host->guest ring: the frame waits too, and goes once there is room. */
+	for (unsigned i = 0; i < RX_SECTIONS; i++)
+		if (i != 3 && i != 5)
+			fake_complete_sent(held[i], VMB_STATUS_SUCCESS, NULL, 0);
+	/* The guest takes what comes as it comes: the queue empties, nothing else is lost. */
+	for (unsigned round = 0; round < 4 * NETVSP_RX_QUEUE; round++) {
+		fake_pass();
+		while (xfer_seen < xfer_sent())
+			guest_receive(true, NULL);
+	}
+	assert_int_equal(stats().rx_packets, RX_SECTIONS + NETVSP_RX_QUEUE);
+	assert_int_equal(stats().rx_dropped, 3);
+	assert_int_equal(fake_waiting(ch), 0);
+	fake_ring_room = 0;
+	make_frame(frame, sizeof(frame), 77);
+	assert_int_equal(netvsp_rx(nic, frame, sizeof(frame)), 0);
+	fake_pass();
+	assert_int_equal(stats().rx_packets, RX_SECTIONS + NETVSP_RX_QUEUE);
+	fake_ring_room = FAKE_RING_UNLIMITED;
+	fake_pass();
+	assert_int_equal(stats().rx_packets, RX_SECTIONS + NETVSP_RX_QUEUE + 1);
+	/* A revoke with sections out: their late completions free nothing of the next buffer. */
+	{
+		const struct nvsp_revoke rv = {NVSP_MSG1_REVOKE_RECV_BUF, 0xcafe};
+		const struct fake_record *late = NULL;
+
+		for (unsigned i = 0; i < 2 * RX_SECTIONS; i++)
+			if (xfer_seen < xfer_sent())
+				guest_receive(false, &late);
+		assert_non_null(late);
+		fake_guest_send(ch, &rv, sizeof(rv), 0, NULL);
+		assert_false(netvsp_ready(nic));
+		assert_int_equal(netvsp_rx(nic, frame, sizeof(frame)), -1);
+		assert_int_equal(fake_complete_sent(late, VMB_STATUS_SUCCESS, NULL, 0), 0);
+	}
+}
+
+static void test_receive_needs_an_open_device(void **state)
+{
+	u8 frame[64] = {0};
+
+	assert_int_equal(netvsp_rx(nic, frame, sizeof(frame)), -1); /* nothing negotiated */
+	nvsp_up();
+	rndis_init();
+	assert_int_equal(netvsp_rx(nic, frame, sizeof(frame)), -1); /* no packet filter yet */
+	assert_int_equal(stats().rx_dropped, 2);
+	{
+		const struct rndis_header halt[2] = {{RNDIS_MSG_HALT, 12}};
+
+		assert_int_equal(rndis(halt, sizeof(halt)), NVSP_STAT_SUCCESS);
+	}
+	assert_int_equal(xfer_sent(), 1); /* only the INIT answer */
+}
+
+static void test_link_indications(void **state)
+{
+	struct rndis_indicate ind;
+	u32 v;
+
+	device_up();
+	netvsp_set_link(nic, false);
+	memcpy(&ind, guest_receive(true, NULL), sizeof(ind));
+	assert_int_equal(ind.status, RNDIS_STATUS_MEDIA_DISCONNECT);
+	assert_int_equal(query(OID_GEN_MEDIA_CONNECT_STATUS, &v, NULL), RNDIS_STATUS_SUCCESS);
+	assert_int_equal(v, RNDIS_MEDIA_DISCONNECTED);
+	netvsp_set_link(nic, false); /* no change: nothing */
+	netvsp_set_link(nic, true);
+	memcpy(&ind, guest_receive(true, NULL), sizeof(ind));
+	assert_int_equal(ind.status, RNDIS_STATUS_MEDIA_CONNECT);
+	assert_int_equal(xfer_seen, xfer_sent());
+}
+
+static void test_close_forgets_the_guest(void **state)
+{
+	u8 frame[64] = {0};
+
+	device_up();
+	assert_int_equal(netvsp_rx(nic, frame, sizeof(frame)), 0);
+	assert_int_equal(fake_mappings(ch), 2);
+	fake_close(ch);
+	assert_int_equal(fake_mappings(ch), 0);
+	assert_false(netvsp_ready(nic));
+	assert_int_equal(fake_open(ch), VMB_STATUS_SUCCESS);
+	assert_int_equal(netvsp_rx(nic, frame, sizeof(frame)), -1);
+	nvsp_up(); /* a new session from the start */
+}
+
+static void test_snapshot_refused_while_in_use(void **state)
+{
+	u8 buf[64];
+	u32 needed = 0;
+
+	assert_int_equal(fake_vsp_save(vsp, buf, sizeof(buf), &needed), VMB_STATUS_SUCCESS);
+	assert_int_equal(fake_vsp_check(vsp, buf, needed), VMB_STATUS_INVALID_DEVICE_STATE);
+	fake_close(ch);
+	assert_int_equal(fake_vsp_save(vsp, buf, sizeof(buf), &needed), VMB_STATUS_SUCCESS);
+	assert_int_equal(fake_vsp_check(vsp, buf, needed), VMB_STATUS_SUCCESS);
+	assert_int_equal(fake_vsp_restore(vsp, buf, needed), VMB_STATUS_SUCCESS);
+	buf[0] = 2;
+	assert_int_equal(fake_vsp_check(vsp, buf, needed), VMB_STATUS_REVISION_MISMATCH);
+	buf[0] = 1;
+	assert_int_equal(fake_vsp_check(vsp, buf, needed - 1), VMB_STATUS_DATA_ERROR);
+	assert_int_equal(fake_vsp_check(vsp, buf, 0), VMB_STATUS_DATA_ERROR);
+}
+
+/* A completion the library cannot take (out of host memory) waits; delivery pauses meanwhile. */
+static void test_completion_waits_for_memory(void **state)
+{
+	const struct nvsp_init m = {NVSP_MSG_INIT, NVSP_VERSION_61, NVSP_VERSION_61};
+	const struct nvsp_ndis_version ver = {NVSP_MSG1_SEND_NDIS_VERSION, 6, 30};
+
+	fake_ring_room =
+	    0; /* the fake then refuses completions as the library does out of memory */
+	guest(&m, sizeof(m));
+	assert_int_equal(fake_count(ch, FAKE_COMPLETION), 0);
+	assert_int_equal(fake_in_use(ch), 1);
+	assert_true(fake_paused(ch));
+	guest(&ver, sizeof(ver));
+	assert_int_equal(fake_guest_queued(ch), 1); /* waits in the ring */
+	fake_pass();
+	assert_int_equal(fake_in_use(ch), 1);
+	fake_ring_room = FAKE_RING_UNLIMITED;
+	fake_pass();
+	assert_int_equal(fake_count(ch, FAKE_COMPLETION), 2);
+	/* In order: the INIT's answer, then the NDIS version's (empty). */
+	assert_int_equal(((const u32 *)fake_record(ch, FAKE_COMPLETION, 0)->data)[0],
+			 NVSP_MSG_INIT_COMPLETE);
+	assert_int_equal(fake_record(ch, FAKE_COMPLETION, 1)->len, 0);
+	assert_false(fake_paused(ch));
+	assert_int_equal(fake_guest_queued(ch), 0);
+	assert_int_equal(fake_in_use(ch), 0);
+}
+
+static void test_nic_command(void **state)
+{
+	const char *out;
+
+	device_up();
+	out = fake_command("nic linux");
+	assert_non_null(strstr(out, "nic partition=linux index=0 switch=lan "
+				    "mac=00:15:5d:00:00:00 state=open nvsp=0x60001 rndis=up"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_offers_one_channel_per_nic, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_config_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_every_linux_version_and_no_other, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_buffers_and_send_table, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_version_4_has_no_send_table, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_buffers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_nvsp_messages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_linux_sequence, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_rndis, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_receive_sections_flow, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_receive_needs_an_open_device, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_link_indications, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_close_forgets_the_guest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_refused_while_in_use, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_completion_waits_for_memory, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nic_command, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, NULL);
+}

@@ -1,0 +1,81 @@
+/*
+ * Inside netvsp: one NIC's state, shared by netvsp.c (the VSP, NVSP, the
+ * receive path) and rndis.c (the RNDIS messages inside NVSP).
+ */
+#ifndef BULKHEAD_VSP_NETVSP_NIC_H
+#define BULKHEAD_VSP_NETVSP_NIC_H
+
+#include "vsp/netvsp/netvsp.h"
+#include "vsp/netvsp/proto.h"
+
+/* Receive buffer sections netvsp hands out: Linux's 1728 bytes (hyperv_net.h, "same as host"). */
+#define NETVSP_RX_SECTION      1728
+#define NETVSP_RX_SECTIONS_MAX 4096 /* tracked; a larger buffer is answered with this many */
+#define NETVSP_TX_SECTION      6144 /* hyperv_net.h NETVSC_SEND_SECTION_SIZE */
+/* The largest RNDIS message netvsp takes from the guest: one send section. */
+#define NETVSP_TX_MAX NETVSP_TX_SECTION
+/* The largest message netvsp puts in a receive section: a frame with its RNDIS header. */
+#define NETVSP_MSG_MAX (sizeof(struct rndis_packet) + NETVSP_FRAME_MAX)
+_Static_assert(NETVSP_MSG_MAX <= NETVSP_RX_SECTION, "a frame fits a receive section");
+
+/* A message for the guest, waiting for a free receive section. */
+struct netvsp_msg {
+	u32 len;
+	u32 channel_type; /* NVSP_CHANNEL_DATA or _CONTROL */
+	u8 data[NETVSP_MSG_MAX];
+};
+
+/* A guest packet whose completion the library could not take yet (out of host memory). */
+#define NETVSP_OWED 4
+struct netvsp_owed {
+	struct vmb_packet *packet;
+	bool failed;
+	u32 len;
+	u8 reply[NVSP_MESSAGE_SIZE];
+};
+
+struct netvsp_nic {
+	struct vsp *vsp;
+	struct vmb_channel *channel;
+	unsigned index;
+	char sw[CFG_ITEM_MAX + 1]; /* the switch `nic =` names */
+	u8 mac[6];
+	bool open;
+	/* NVSP */
+	u32 version; /* negotiated; 0 before INIT */
+	u32 ndis_major, ndis_minor, mtu;
+	bool table_due; /* the send indirection table still has to go out */
+	struct vmb_gpadl_mapping *rx_map;
+	u16 rx_id;
+	u32 rx_sections, rx_busy, rx_gen, rx_hint;
+	u64 rx_bitmap[NETVSP_RX_SECTIONS_MAX / 64];
+	struct vmb_gpadl_mapping *tx_map;
+	u16 tx_id;
+	u32 tx_sections;
+	/* RNDIS */
+	bool rndis_up;
+	u32 filter;
+	bool link_up, link_told;
+	/* the port */
+	const struct netvsp_port_ops *ops;
+	void *port_ctx;
+	unsigned q_head, q_count;
+	struct netvsp_msg q[NETVSP_RX_QUEUE];
+	u8 scratch[NETVSP_TX_MAX]; /* a guest message, copied out */
+	unsigned nr_owed;
+	struct netvsp_owed owed[NETVSP_OWED];
+	bool paused; /* by netvsp, while completions are owed */
+	struct netvsp_stats stats;
+	bool bad_logged;
+};
+
+/* netvsp.c: a message for the guest's receive buffer; 0, or -1 if dropped (counted). */
+int netvsp_queue(struct netvsp_nic *n, const void *msg, u32 len, u32 channel_type);
+/* netvsp.c: a refused guest message, counted and logged once. */
+void netvsp_bad(struct netvsp_nic *n, const char *why);
+/* rndis.c: one message the guest sent (copied out of its memory); the NVSP status to answer. */
+u32 netvsp_rndis(struct netvsp_nic *n, const u8 *msg, u32 len);
+/* rndis.c: the media indication for the link as it is now. */
+void netvsp_indicate_link(struct netvsp_nic *n);
+
+#endif
