@@ -110,8 +110,9 @@ $(BUILD)/unit/%: tests/unit/%.c
 	@echo "  HOSTCC  $@"
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) -o $@ $< $($*_SRCS) -lcmocka
 
-# Unit-test binaries depend on their sources (declared in tests/unit/*.mk).
-$(foreach t,$(UNIT_TESTS),$(eval $(BUILD)/unit/$(t): $($(t)_SRCS)))
+# Test binaries depend on their sources (declared in tests/*/*.mk) and on every header.
+TEST_HDRS := $(shell find kernel vmbus vsp arch boot tests -name '*.h')
+$(foreach t,$(UNIT_TESTS),$(eval $(BUILD)/unit/$(t): $($(t)_SRCS) $(TEST_HDRS)))
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
@@ -133,7 +134,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -I. -Ikernel -o $@ $< $($*_SRCS)
-$(foreach t,$(FUZZERS),$(eval $(BUILD)/fuzz/$(t): $($(t)_SRCS)))
+$(foreach t,$(FUZZERS),$(eval $(BUILD)/fuzz/$(t): $($(t)_SRCS) $(TEST_HDRS)))
 
 fuzz: $(FUZZ_BINS)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_RUNS) $(FUZZ_BINS)

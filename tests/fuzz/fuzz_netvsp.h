@@ -17,6 +17,7 @@
 
 #include "tests/unit/test_vsp_fake.h"
 #include "vsp/netvsp/netvsp.h"
+#include "vsp/netvsp/nic.h" /* rx_gen: whether the receive buffer changed */
 #include "vsp/netvsp/proto.h"
 #include "tests/fuzz/fuzz_input.h"
 
@@ -32,6 +33,13 @@ static struct netvsp_nic *nic;
 static u8 rxbuf[RX_SECTIONS * RX_SECTION], txbuf[TX_SECTIONS * TX_SECTION];
 static u8 small[512], ring[2 * 4096];
 static unsigned checked, answered; /* records looked at, and completed by the guest */
+/*
+ * netvsp's receive-buffer generation at the last look: if the guest
+ * revoked its buffer (or reset the NIC) since, sections of records not yet
+ * looked at may hold later messages (the guest's own doing), so only their
+ * bounds are checked.
+ */
+static u32 rx_gen_seen;
 
 static void port_tx(void *ctx, struct netvsp_nic *n, const u8 *frame, u32 len)
 {
@@ -71,6 +79,7 @@ static void fresh(void)
 	fake_abort_on_violation = true;
 	check(fake_open(ch) == VMB_STATUS_SUCCESS);
 	checked = answered = 0;
+	rx_gen_seen = nic->rx_gen;
 }
 
 /* Every new record: transfer pages whole and inside; the guest completes some of them. */
@@ -87,11 +96,14 @@ static void look(bool complete_all)
 		off = r->xfer_ranges[0].byte_offset;
 		len = r->xfer_ranges[0].byte_count;
 		check(off % RX_SECTION == 0 && len <= RX_SECTION && off + len <= sizeof(rxbuf));
+		if (nic->rx_gen != rx_gen_seen)
+			continue;
 		memcpy(&h, rxbuf + off, sizeof(h));
 		check(h.len == len);
 		check(h.type == RNDIS_MSG_PACKET || h.type == RNDIS_MSG_INDICATE ||
 		      (h.type & RNDIS_MSG_COMPLETION));
 	}
+	rx_gen_seen = nic->rx_gen;
 	/* A record of a packet gone with a close is refused: the guest cannot answer it. */
 	for (; complete_all && answered < fake_nr_sent; answered++)
 		if (fake_sent[answered].xfer)
@@ -111,11 +123,27 @@ static void look(bool complete_all)
 	}
 }
 
+/*
+ * The guest's message as sent, but a receive buffer it names is rxbuf or a
+ * bad one, never txbuf (which the harness writes sends into).
+ */
 static void guest(const void *msg, u32 len, u32 flags)
 {
+	u8 copy[160];
+	u32 type = 0, gpadl;
+
 	if (fake_guest_queued(ch) >= 16)
 		return; /* netvsp paused delivery; the fake's queue holds 32, a real ring fills */
-	fake_guest_send(ch, msg, len, flags, NULL);
+	len = len < sizeof(copy) ? len : sizeof(copy);
+	memcpy(copy, msg, len);
+	if (len >= 4)
+		memcpy(&type, copy, 4);
+	if (type == NVSP_MSG1_SEND_RECV_BUF && len >= 8) {
+		memcpy(&gpadl, copy + 4, 4);
+		gpadl = gpadl == 2 ? 1 : gpadl;
+		memcpy(copy + 4, &gpadl, 4);
+	}
+	fake_guest_send(ch, copy, len, flags, NULL);
 }
 
 /* NVSP to an open device, as Linux 6.1 brings it up. */

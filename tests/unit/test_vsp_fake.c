@@ -942,10 +942,8 @@ static struct fake_record *record(struct vmb_channel *ch, enum fake_kind kind, c
 		return NULL;
 	}
 	r = &fake_sent[fake_nr_sent++];
-	r->channel = ch;
-	r->kind = kind;
-	r->flags = flags;
-	r->len = len;
+	/* A slot is reused after fake_clear: nothing of an earlier record may stay. */
+	*r = (struct fake_record){.channel = ch, .kind = kind, .flags = flags, .len = len};
 	if (len)
 		memcpy(r->data, data, len);
 	return r;

@@ -7,6 +7,7 @@
 
 #include "vsp/netvsp/netvsp.h"
 #include "vsp/netvsp/proto.h"
+#include "vsp/vswitch/vswitch.h"
 
 /* Receive buffer sections netvsp hands out: Linux's 1728 bytes (hyperv_net.h, "same as host"). */
 #define NETVSP_RX_SECTION      1728
@@ -57,6 +58,7 @@ struct netvsp_nic {
 	u32 filter;
 	bool link_up, link_told;
 	/* the port */
+	struct vsw_port *port; /* on the switch `sw` names, from create to destroy */
 	const struct netvsp_port_ops *ops;
 	void *port_ctx;
 	unsigned q_head, q_count;
