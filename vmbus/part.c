@@ -192,8 +192,12 @@ static void *vmbus_part_snap_save(struct partition *p, char *err, size_t errlen)
 	return s;
 }
 
-/* The bus, its channels and every VSP's state checked; nothing changes. */
-static int vmbus_part_snap_check(struct partition *p, const void *state, char *err, size_t errlen)
+/*
+ * The bus, its channels and every VSP's state: checked (apply false,
+ * nothing changes) or restored.
+ */
+static int vmbus_part_snap_load(struct partition *p, const void *state, bool apply, char *err,
+				size_t errlen)
 {
 	struct vmbus_part *vp = p->vmbus;
 	const struct vmbus_part_snap *s = state;
@@ -204,25 +208,21 @@ static int vmbus_part_snap_check(struct partition *p, const void *state, char *e
 		snprintf(err, errlen, "vmbus: the snapshot has no VMBus state");
 		return -1;
 	}
-	if (vmbus_snap_check(vp->bus, s->bus, err, errlen))
+	if (apply ? vmbus_snap_restore(vp->bus, s->bus, err, errlen)
+		  : vmbus_snap_check(vp->bus, s->bus, err, errlen))
 		return -1;
-	return vsp_check_all(vp, s->vsps, err, errlen);
+	return apply ? vsp_restore_all(vp, s->vsps, err, errlen)
+		     : vsp_check_all(vp, s->vsps, err, errlen);
+}
+
+static int vmbus_part_snap_check(struct partition *p, const void *state, char *err, size_t errlen)
+{
+	return vmbus_part_snap_load(p, state, false, err, errlen);
 }
 
 static int vmbus_part_snap_restore(struct partition *p, const void *state, char *err, size_t errlen)
 {
-	struct vmbus_part *vp = p->vmbus;
-	const struct vmbus_part_snap *s = state;
-
-	if (!vp)
-		return 0;
-	if (!s) {
-		snprintf(err, errlen, "vmbus: the snapshot has no VMBus state");
-		return -1;
-	}
-	if (vmbus_snap_restore(vp->bus, s->bus, err, errlen))
-		return -1;
-	return vsp_restore_all(vp, s->vsps, err, errlen);
+	return vmbus_part_snap_load(p, state, true, err, errlen);
 }
 
 PART_EXT(vmbus_ext) = {

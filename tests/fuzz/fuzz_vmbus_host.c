@@ -98,9 +98,6 @@ void fz_end_run(void)
 	hog = NULL;
 	if (!mark)
 		mark = fz_pool.used;
-	if (fz_pool.used != mark)
-		fprintf(stderr, "DEBUG used %llu mark %llu\n", (unsigned long long)fz_pool.used,
-			(unsigned long long)mark);
 	if (fz_pool.used != mark || fz_pool.bad_frees)
 		__builtin_trap(); /* a leak, or a free of something not allocated */
 	if (!sibling)
