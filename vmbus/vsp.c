@@ -547,8 +547,15 @@ static void run_vsp_command(int argc, char **argv)
 	}
 	v = vsp_of_partition(p, c->vsp);
 	if (!v) {
-		con_printf("error: partition %s has no %s (add `%s` to its vmbus list)\n", p->name,
-			   c->device, c->vsp);
+		const struct vsp_type *t = find_type(c->vsp);
+
+		/* A keyed type (netvsp's `nic =`) is made by its key, not by the vmbus list. */
+		if (t && t->when_key)
+			con_printf("error: partition %s has no %s (its section sets no `%s =`)\n",
+				   p->name, c->device, t->when_key);
+		else
+			con_printf("error: partition %s has no %s (add `%s` to its vmbus list)\n",
+				   p->name, c->device, c->vsp);
 		return;
 	}
 	c->fn(v, argc, argv);

@@ -6,13 +6,17 @@
  * starts from a fresh open of the channel. The fake aborts at any breach of
  * the library's rules. Checks: no guest packet is left in use (netvsp
  * answers every one at once, or keeps a few while the library is out of
- * memory), every answer in the receive buffer is of a known type, the port only ever sees frames of
- * a legal size, every transfer-page packet points at whole messages inside the receive buffer, one
- * per section, and no more sections are out than the buffer has.
+ * memory), every answer in the receive buffer is of a known type, the NIC's
+ * port on a real switch (vsp/vswitch/) only ever passes frames of a legal
+ * size from the NIC's own MAC to the harness's port there (the "wire"),
+ * every transfer-page packet points at whole messages inside the receive
+ * buffer, one per section, and no more sections are out than the buffer
+ * has.
  */
 #ifndef BULKHEAD_FUZZ_NETVSP_H
 #define BULKHEAD_FUZZ_NETVSP_H
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/unit/test_vsp_fake.h"
@@ -41,29 +45,53 @@ static unsigned checked, answered; /* records looked at, and completed by the gu
  */
 static u32 rx_gen_seen;
 
-static void port_tx(void *ctx, struct netvsp_nic *n, const u8 *frame, u32 len)
+static struct vsw_port *wire;
+static const u8 wire_mac[6] = {2, 0, 0, 0, 0, 0x77};
+
+static void *wire_alloc(void *ctx, size_t size)
 {
-	check(len >= NETVSP_FRAME_MIN && len <= NETVSP_FRAME_MAX);
-	check(frame != NULL);
+	return malloc(size);
 }
 
-static const struct netvsp_port_ops port = {port_tx};
+static void wire_free(void *ctx, void *ptr)
+{
+	free(ptr);
+}
+
+/* What the guest sent, as the wire receives it. */
+static void wire_drain(void)
+{
+	const u8 *f;
+	u32 len;
+
+	while ((f = vsw_port_peek(wire, &len))) {
+		check(len >= NETVSP_FRAME_MIN && len <= NETVSP_FRAME_MAX);
+		check(!memcmp(f + 6, nic->mac, 6));
+		vsw_port_pop(wire);
+	}
+}
 
 static void make_once(void)
 {
 	static const struct vmb_guid type = NETVSP_TYPE_GUID;
 	char err[160];
 
+	const struct vsw_endpoint ep = {NULL, wire_alloc, wire_free, NULL};
+	struct vsw_port_info info = {.partition = "wire", .link_up = true};
+
 	if (inst)
 		return;
 	fake_reset();
+	vsw_reset_all();
+	check(vsw_make("lan", 4, 8, 1000000000ull) != NULL);
+	memcpy(info.mac, wire_mac, 6);
+	check(vsw_port_attach("lan", &info, &ep, &wire, err, sizeof(err)) == 0);
 	fake_preset_config("nic", "lan");
 	inst = fake_vsp_create("netvsp", "fuzz", err, sizeof(err));
 	check(inst != NULL);
 	ch = fake_channel(vsp_bus(inst), &type);
 	nic = netvsp_nic(inst, 0);
-	check(ch && nic);
-	netvsp_attach(nic, &port, NULL);
+	check(ch && nic && nic->port);
 	fake_add_gpadl(ch, 1, rxbuf, sizeof(rxbuf));
 	fake_add_gpadl(ch, 2, txbuf, sizeof(txbuf));
 	fake_add_gpadl(ch, 3, small, sizeof(small));
@@ -191,7 +219,14 @@ static void common_op(unsigned op)
 		u32 len = (u32)take(2) % sizeof(frame);
 
 		memset(frame, (int)len, len);
-		netvsp_rx(nic, frame, len);
+		if (len >= 12) { /* to the NIC or to everyone, from the wire */
+			memcpy(frame,
+			       take(1) & 1 ? nic->mac
+					   : (const u8[6]){0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+			       6);
+			memcpy(frame + 6, wire_mac, 6);
+		}
+		vsw_send(wire, frame, len);
 		break;
 	}
 	case 1:
@@ -204,7 +239,7 @@ static void common_op(unsigned op)
 		fake_ring_room = take(1) & 1 ? FAKE_RING_UNLIMITED : (int)take(1) % 4;
 		break;
 	case 4:
-		netvsp_set_link(nic, take(1) & 1);
+		wire_drain();
 		break;
 	case 5:
 		fake_close(ch);

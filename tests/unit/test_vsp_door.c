@@ -219,6 +219,20 @@ static void cmd_one(struct vsp *v, int argc, char **argv)
 	vsp_printf("one partition=%s number=%d args=%d\n", argv[1], s->number, argc);
 }
 
+static void cmd_three(struct vsp *v, int argc, char **argv)
+{
+	vsp_printf("three partition=%s\n", argv[1]);
+}
+
+VSP_COMMAND(three_cmd) = {
+    .name = "three",
+    .vsp = "three",
+    .device = "THREE device",
+    .usage = "three PARTITION",
+    .fn = cmd_three,
+    .help = "three P              test",
+};
+
 VSP_COMMAND(one_cmd) = {
     .name = "one",
     .vsp = "one",
@@ -521,6 +535,10 @@ static void test_console_commands_resolve_to_an_instance(void **state)
 	run("one plain");
 	assert_string_equal(
 	    out, "error: partition plain has no ONE device (add `one` to its vmbus list)\n");
+	/* A keyed type is made by its key: the error names the key, not the vmbus list. */
+	run("three plain");
+	assert_string_equal(out, "error: partition plain has no THREE device (its section sets no "
+				 "`three_key =`)\n");
 }
 
 static void test_log_and_configuration(void **state)

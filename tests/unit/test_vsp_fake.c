@@ -362,8 +362,14 @@ const char *fake_command(const char *line)
 		if (vsps[i].used && vsps[i].bus == bus && !strcmp(vsps[i].type->name, c->vsp))
 			v = &vsps[i];
 	if (!v) {
-		vsp_printf("error: partition %s has no %s (add `%s` to its vmbus list)\n", argv[1],
-			   c->device, c->vsp);
+		const struct vsp_type *t = type_named(c->vsp);
+
+		if (t && t->when_key)
+			vsp_printf("error: partition %s has no %s (its section sets no `%s =`)\n",
+				   argv[1], c->device, t->when_key);
+		else
+			vsp_printf("error: partition %s has no %s (add `%s` to its vmbus list)\n",
+				   argv[1], c->device, c->vsp);
 		return fake_console;
 	}
 	c->fn(v, argc, argv);

@@ -4,11 +4,13 @@
  * hyperv_net.h and netvsc.c are the reference of the guest's side) with
  * RNDIS inside (rndis.c). This file owns the instance, its configuration
  * keys, the NVSP messages, the guest's receive and send buffers (GPADLs
- * mapped through the library) and the receive path: a message for the
- * guest is copied into a free receive section and announced with a
- * transfer-page packet; the section is free again when the guest completes
- * that packet. Without a free section a message waits in a bounded queue
- * (NETVSP_RX_QUEUE) and is dropped, counted, beyond it.
+ * mapped through the library), the receive path and each NIC's port on
+ * the virtual switch its `nic =` names. A message for the guest is copied
+ * into a free receive section and announced with a transfer-page packet;
+ * the section is free again when the guest completes that packet. RNDIS
+ * answers wait for a free section in a bounded queue of netvsp's own
+ * (NETVSP_RX_QUEUE); frames wait in the switch's queue for the port, and
+ * are taken from it only once the answers are out and a section is free.
  */
 #include "vsp/netvsp/nic.h"
 #include "vmbus/vsp.h"
@@ -303,17 +305,22 @@ static void rx_completed(struct vmb_packet *packet, vmb_status status, const voi
 	    !rx_is_busy(n, c->section))
 		return; /* a buffer revoked since */
 	rx_mark(n, c->section, false);
-	if (n->q_count)
+	if (n->q_count || (n->port && vsw_port_peek(n->port, &(u32){0})))
 		vsp_defer(n->vsp); /* waiting messages go out from the work pass */
 }
 
-enum announce { SENT, RETRY, DROPPED };
+/* SENT; WAIT: no free section (a completion frees one); RETRY: the ring is full; DROPPED. */
+enum announce { SENT, WAIT, RETRY, DROPPED };
 
-/* One message into a free section, announced to the guest. */
-static enum announce announce(struct netvsp_nic *n, const struct netvsp_msg *m)
+/*
+ * One message, head then body (a frame's RNDIS header and the frame as the
+ * switch holds it), into a free section, announced to the guest.
+ */
+static enum announce announce(struct netvsp_nic *n, u32 channel_type, const void *head,
+			      u32 head_len, const void *body, u32 body_len)
 {
-	const struct nvsp_rndis_pkt hdr = {NVSP_MSG1_SEND_RNDIS_PKT, m->channel_type,
-					   NVSP_NO_SECTION, 0};
+	const struct nvsp_rndis_pkt hdr = {NVSP_MSG1_SEND_RNDIS_PKT, channel_type, NVSP_NO_SECTION,
+					   0};
 	u8 payload[NVSP_MESSAGE_SIZE] = {0};
 	struct vmb_transfer_range range;
 	struct vmb_packet *packet;
@@ -324,9 +331,11 @@ static enum announce announce(struct netvsp_nic *n, const struct netvsp_msg *m)
 	if (!n->open || !n->rx_map)
 		return DROPPED;
 	if (!rx_find(n, &s))
-		return RETRY;
-	if (vmb_gpadl_write(n->rx_map, (u64)s * NETVSP_RX_SECTION, m->data, m->len) !=
-	    VMB_STATUS_SUCCESS)
+		return WAIT;
+	if (vmb_gpadl_write(n->rx_map, (u64)s * NETVSP_RX_SECTION, head, head_len) !=
+		VMB_STATUS_SUCCESS ||
+	    (body_len && vmb_gpadl_write(n->rx_map, (u64)s * NETVSP_RX_SECTION + head_len, body,
+					 body_len) != VMB_STATUS_SUCCESS))
 		return DROPPED;
 	st = vmb_packet_allocate(n->channel, &packet);
 	if (st != VMB_STATUS_SUCCESS)
@@ -335,7 +344,7 @@ static enum announce announce(struct netvsp_nic *n, const struct netvsp_msg *m)
 	*c = (struct rx_ctx){NETVSP_RX_MAGIC, n->rx_gen, s};
 	vmb_packet_set_completion_routine(packet, rx_completed);
 	memcpy(payload, &hdr, sizeof(hdr));
-	range = (struct vmb_transfer_range){m->len, s * NETVSP_RX_SECTION};
+	range = (struct vmb_transfer_range){head_len + body_len, s * NETVSP_RX_SECTION};
 	st = vmb_packet_send_transfer_pages(packet, n->rx_id, &range, 1, payload, sizeof(payload),
 					    VMB_SEND_COMPLETION_REQUESTED);
 	if (st != VMB_STATUS_SUCCESS) {
@@ -346,26 +355,64 @@ static enum announce announce(struct netvsp_nic *n, const struct netvsp_msg *m)
 	return SENT;
 }
 
-/* Send what waits, oldest first, until sections or ring space run out. */
+/* Whether the message may leave the queue it waits in (counted); false: it waits. */
+static bool rx_done(struct netvsp_nic *n, enum announce a, u32 channel_type, u32 frame_len)
+{
+	if (a == WAIT || a == RETRY) {
+		if (a == RETRY)
+			vsp_defer(n->vsp);
+		return false;
+	}
+	if (a == SENT && channel_type == NVSP_CHANNEL_DATA) {
+		n->stats.rx_packets++;
+		n->stats.rx_bytes += frame_len;
+	} else if (a == DROPPED) {
+		n->stats.rx_dropped++;
+	}
+	return true;
+}
+
+/* A frame the switch queued for the port, taken from the switch once it is announced. */
+static bool rx_frame(struct netvsp_nic *n)
+{
+	struct rndis_packet p = {.h = {RNDIS_MSG_PACKET}};
+	u32 len;
+	const void *frame = vsw_port_peek(n->port, &len);
+	enum announce a;
+
+	if (!frame)
+		return false;
+	if (len < NETVSP_FRAME_MIN || len > NETVSP_FRAME_MAX) {
+		a = DROPPED; /* the switch takes a tagged frame that this NIC's MTU does not */
+	} else {
+		p.h.len = (u32)sizeof(p) + len;
+		p.data_offset = sizeof(p) - RNDIS_BODY_OFFSET;
+		p.data_len = len;
+		a = announce(n, NVSP_CHANNEL_DATA, &p, sizeof(p), frame, len);
+	}
+	if (!rx_done(n, a, NVSP_CHANNEL_DATA, len))
+		return false;
+	vsw_port_pop(n->port);
+	return true;
+}
+
+/*
+ * Send what waits, oldest first, until sections or ring space run out:
+ * netvsp's own messages (RNDIS answers, indications) first, then frames.
+ */
 static void rx_flush(struct netvsp_nic *n)
 {
 	while (n->q_count) {
 		struct netvsp_msg *m = &n->q[n->q_head];
-		enum announce a = announce(n, m);
 
-		if (a == RETRY) {
-			vsp_defer(n->vsp);
+		if (!rx_done(n, announce(n, m->channel_type, m->data, m->len, NULL, 0),
+			     m->channel_type, 0))
 			return;
-		}
-		if (a == SENT && m->channel_type == NVSP_CHANNEL_DATA) {
-			n->stats.rx_packets++;
-			n->stats.rx_bytes += m->len - sizeof(struct rndis_packet);
-		} else if (a == DROPPED) {
-			n->stats.rx_dropped++;
-		}
 		n->q_head = (n->q_head + 1) % NETVSP_RX_QUEUE;
 		n->q_count--;
 	}
+	while (n->port && netvsp_ready(n) && rx_frame(n))
+		;
 }
 
 /* A slot at the queue's tail, or NULL (counted) when it is full. */
@@ -387,29 +434,6 @@ int netvsp_queue(struct netvsp_nic *n, const void *msg, u32 len, u32 channel_typ
 	m->len = len;
 	m->channel_type = channel_type;
 	memcpy(m->data, msg, len);
-	n->q_count++;
-	rx_flush(n);
-	return 0;
-}
-
-int netvsp_rx(struct netvsp_nic *n, const u8 *frame, u32 len)
-{
-	struct rndis_packet p = {.h = {RNDIS_MSG_PACKET, (u32)sizeof(p) + len}};
-	struct netvsp_msg *m;
-
-	if (!netvsp_ready(n) || len < NETVSP_FRAME_MIN || len > NETVSP_FRAME_MAX) {
-		n->stats.rx_dropped++;
-		return -1;
-	}
-	m = rx_slot(n);
-	if (!m)
-		return -1;
-	p.data_offset = sizeof(p) - RNDIS_BODY_OFFSET;
-	p.data_len = len;
-	m->len = (u32)sizeof(p) + len;
-	m->channel_type = NVSP_CHANNEL_DATA;
-	memcpy(m->data, &p, sizeof(p));
-	memcpy(m->data + sizeof(p), frame, len);
 	n->q_count++;
 	rx_flush(n);
 	return 0;
@@ -701,6 +725,7 @@ static void netvsp_process_packet(struct vmb_channel *channel, struct vmb_packet
 	/* Copied once: the checks and the handlers look at this copy only. */
 	memcpy(msg, buffer, MIN(len, (u32)sizeof(msg)));
 	nvsp(n, packet, msg, len, flags);
+	netvsp_port_sync(n);
 }
 
 static void netvsp_processing_complete(struct vmb_channel *channel, u32 packets)
@@ -731,6 +756,7 @@ static vmb_status netvsp_opened(struct vmb_channel *channel)
 	nic_forget(n);
 	n->open = true;
 	n->bad_logged = false;
+	netvsp_port_sync(n);
 	return VMB_STATUS_SUCCESS;
 }
 
@@ -746,6 +772,7 @@ static void netvsp_closed(struct vmb_channel *channel)
 		n->paused = false;
 		vmb_channel_start(channel); /* a reopened channel starts unpaused */
 	}
+	netvsp_port_sync(n);
 }
 
 static const struct vmb_state_callbacks netvsp_state_callbacks = {
@@ -760,21 +787,6 @@ struct netvsp_nic *netvsp_nic(struct vsp *v, unsigned i)
 	struct netvsp_dev *d = vsp_state(v);
 
 	return i < d->nr_nics ? &d->nic[i] : NULL;
-}
-
-void netvsp_attach(struct netvsp_nic *n, const struct netvsp_port_ops *ops, void *ctx)
-{
-	n->ops = ops;
-	n->port_ctx = ctx;
-}
-
-void netvsp_set_link(struct netvsp_nic *n, bool up)
-{
-	if (n->link_up == up)
-		return;
-	n->link_up = up;
-	if (n->filter)
-		netvsp_indicate_link(n);
 }
 
 void netvsp_get_stats(const struct netvsp_nic *n, struct netvsp_stats *out)
@@ -797,6 +809,56 @@ bool netvsp_ready(const struct netvsp_nic *n)
 	return n->open && n->rx_map && n->rndis_up && n->filter;
 }
 
+/* ---- the port on the switch ---- */
+
+void netvsp_port_sync(struct netvsp_nic *n)
+{
+	/* Frames flow while the guest wants them; a link that goes down drops what waits. */
+	if (n->port)
+		vsw_port_set_link(n->port, netvsp_ready(n));
+}
+
+/* Frames the guest sends are held in the switch in its partition's memory. */
+static void *port_alloc(void *ctx, size_t size)
+{
+	return vsp_alloc(((struct netvsp_nic *)ctx)->vsp, size);
+}
+
+static void port_free(void *ctx, void *ptr)
+{
+	vsp_free(((struct netvsp_nic *)ctx)->vsp, ptr);
+}
+
+static void port_kick(void *ctx)
+{
+	vsp_defer(((struct netvsp_nic *)ctx)->vsp);
+}
+
+static int port_attach(struct netvsp_nic *n, char *err, size_t errlen)
+{
+	const struct vsw_endpoint ep = {n, port_alloc, port_free, port_kick};
+	struct vsw_port_info info = {
+	    .partition = vsp_partition_name(n->vsp),
+	    .partition_index = vsp_partition_index(n->vsp),
+	    .nic = n->index,
+	};
+	char why[96];
+
+	memcpy(info.mac, n->mac, 6);
+	if (vsw_port_attach(n->sw, &info, &ep, &n->port, why, sizeof(why))) {
+		snprintf(err, errlen, "nic %u: %s", n->index, why);
+		return -1;
+	}
+	return 0;
+}
+
+static void port_detach(struct netvsp_nic *n)
+{
+	if (n->port)
+		vsw_port_detach(n->port);
+	n->port = NULL;
+}
+
 /* ---- the instance ---- */
 
 static void netvsp_work(struct vsp *v)
@@ -807,6 +869,9 @@ static void netvsp_work(struct vsp *v)
 		retry_owed(&d->nic[i]);
 		send_table(&d->nic[i]);
 		rx_flush(&d->nic[i]);
+		/* The switch's deferred work (its extensions') runs from its ports' passes. */
+		if (d->nic[i].port)
+			vsw_poll(vsw_port_switch(d->nic[i].port));
 	}
 }
 
@@ -814,8 +879,10 @@ static void netvsp_destroy(struct vsp *v)
 {
 	struct netvsp_dev *d = vsp_state(v);
 
-	for (unsigned i = 0; i < d->nr_nics; i++)
+	for (unsigned i = 0; i < d->nr_nics; i++) {
+		port_detach(&d->nic[i]); /* first: its frames in the switch are in our memory */
 		nic_forget(&d->nic[i]);
+	}
 }
 
 static int make_channel(struct netvsp_dev *d, struct netvsp_nic *n, char *err, size_t errlen)
@@ -888,6 +955,10 @@ static int netvsp_create(struct vsp *v, char *err, size_t errlen)
 			snprintf(err, errlen, "nic: '%s' is not a switch name", names[i]);
 			return -1;
 		}
+		if (!vsw_find(names[i])) {
+			snprintf(err, errlen, "nic: no [switch %s] in the configuration", names[i]);
+			return -1;
+		}
 	}
 	for (unsigned i = 0; i < n; i++) {
 		struct netvsp_nic *nic = &d->nic[i];
@@ -898,9 +969,11 @@ static int netvsp_create(struct vsp *v, char *err, size_t errlen)
 		nic->link_up = true;
 		memcpy(nic->sw, names[i], sizeof(nic->sw));
 		memcpy(nic->mac, mac_text ? macs[i] : dflt, 6);
-		if (make_channel(d, nic, err, errlen)) {
+		if (port_attach(nic, err, errlen) || make_channel(d, nic, err, errlen)) {
 			/* Undo the ones made: the door calls no destroy after a failed create. */
+			port_detach(nic);
 			for (unsigned j = 0; j < i; j++) {
+				port_detach(&d->nic[j]);
 				vmb_channel_disable(d->nic[j].channel);
 				vmb_channel_cleanup(d->nic[j].channel);
 			}

@@ -56,11 +56,10 @@ struct netvsp_nic {
 	/* RNDIS */
 	bool rndis_up;
 	u32 filter;
-	bool link_up, link_told;
+	bool link_up; /* the cable: always plugged in today */
+	bool link_told;
 	/* the port */
 	struct vsw_port *port; /* on the switch `sw` names, from create to destroy */
-	const struct netvsp_port_ops *ops;
-	void *port_ctx;
 	unsigned q_head, q_count;
 	struct netvsp_msg q[NETVSP_RX_QUEUE];
 	u8 scratch[NETVSP_TX_MAX]; /* a guest message, copied out */
@@ -77,6 +76,8 @@ int netvsp_queue(struct netvsp_nic *n, const void *msg, u32 len, u32 channel_typ
 void netvsp_bad(struct netvsp_nic *n, const char *why);
 /* rndis.c: one message the guest sent (copied out of its memory); the NVSP status to answer. */
 u32 netvsp_rndis(struct netvsp_nic *n, const u8 *msg, u32 len);
+/* netvsp.c: the port's link follows netvsp_ready (after anything that may change it). */
+void netvsp_port_sync(struct netvsp_nic *n);
 /* rndis.c: the media indication for the link as it is now. */
 void netvsp_indicate_link(struct netvsp_nic *n);
 

@@ -296,13 +296,19 @@ static u32 do_packet(struct netvsp_nic *n, const u8 *msg, u32 len)
 		n->stats.tx_dropped++; /* shorter than a header or over the MTU */
 		return NVSP_STAT_INVALID_RNDIS;
 	}
-	if (!n->rndis_up || !n->ops || !n->ops->tx) {
-		n->stats.tx_dropped++; /* not initialized, or no port: the frame goes nowhere */
+	/*
+	 * Into the switch (which copies it). A frame it refuses (link down, a
+	 * spoofed source, the partition's memory used up) is lost as on a
+	 * wire: the guest's packet still succeeds.
+	 */
+	if (!n->rndis_up || !n->port ||
+	    vsw_send(n->port, msg + RNDIS_BODY_OFFSET + p.data_offset, p.data_len) !=
+		VMB_STATUS_SUCCESS) {
+		n->stats.tx_dropped++;
 		return NVSP_STAT_SUCCESS;
 	}
 	n->stats.tx_packets++;
 	n->stats.tx_bytes += p.data_len;
-	n->ops->tx(n->port_ctx, n, msg + RNDIS_BODY_OFFSET + p.data_offset, p.data_len);
 	return NVSP_STAT_SUCCESS;
 }
 
