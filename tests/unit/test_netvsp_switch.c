@@ -603,6 +603,25 @@ static void test_sender_destroyed(void **state)
 	assert_int_equal(port(&gc)->rx_packets, 1);
 	assert_int_equal(port(&gb)->drops + port(&gc)->drops, 0);
 	assert_int_equal(fake_vsp_bytes(gc.vsp) + fake_vsp_bytes(gb.vsp), 0);
+	/* The receiver goes away too, with c's frames waiting for it: c's memory comes back. */
+	for (unsigned i = 0; i < RX_SECTIONS + 3; i++) {
+		make_frame(f[i], FRAME, gb.mac, gc.mac, 90 + i);
+		guest_tx(&gc, f[i], FRAME);
+		fake_pass();
+	}
+	assert_int_equal(xfer_sent(&gb), b_seen + 1 + RX_SECTIONS);
+	assert_true(fake_vsp_bytes(gc.vsp) >= 3 * FRAME);
+	fake_vsp_destroy(gb.vsp);
+	gb.nic = NULL;
+	assert_int_equal(fake_vsp_bytes(gc.vsp), 0);
+	/* c alone on the switch: its frames go nowhere, and nothing breaks. */
+	make_frame(cb, sizeof(cb), bcast, gc.mac, 3);
+	guest_tx(&gc, cb, sizeof(cb));
+	fake_pass();
+	assert_int_equal(stats(&gc).tx_packets, 2 + RX_SECTIONS + 3);
+	assert_int_equal(stats(&gc).tx_dropped, 0);
+	assert_int_equal(fake_vsp_bytes(gc.vsp), 0);
+	assert_int_equal(vsw_port_state(gc.nic->port), VSW_PORT_UP);
 }
 
 /* b's guest closes its channel: b's port goes down, the switch drops what is for it. */
@@ -664,6 +683,19 @@ static void test_receiver_closes(void **state)
 	assert_int_equal(stats(&gb).rx_packets, RX_SECTIONS);
 	assert_int_equal(fake_vsp_bytes(ga.vsp), 0);
 	assert_int_equal(fake_waiting(ga.ch) + fake_waiting(gc.ch), 0);
+	/* b's guest opens its channel again and comes up: a's next frame reaches it. */
+	assert_int_equal(fake_open(gb.ch), VMB_STATUS_SUCCESS);
+	assert_int_equal(vsw_port_state(gb.nic->port), VSW_PORT_DOWN);
+	gb.seen = xfer_sent(&gb);
+	guest_up(&gb);
+	make_frame(g, sizeof(g), gb.mac, ga.mac, 5);
+	guest_tx(&ga, g, sizeof(g));
+	fake_pass();
+	expect_frame(&gb, g, sizeof(g), true, NULL);
+	assert_int_equal(stats(&gb).rx_packets, RX_SECTIONS + 1);
+	assert_int_equal(port(&gb)->drops, 3);
+	assert_int_equal(xfer_sent(&gc), c_seen + 2);
+	assert_int_equal(fake_waiting(gb.ch), 0);
 }
 
 int main(void)
