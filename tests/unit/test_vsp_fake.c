@@ -107,6 +107,9 @@ struct vmb_packet {
 struct fake_lib_saved {
 	u32 magic;
 	u32 flags;
+	/* A packet the VSP sent that waits for the guest's completion: its record (fake_sent). */
+	u32 waiting;
+	u32 record;
 };
 
 struct fake_saved {
@@ -1163,11 +1166,18 @@ vmb_status vmb_packet_restore(struct vmb_packet *packet, const void *lib_buf, u3
 	if (lib_buf_size != sizeof(lib))
 		return VMB_STATUS_DATA_ERROR;
 	memcpy(&lib, lib_buf, sizeof(lib));
-	if (lib.magic != FAKE_LIB_MAGIC)
+	if (lib.magic != FAKE_LIB_MAGIC || (lib.waiting && lib.record >= fake_nr_sent))
 		return VMB_STATUS_DATA_ERROR;
+	packet->flags = lib.flags;
+	if (lib.waiting) {
+		/* The test completes it through its old record, which now names this packet. */
+		packet->waiting = true;
+		fake_sent[lib.record].packet = packet;
+		fake_sent[lib.record].gen = packet->gen;
+		return VMB_STATUS_SUCCESS;
+	}
 	packet->incoming = true;
 	packet->deferred = true;
-	packet->flags = lib.flags;
 	packet->seq = ++next_seq;
 	return VMB_STATUS_SUCCESS;
 }
@@ -1362,11 +1372,36 @@ static unsigned in_use_sorted(struct vmb_channel *ch, struct vmb_packet **out, u
 	return n;
 }
 
+/* The record of a packet sent and waiting for the guest's completion, or -1. */
+static int record_of(const struct vmb_packet *p)
+{
+	for (unsigned i = fake_nr_sent; i--;)
+		if (fake_sent[i].packet == p && fake_sent[i].gen == p->gen)
+			return (int)i;
+	return -1;
+}
+
+/* After the incoming ones, as the library's stream has them: the VSP's sends still waiting. */
+static unsigned waiting_in_order(struct vmb_channel *ch, struct vmb_packet **out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned r = 0; r < fake_nr_sent && n < max; r++) {
+		struct vmb_packet *p = fake_sent[r].packet;
+
+		if (fake_sent[r].channel == ch && p && p->used && p->waiting &&
+		    p->gen == fake_sent[r].gen && !p->incoming)
+			out[n++] = p;
+	}
+	return n;
+}
+
 int fake_save(struct vmb_channel *ch)
 {
 	struct vmb_packet *list[FAKE_MAX_SAVED];
 	unsigned n = in_use_sorted(ch, list, FAKE_MAX_SAVED);
 
+	n += waiting_in_order(ch, list + n, FAKE_MAX_SAVED - n);
 	nr_saved = 0;
 	nr_saved_maps = 0;
 	for (unsigned i = 0; i < FAKE_MAX_MAPPINGS; i++)
@@ -1377,7 +1412,11 @@ int fake_save(struct vmb_channel *ch)
 		u32 need = 0, again = 0;
 		vmb_status st;
 
-		s->lib = (struct fake_lib_saved){FAKE_LIB_MAGIC, list[i]->flags};
+		s->lib = (struct fake_lib_saved){.magic = FAKE_LIB_MAGIC, .flags = list[i]->flags};
+		if (!list[i]->incoming) {
+			s->lib.waiting = 1;
+			s->lib.record = (u32)record_of(list[i]);
+		}
 		s->len = 0;
 		if (!ch->save_packet)
 			continue;
@@ -1409,7 +1448,8 @@ vmb_status fake_check_one(struct vmb_channel *ch, u32 index, const void *vsp, u3
 
 vmb_status fake_restore_one(struct vmb_channel *ch, const void *vsp, u32 len)
 {
-	const struct fake_lib_saved lib = {FAKE_LIB_MAGIC, VMB_PACKET_COMPLETION_REQUESTED};
+	const struct fake_lib_saved lib = {.magic = FAKE_LIB_MAGIC,
+					   .flags = VMB_PACKET_COMPLETION_REQUESTED};
 
 	return ch->restore_packet(ch, &lib, sizeof(lib), vsp, len);
 }

@@ -135,7 +135,9 @@ const struct fake_record *fake_record(struct vmb_channel *ch, enum fake_kind kin
 unsigned fake_count(struct vmb_channel *ch, enum fake_kind kind);
 
 /*
- * Save/restore of the in-use packets of a channel, as a snapshot would:
+ * Save/restore of the in-use packets of a channel, as a snapshot would (the
+ * guest's, in arrival order, then the VSP's sends waiting for a completion:
+ * a restored one is completed through its old record, fake_complete_sent):
  * fake_save asks the VSP's save_packet for each (size 0 first, then the size
  * it needs); fake_restore hands each saved packet to check_packet first (and
  * stops there if one is refused), then drops the channel's packets, closes

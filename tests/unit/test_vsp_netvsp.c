@@ -904,22 +904,184 @@ static void test_close_forgets_the_guest(void **state)
 	nvsp_up(); /* a new session from the start */
 }
 
-static void test_snapshot_refused_while_in_use(void **state)
+/* The instance's record as the door saves it (malloc'd, *len bytes). */
+static u8 *save_record(u32 *len)
 {
-	u8 buf[64];
-	u32 needed = 0;
+	u8 *buf;
 
-	assert_int_equal(fake_vsp_save(vsp, buf, sizeof(buf), &needed), VMB_STATUS_SUCCESS);
-	assert_int_equal(fake_vsp_check(vsp, buf, needed), VMB_STATUS_INVALID_DEVICE_STATE);
+	*len = 0;
+	assert_int_equal(fake_vsp_save(vsp, NULL, 0, len), VMB_STATUS_BUFFER_TOO_SMALL);
+	buf = malloc(*len);
+	assert_non_null(buf);
+	assert_int_equal(fake_vsp_save(vsp, buf, *len, len), VMB_STATUS_SUCCESS);
+	assert_int_equal(fake_vsp_check(vsp, buf, *len), VMB_STATUS_SUCCESS);
+	return buf;
+}
+
+/*
+ * A snapshot with every receive section out and an RNDIS answer waiting for
+ * one: after the restore the guest completes its old sections (each freed
+ * once), the answer goes out first, frames flow both ways, nothing is
+ * negotiated again and the counters are the snapshot's.
+ */
+static void test_snapshot_carries_the_session(void **state)
+{
+	const struct fake_record *held[RX_SECTIONS];
+	struct {
+		struct rndis_oid_request q;
+		u8 info[16];
+	} m = {.q = {{RNDIS_MSG_QUERY, sizeof(m)},
+		     77,
+		     OID_GEN_LINK_SPEED,
+		     0,
+		     sizeof(struct rndis_oid_request) - 8,
+		     0}};
+	struct rndis_query_complete qc;
+	struct netvsp_stats saved;
+	u8 frame[300], msg[512], *rec;
+	u32 len, v;
+
+	device_up();
+	for (unsigned i = 0; i < RX_SECTIONS; i++) {
+		assert_int_equal(wire_send(frame, sizeof(frame), i), VMB_STATUS_SUCCESS);
+		guest_receive(false, &held[i]);
+	}
+	assert_int_equal(rndis(&m, sizeof(m)), NVSP_STAT_SUCCESS); /* its answer has to wait */
+	assert_int_equal(nic->q_count, 1);
+	saved = counters();
+	rec = save_record(&len);
+	assert_int_equal(fake_save(ch), RX_SECTIONS);
+	/* The guest's side goes on from the snapshot: the channel and netvsp are rebuilt. */
+	assert_int_equal(fake_restore(ch), RX_SECTIONS);
+	assert_int_equal(fake_vsp_restore(vsp, rec, len), VMB_STATUS_SUCCESS);
+	free(rec);
+	assert_true(netvsp_ready(nic));
+	assert_int_equal(vsw_port_state(nic->port), VSW_PORT_UP);
+	assert_int_equal(fake_mappings(ch), 2);
+	assert_int_equal(nic->rx_busy, RX_SECTIONS);
+	assert_int_equal(nic->q_count, 1);
+	assert_int_equal(fake_waiting(ch), RX_SECTIONS);
+	assert_int_equal(counters().rx_packets, saved.rx_packets);
+	assert_int_equal(counters().tx_packets, saved.tx_packets);
+	/* The guest returns a section: the answer takes it before any frame. */
+	assert_int_equal(fake_complete_sent(held[0], VMB_STATUS_SUCCESS, NULL, 0), 0);
+	assert_int_equal(fake_complete_sent(held[0], VMB_STATUS_SUCCESS, NULL, 0),
+			 VMB_STATUS_INVALID_PARAMETER);
+	fake_pass();
+	memcpy(&qc, guest_receive(true, NULL), sizeof(qc));
+	assert_int_equal(qc.h.type, RNDIS_MSG_QUERY | RNDIS_MSG_COMPLETION);
+	assert_int_equal(qc.req_id, 77);
+	for (unsigned i = 1; i < RX_SECTIONS; i++)
+		assert_int_equal(fake_complete_sent(held[i], VMB_STATUS_SUCCESS, NULL, 0), 0);
+	assert_int_equal(nic->rx_busy, 0);
+	/* Frames both ways, on the buffers of before the snapshot. */
+	assert_int_equal(wire_send(frame, sizeof(frame), 40), VMB_STATUS_SUCCESS);
+	{
+		struct rndis_packet p;
+		const u8 *got = guest_receive(true, NULL);
+
+		memcpy(&p, got, sizeof(p));
+		assert_int_equal(p.data_len, sizeof(frame));
+		assert_memory_equal(got + 8 + p.data_offset, frame, sizeof(frame));
+	}
+	make_frame(frame, 100, 41);
+	len = frame_msg(msg, frame, 100);
+	assert_int_equal(rndis_in_section(msg, len, 2, NVSP_CHANNEL_DATA), NVSP_STAT_SUCCESS);
+	assert_int_equal(wire_frames(), 1);
+	assert_memory_equal(tx_last, frame, 100);
+	assert_int_equal(counters().rx_packets, saved.rx_packets + 1);
+	assert_int_equal(query(OID_GEN_CURRENT_PACKET_FILTER, &v, NULL), RNDIS_STATUS_SUCCESS);
+	assert_int_equal(v, 0x9);
+}
+
+/* A record corrupted field by field is refused by check and by restore, and changes nothing. */
+static void test_snapshot_records_refused(void **state)
+{
+	static const struct {
+		u32 at, value;
+		vmb_status want;
+	} bad[] = {
+	    {0, 3, VMB_STATUS_REVISION_MISMATCH}, /* version */
+	    {4, 15, VMB_STATUS_DATA_ERROR},	  /* size */
+	    {8, 2, VMB_STATUS_DATA_ERROR},	  /* NIC count other than the configuration's */
+	    {12, 0, VMB_STATUS_DATA_ERROR},	  /* open mask disagreeing with the NIC's flags */
+	    {16, 8, VMB_STATUS_DATA_ERROR},	  /* a NIC part shorter than its fields */
+	    {20, 0x80, VMB_STATUS_DATA_ERROR},	  /* an unknown flag */
+	    {24, 0x70000, VMB_STATUS_DATA_ERROR}, /* an NVSP version netvsp does not know */
+	    {44, 4097, VMB_STATUS_DATA_ERROR},	  /* more sections than netvsp tracks */
+	    {48, RX_SECTIONS, VMB_STATUS_DATA_ERROR}, /* the search hint past the sections */
+	    {68, 17, VMB_STATUS_DATA_ERROR},	      /* more queued messages than the queue */
+	    {72, 100000, VMB_STATUS_DATA_ERROR},      /* port state longer than there can be */
+	    {76, 1, VMB_STATUS_DATA_ERROR},	      /* reserved */
+	    {136, 0, VMB_STATUS_DATA_ERROR},	      /* a queued message of no bytes */
+	    {140, 9, VMB_STATUS_DATA_ERROR},	      /* of no channel type */
+	};
+	const struct {
+		struct rndis_oid_request q;
+		u8 info[16];
+	} m = {.q = {{RNDIS_MSG_QUERY, sizeof(m)},
+		     5,
+		     OID_GEN_LINK_SPEED,
+		     0,
+		     sizeof(struct rndis_oid_request) - 8,
+		     0}};
+	u8 frame[64], *rec, *copy;
+	u32 len, open_len;
+
+	device_up();
+	for (unsigned i = 0; i < RX_SECTIONS; i++)
+		assert_int_equal(wire_send(frame, sizeof(frame), i), VMB_STATUS_SUCCESS);
+	assert_int_equal(rndis(&m, sizeof(m)), NVSP_STAT_SUCCESS);
+	assert_int_equal(nic->q_count, 1); /* one queued message at offset 136 */
+	rec = save_record(&open_len);
+	copy = malloc(open_len + 1);
+	assert_non_null(copy);
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		memcpy(copy, rec, open_len);
+		memcpy(copy + bad[i].at, &bad[i].value, 4);
+		assert_int_equal(fake_vsp_check(vsp, copy, open_len), bad[i].want);
+		assert_int_equal(fake_vsp_restore(vsp, copy, open_len), bad[i].want);
+		assert_true(netvsp_ready(nic)); /* nothing changed */
+		assert_int_equal(nic->q_count, 1);
+	}
+	memcpy(copy, rec, open_len);
+	copy[open_len] = 0;
+	assert_int_equal(fake_vsp_check(vsp, copy, open_len + 1), VMB_STATUS_DATA_ERROR);
+	assert_int_equal(fake_vsp_restore(vsp, copy, open_len + 1), VMB_STATUS_DATA_ERROR);
+	assert_true(netvsp_ready(nic));
+	assert_int_equal(fake_vsp_check(vsp, copy, open_len - 1), VMB_STATUS_DATA_ERROR);
+	assert_int_equal(fake_vsp_check(vsp, copy, 3), VMB_STATUS_DATA_ERROR);
+	/* A packet's part: the wrong size, version, kind or section. */
+	{
+		u8 part[56] = {1, 0, 1, 0};
+
+		assert_int_equal(fake_check_one(ch, 0, part, sizeof(part)), VMB_STATUS_SUCCESS);
+		assert_int_equal(fake_check_one(ch, 0, part, 55), VMB_STATUS_DATA_ERROR);
+		part[0] = 2;
+		assert_int_equal(fake_check_one(ch, 0, part, sizeof(part)),
+				 VMB_STATUS_REVISION_MISMATCH);
+		part[0] = 1;
+		part[2] = 3;
+		assert_int_equal(fake_check_one(ch, 0, part, sizeof(part)), VMB_STATUS_DATA_ERROR);
+		part[2] = 1;
+		part[5] = 0x10; /* section 4096 */
+		assert_int_equal(fake_check_one(ch, 0, part, sizeof(part)), VMB_STATUS_DATA_ERROR);
+	}
+	/* Closed NICs: saved, checked and restored; the record before NIC state too. */
 	fake_close(ch);
-	assert_int_equal(fake_vsp_save(vsp, buf, sizeof(buf), &needed), VMB_STATUS_SUCCESS);
-	assert_int_equal(fake_vsp_check(vsp, buf, needed), VMB_STATUS_SUCCESS);
-	assert_int_equal(fake_vsp_restore(vsp, buf, needed), VMB_STATUS_SUCCESS);
-	buf[0] = 2;
-	assert_int_equal(fake_vsp_check(vsp, buf, needed), VMB_STATUS_REVISION_MISMATCH);
-	buf[0] = 1;
-	assert_int_equal(fake_vsp_check(vsp, buf, needed - 1), VMB_STATUS_DATA_ERROR);
-	assert_int_equal(fake_vsp_check(vsp, buf, 0), VMB_STATUS_DATA_ERROR);
+	free(rec);
+	rec = save_record(&len);
+	assert_int_equal(fake_vsp_restore(vsp, rec, len), VMB_STATUS_SUCCESS);
+	assert_false(netvsp_ready(nic));
+	{
+		u32 v1[4] = {1, 16, 1, 0};
+
+		assert_int_equal(fake_vsp_check(vsp, v1, sizeof(v1)), VMB_STATUS_SUCCESS);
+		v1[3] = 1; /* it could not say what an open NIC held */
+		assert_int_equal(fake_vsp_check(vsp, v1, sizeof(v1)), VMB_STATUS_DATA_ERROR);
+	}
+	free(rec);
+	free(copy);
 }
 
 /* A completion the library cannot take (out of host memory) waits; delivery pauses meanwhile. */
@@ -975,7 +1137,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_receive_sections_flow, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_receive_needs_an_open_device, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_close_forgets_the_guest, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_snapshot_refused_while_in_use, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_carries_the_session, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_records_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_completion_waits_for_memory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nic_command, setup, teardown),
 	};

@@ -18,21 +18,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NETVSP_MAX_INBAND 128	      /* the largest in-band NVSP message netvsp reads */
-#define NETVSP_RX_MAGIC	  0x5852564eu /* "NVRX": a receive packet's context */
+#define NETVSP_MAX_INBAND 128 /* the largest in-band NVSP message netvsp reads */
 
-/* The instance (vsp_state): its NICs; each channel's context points to its NIC. */
-struct netvsp_dev {
-	struct vsp *vsp;
-	unsigned nr_nics;
-	struct netvsp_nic nic[NETVSP_NICS_MAX];
-};
-
-/* What a receive packet carries in its context (VMB_PACKET_CONTEXT_SIZE), for its completion. */
-struct rx_ctx {
-	u32 magic, gen, section;
-};
-_Static_assert(sizeof(struct rx_ctx) <= VMB_PACKET_CONTEXT_SIZE, "packet context");
+_Static_assert(sizeof(struct netvsp_rx_ctx) <= VMB_PACKET_CONTEXT_SIZE, "packet context");
 
 static const u32 nvsp_versions[] = {NVSP_VERSION_1, NVSP_VERSION_2, NVSP_VERSION_4,
 				    NVSP_VERSION_5, NVSP_VERSION_6, NVSP_VERSION_61};
@@ -166,7 +154,7 @@ static bool name_ok(const char *s)
 
 /* ---- small helpers ---- */
 
-static struct netvsp_nic *nic_of(struct vmb_channel *channel)
+struct netvsp_nic *netvsp_nic_of(struct vmb_channel *channel)
 {
 	return *(struct netvsp_nic **)vmb_channel_get_pointer(channel);
 }
@@ -251,7 +239,7 @@ static void retry_owed(struct netvsp_nic *n)
 	}
 }
 
-static bool version_known(u32 v)
+bool netvsp_version_known(u32 v)
 {
 	for (unsigned i = 0; i < ARRAY_SIZE(nvsp_versions); i++)
 		if (nvsp_versions[i] == v)
@@ -261,7 +249,7 @@ static bool version_known(u32 v)
 
 /* ---- the receive path ---- */
 
-static void rx_mark(struct netvsp_nic *n, u32 s, bool busy)
+void netvsp_rx_mark(struct netvsp_nic *n, u32 s, bool busy)
 {
 	u64 bit = 1ull << (s % 64);
 
@@ -272,7 +260,7 @@ static void rx_mark(struct netvsp_nic *n, u32 s, bool busy)
 	n->rx_busy += busy ? 1 : -1;
 }
 
-static bool rx_is_busy(const struct netvsp_nic *n, u32 s)
+bool netvsp_rx_is_busy(const struct netvsp_nic *n, u32 s)
 {
 	return n->rx_bitmap[s / 64] >> (s % 64) & 1;
 }
@@ -285,7 +273,7 @@ static bool rx_find(struct netvsp_nic *n, u32 *out)
 	for (u32 i = 0; i < n->rx_sections; i++) {
 		u32 s = (n->rx_hint + i) % n->rx_sections;
 
-		if (!rx_is_busy(n, s)) {
+		if (!netvsp_rx_is_busy(n, s)) {
 			*out = s;
 			n->rx_hint = (s + 1) % n->rx_sections;
 			return true;
@@ -294,17 +282,17 @@ static bool rx_find(struct netvsp_nic *n, u32 *out)
 	return false;
 }
 
-static void rx_completed(struct vmb_packet *packet, vmb_status status, const void *reply,
+void netvsp_rx_completed(struct vmb_packet *packet, vmb_status status, const void *reply,
 			 u32 reply_len)
 {
-	struct netvsp_nic *n = nic_of(vmb_packet_get_channel(packet));
-	const struct rx_ctx *c = vmb_packet_get_context(packet);
+	struct netvsp_nic *n = netvsp_nic_of(vmb_packet_get_channel(packet));
+	const struct netvsp_rx_ctx *c = vmb_packet_get_context(packet);
 
 	/* The guest's status does not matter: the section is its to reuse either way. */
 	if (c->magic != NETVSP_RX_MAGIC || c->gen != n->rx_gen || c->section >= n->rx_sections ||
-	    !rx_is_busy(n, c->section))
+	    !netvsp_rx_is_busy(n, c->section))
 		return; /* a buffer revoked since */
-	rx_mark(n, c->section, false);
+	netvsp_rx_mark(n, c->section, false);
 	if (n->q_count || (n->port && vsw_port_peek(n->port, &(u32){0})))
 		vsp_defer(n->vsp); /* waiting messages go out from the work pass */
 }
@@ -324,7 +312,7 @@ static enum announce announce(struct netvsp_nic *n, u32 channel_type, const void
 	u8 payload[NVSP_MESSAGE_SIZE] = {0};
 	struct vmb_transfer_range range;
 	struct vmb_packet *packet;
-	struct rx_ctx *c;
+	struct netvsp_rx_ctx *c;
 	vmb_status st;
 	u32 s;
 
@@ -341,8 +329,8 @@ static enum announce announce(struct netvsp_nic *n, u32 channel_type, const void
 	if (st != VMB_STATUS_SUCCESS)
 		return RETRY;
 	c = vmb_packet_get_context(packet);
-	*c = (struct rx_ctx){NETVSP_RX_MAGIC, n->rx_gen, s};
-	vmb_packet_set_completion_routine(packet, rx_completed);
+	*c = (struct netvsp_rx_ctx){NETVSP_RX_MAGIC, n->rx_gen, s};
+	vmb_packet_set_completion_routine(packet, netvsp_rx_completed);
 	memcpy(payload, &hdr, sizeof(hdr));
 	range = (struct vmb_transfer_range){head_len + body_len, s * NETVSP_RX_SECTION};
 	st = vmb_packet_send_transfer_pages(packet, n->rx_id, &range, 1, payload, sizeof(payload),
@@ -351,7 +339,7 @@ static enum announce announce(struct netvsp_nic *n, u32 channel_type, const void
 		vmb_packet_free(packet);
 		return st == VMB_STATUS_INSUFFICIENT_RESOURCES ? RETRY : DROPPED;
 	}
-	rx_mark(n, s, true);
+	netvsp_rx_mark(n, s, true);
 	return SENT;
 }
 
@@ -494,6 +482,7 @@ static void do_recv_buf(struct netvsp_nic *n, struct vmb_packet *packet, const u
 	if (c.status == NVSP_STAT_SUCCESS) {
 		sections = vmb_gpadl_mapping_size(n->rx_map) / NETVSP_RX_SECTION;
 		n->rx_sections = (u32)MIN(sections, (u64)NETVSP_RX_SECTIONS_MAX);
+		n->rx_gpadl = req.gpadl;
 		n->rx_id = req.id;
 		c.num_sections = 1;
 		c.section = (struct nvsp_recv_section){0, NETVSP_RX_SECTION, n->rx_sections,
@@ -538,6 +527,7 @@ static void do_send_buf(struct netvsp_nic *n, struct vmb_packet *packet, const u
 	else
 		netvsp_bad(n, "a second send buffer");
 	if (c.status == NVSP_STAT_SUCCESS) {
+		n->tx_gpadl = req.gpadl;
 		n->tx_sections = (u32)MIN(vmb_gpadl_mapping_size(n->tx_map) / NETVSP_TX_SECTION,
 					  (u64)0xfffffffeu);
 		n->tx_id = req.id;
@@ -624,7 +614,7 @@ static void do_init(struct netvsp_nic *n, struct vmb_packet *packet, const u8 *m
 	}
 	if (c.status == NVSP_STAT_SUCCESS)
 		n->version = c.version;
-	else if (!version_known(req.min_version))
+	else if (!netvsp_version_known(req.min_version))
 		netvsp_bad(n, "NVSP versions netvsp does not know");
 	complete(n, packet, &c, sizeof(c));
 }
@@ -719,7 +709,7 @@ static void nvsp(struct netvsp_nic *n, struct vmb_packet *packet, const u8 *msg,
 static void netvsp_process_packet(struct vmb_channel *channel, struct vmb_packet *packet,
 				  const void *buffer, u32 len, u32 flags)
 {
-	struct netvsp_nic *n = nic_of(channel);
+	struct netvsp_nic *n = netvsp_nic_of(channel);
 	u8 msg[NETVSP_MAX_INBAND] = {0};
 
 	/* Copied once: the checks and the handlers look at this copy only. */
@@ -730,7 +720,7 @@ static void netvsp_process_packet(struct vmb_channel *channel, struct vmb_packet
 
 static void netvsp_processing_complete(struct vmb_channel *channel, u32 packets)
 {
-	struct netvsp_nic *n = nic_of(channel);
+	struct netvsp_nic *n = netvsp_nic_of(channel);
 
 	send_table(n);
 	rx_flush(n);
@@ -751,18 +741,19 @@ static void nic_forget(struct netvsp_nic *n)
 
 static vmb_status netvsp_opened(struct vmb_channel *channel)
 {
-	struct netvsp_nic *n = nic_of(channel);
+	struct netvsp_nic *n = netvsp_nic_of(channel);
 
 	nic_forget(n);
 	n->open = true;
 	n->bad_logged = false;
+	netvsp_take_restored(n); /* a restore: its buffers, until netvsp_restore names them */
 	netvsp_port_sync(n);
 	return VMB_STATUS_SUCCESS;
 }
 
 static void netvsp_closed(struct vmb_channel *channel)
 {
-	struct netvsp_nic *n = nic_of(channel);
+	struct netvsp_nic *n = netvsp_nic_of(channel);
 
 	/* The library has dropped the packets in flight: their sections go with the buffer. */
 	nic_forget(n);
@@ -908,7 +899,10 @@ static int make_channel(struct netvsp_dev *d, struct netvsp_nic *n, char *err, s
 	    (st = vmb_channel_init_set_client_context_size(ch, sizeof(n))) ||
 	    (st = vmb_channel_init_set_process_packet_callbacks(ch, netvsp_process_packet,
 								netvsp_processing_complete)) ||
-	    (st = vmb_channel_init_set_state_change_callbacks(ch, &netvsp_state_callbacks))) {
+	    (st = vmb_channel_init_set_state_change_callbacks(ch, &netvsp_state_callbacks)) ||
+	    (st = vmb_server_channel_init_set_save_restore_packet_callbacks(
+		 ch, netvsp_save_packet, netvsp_restore_packet)) ||
+	    (st = vmb_server_channel_init_set_check_packet_callback(ch, netvsp_check_packet))) {
 		vmb_channel_cleanup(ch);
 		snprintf(err, errlen, "channel set-up failed (status 0x%08x)", st);
 		return -1;
@@ -982,57 +976,6 @@ static int netvsp_create(struct vsp *v, char *err, size_t errlen)
 		d->nr_nics = i + 1;
 	}
 	return 0;
-}
-
-/*
- * Saved state (docs/netvsp.md, "Snapshots"): not implemented yet. The
- * record says only which NICs the guest had open; a snapshot with an open
- * NIC is refused at its check, since its receive sections and sends in
- * flight could not be given back.
- */
-#define NETVSP_SAVED_VERSION 1
-struct netvsp_saved {
-	u32 version, size;
-	u32 nr_nics, open_mask;
-} __packed;
-_Static_assert(sizeof(struct netvsp_saved) == 16, "netvsp_saved");
-
-static vmb_status netvsp_save(struct vsp *v, void *buf, u32 size, u32 *needed)
-{
-	const struct netvsp_dev *d = vsp_state(v);
-	struct netvsp_saved s = {NETVSP_SAVED_VERSION, sizeof(s), d->nr_nics, 0};
-
-	for (unsigned i = 0; i < d->nr_nics; i++)
-		if (d->nic[i].open)
-			s.open_mask |= 1u << i;
-	*needed = sizeof(s);
-	if (size < sizeof(s))
-		return VMB_STATUS_BUFFER_TOO_SMALL;
-	memcpy(buf, &s, sizeof(s));
-	return VMB_STATUS_SUCCESS;
-}
-
-static vmb_status netvsp_check(struct vsp *v, const void *buf, u32 size)
-{
-	struct netvsp_saved s;
-
-	if (size < sizeof(s))
-		return VMB_STATUS_DATA_ERROR;
-	memcpy(&s, buf, sizeof(s));
-	if (s.version != NETVSP_SAVED_VERSION)
-		return VMB_STATUS_REVISION_MISMATCH;
-	if (s.size != size || s.nr_nics > NETVSP_NICS_MAX || s.open_mask >> s.nr_nics)
-		return VMB_STATUS_DATA_ERROR;
-	if (s.open_mask) {
-		vsp_log(v, "a NIC in use cannot be saved yet (docs/netvsp.md)");
-		return VMB_STATUS_INVALID_DEVICE_STATE;
-	}
-	return VMB_STATUS_SUCCESS;
-}
-
-static vmb_status netvsp_restore(struct vsp *v, const void *buf, u32 size)
-{
-	return netvsp_check(v, buf, size); /* nothing was open: nothing to take back */
 }
 
 VSP_TYPE(netvsp_vsp) = {

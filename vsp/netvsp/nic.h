@@ -47,10 +47,12 @@ struct netvsp_nic {
 	u32 ndis_major, ndis_minor, mtu;
 	bool table_due; /* the send indirection table still has to go out */
 	struct vmb_gpadl_mapping *rx_map;
+	u32 rx_gpadl; /* the GPADL id behind rx_map (a snapshot names it) */
 	u16 rx_id;
 	u32 rx_sections, rx_busy, rx_gen, rx_hint;
 	u64 rx_bitmap[NETVSP_RX_SECTIONS_MAX / 64];
 	struct vmb_gpadl_mapping *tx_map;
+	u32 tx_gpadl;
 	u16 tx_id;
 	u32 tx_sections;
 	/* RNDIS */
@@ -68,12 +70,51 @@ struct netvsp_nic {
 	bool paused; /* by netvsp, while completions are owed */
 	struct netvsp_stats stats;
 	bool bad_logged;
+	/* saved state: the mappings a restore gave back in `opened`, until the record names them */
+	unsigned nr_restored;
+	u32 restored_id[2];
+	struct vmb_gpadl_mapping *restored[2];
 };
 
+/* The instance (vsp_state): its NICs; each channel's context points to its NIC. */
+struct netvsp_dev {
+	struct vsp *vsp;
+	unsigned nr_nics;
+	struct netvsp_nic nic[NETVSP_NICS_MAX];
+};
+
+/* What a receive packet carries in its context (VMB_PACKET_CONTEXT_SIZE), for its completion. */
+#define NETVSP_RX_MAGIC 0x5852564eu /* "NVRX" */
+struct netvsp_rx_ctx {
+	u32 magic, gen, section;
+};
+
+/* netvsp.c: a receive packet's completion: its section is free again. */
+void netvsp_rx_completed(struct vmb_packet *packet, vmb_status status, const void *reply,
+			 u32 reply_len);
+/* netvsp.c: a section in use by the guest, or free again (rx_busy counted). */
+void netvsp_rx_mark(struct netvsp_nic *n, u32 section, bool busy);
+bool netvsp_rx_is_busy(const struct netvsp_nic *n, u32 section);
+/* netvsp.c: the NIC behind a channel. */
+struct netvsp_nic *netvsp_nic_of(struct vmb_channel *channel);
 /* netvsp.c: a message for the guest's receive buffer; 0, or -1 if dropped (counted). */
 int netvsp_queue(struct netvsp_nic *n, const void *msg, u32 len, u32 channel_type);
 /* netvsp.c: a refused guest message, counted and logged once. */
 void netvsp_bad(struct netvsp_nic *n, const char *why);
+/* save.c: the packet callbacks (registered by make_channel) and the instance's hooks. */
+vmb_status netvsp_save_packet(struct vmb_channel *channel, struct vmb_packet *packet, void *buf,
+			      u32 size, u32 *needed);
+vmb_status netvsp_check_packet(struct vmb_channel *channel, u32 index, const void *buf, u32 size);
+vmb_status netvsp_restore_packet(struct vmb_channel *channel, const void *lib, u32 lib_size,
+				 const void *buf, u32 size);
+/* save.c: in `opened`: the mappings a restore gives back, kept for netvsp_restore. */
+void netvsp_take_restored(struct netvsp_nic *n);
+/* save.c: the instance's record (the door's save / check / restore hooks). */
+vmb_status netvsp_save(struct vsp *v, void *buf, u32 size, u32 *needed);
+vmb_status netvsp_check(struct vsp *v, const void *buf, u32 size);
+vmb_status netvsp_restore(struct vsp *v, const void *buf, u32 size);
+/* netvsp.c: an NVSP version netvsp offers. */
+bool netvsp_version_known(u32 v);
 /* rndis.c: one message the guest sent (copied out of its memory); the NVSP status to answer. */
 u32 netvsp_rndis(struct netvsp_nic *n, const u8 *msg, u32 len);
 /* netvsp.c: the port's link follows netvsp_ready (after anything that may change it). */
