@@ -169,7 +169,8 @@ vmb_status netvsp_restore_packet(struct vmb_channel *channel, const void *lib, u
 		struct netvsp_owed *o;
 
 		if (n->nr_owed == NETVSP_OWED) {
-			vmb_channel_packet_fail(packet); /* more than one NIC can owe: told at once */
+			vmb_channel_packet_fail(
+			    packet); /* more than one NIC can owe: told at once */
 			return VMB_STATUS_SUCCESS;
 		}
 		o = &n->owed[n->nr_owed++];
@@ -215,12 +216,30 @@ static u32 nic_flags(const struct netvsp_nic *n)
 static u32 save_nic(struct netvsp_nic *n, u8 *out, u32 room, vmb_status *st)
 {
 	const struct netvsp_stats *c = &n->stats;
-	struct netvsp_saved_nic s = {
-	    sizeof(s),	   nic_flags(n),   n->version,	   n->ndis_major, n->ndis_minor,
-	    n->mtu,	   n->rx_gpadl,	   n->rx_sections, n->rx_hint,	  n->tx_gpadl,
-	    n->tx_sections, n->rx_id,	   n->tx_id,	   n->filter,	  n->q_count,
-	    0,		   0,		   c->tx_packets,  c->tx_bytes,	  c->rx_packets,
-	    c->rx_bytes,   c->tx_dropped,  c->rx_dropped,  c->bad_messages};
+	struct netvsp_saved_nic s = {sizeof(s),
+				     nic_flags(n),
+				     n->version,
+				     n->ndis_major,
+				     n->ndis_minor,
+				     n->mtu,
+				     n->rx_gpadl,
+				     n->rx_sections,
+				     n->rx_hint,
+				     n->tx_gpadl,
+				     n->tx_sections,
+				     n->rx_id,
+				     n->tx_id,
+				     n->filter,
+				     n->q_count,
+				     0,
+				     0,
+				     c->tx_packets,
+				     c->tx_bytes,
+				     c->rx_packets,
+				     c->rx_bytes,
+				     c->tx_dropped,
+				     c->rx_dropped,
+				     c->bad_messages};
 	u32 at = sizeof(s);
 
 	*st = VMB_STATUS_BUFFER_TOO_SMALL;
@@ -315,9 +334,9 @@ static vmb_status walk(struct netvsp_dev *d, const u8 *buf, u32 size,
 		    (s.version && !netvsp_version_known(s.version)) ||
 		    s.rx_sections > NETVSP_RX_SECTIONS_MAX ||
 		    (!(s.flags & SAVED_RX_BUF) && s.rx_sections) ||
-		    s.rx_hint >= MAX(s.rx_sections, 1u) || (!(s.flags & SAVED_TX_BUF) && s.tx_sections) ||
-		    s.nr_queued > NETVSP_RX_QUEUE || s.port_len > PORT_STATE_MAX || s.reserved ||
-		    (s.port_len && !d->nic[i].port))
+		    s.rx_hint >= MAX(s.rx_sections, 1u) ||
+		    (!(s.flags & SAVED_TX_BUF) && s.tx_sections) || s.nr_queued > NETVSP_RX_QUEUE ||
+		    s.port_len > PORT_STATE_MAX || s.reserved || (s.port_len && !d->nic[i].port))
 			return VMB_STATUS_DATA_ERROR;
 		at += s.size;
 		msgs = buf + at;
@@ -393,8 +412,9 @@ static void restore_nic(struct netvsp_nic *n, const struct netvsp_saved_nic *s, 
 		if (s->flags & SAVED_TX_BUF && !n->tx_map && (n->tx_map = claim(n, s->tx_gpadl))) {
 			n->tx_gpadl = s->tx_gpadl;
 			n->tx_id = s->tx_id;
-			n->tx_sections = (u32)MIN((u64)s->tx_sections,
-						  vmb_gpadl_mapping_size(n->tx_map) / NETVSP_TX_SECTION);
+			n->tx_sections =
+			    (u32)MIN((u64)s->tx_sections,
+				     vmb_gpadl_mapping_size(n->tx_map) / NETVSP_TX_SECTION);
 		}
 		for (u32 k = 0, at = 0; k < s->nr_queued && n->q_count < NETVSP_RX_QUEUE; k++) {
 			struct netvsp_saved_msg h;
@@ -408,7 +428,8 @@ static void restore_nic(struct netvsp_nic *n, const struct netvsp_saved_nic *s, 
 			n->q_count++;
 		}
 		if (s->flags & SAVED_PAUSED)
-			n->paused = true; /* the library kept it paused as saved: the work pass starts it */
+			n->paused =
+			    true; /* the library kept it paused as saved: the work pass starts it */
 	}
 	/* Sections restored busy beyond the buffer the record names are nobody's. */
 	for (u32 i = 0; i < NETVSP_RX_SECTIONS_MAX; i++) {
