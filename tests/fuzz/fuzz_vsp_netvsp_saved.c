@@ -28,20 +28,6 @@ static struct nic_view view(void)
 				 nic->rx_busy,	    nic->rx_hint, nic->q_count};
 }
 
-static void up(void)
-{
-	const struct rndis_init init = {{RNDIS_MSG_INIT, sizeof(init)}, 1, 1, 0, 0x4000};
-	struct {
-		struct rndis_oid_request q;
-		u32 filter;
-	} set = {{{RNDIS_MSG_SET, sizeof(set)}, 2, OID_GEN_CURRENT_PACKET_FILTER, 4, 20, 0}, 9};
-
-	bring_up(NVSP_VERSION_61);
-	rndis_via_section((const u8 *)&init, sizeof(init), 0, sizeof(init), NVSP_CHANNEL_CONTROL);
-	rndis_via_section((const u8 *)&set, sizeof(set), 0, sizeof(set), NVSP_CHANNEL_CONTROL);
-	look(true);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -55,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cur = data;
 	end = data + size;
 	fresh();
-	up();
+	device_up();
 	nr = (unsigned)take(1) % 8;
 	for (unsigned i = 0; i < nr; i++)
 		common_op((unsigned)take(1) % 5); /* not 5: a close and open */

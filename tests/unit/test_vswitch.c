@@ -539,7 +539,10 @@ static void test_save_restore_counters_and_rules_through_pending(void **state)
 	drain(&c);
 	assert_int_equal(vsw_port_counters(c.port)->rx_packets, 2);
 	c.kicks = 0;
+	fake_console_clear();
 	assert_int_equal(vsw_port_restore_begin(c.port, saved, saved_len), VMB_STATUS_SUCCESS);
+	assert_string_equal(fake_console,
+			    "vswitch: switch lan port 2: restoring, 1 extension pending\n");
 	assert_int_equal(vsw_port_state(c.port), VSW_PORT_RESTORING); /* the firewall: PENDING */
 	assert_int_equal(vsw_port_restore_status(c.port), VMB_STATUS_PENDING);
 	assert_true(c.kicks >= 1); /* vsw_defer kicked the endpoints */
@@ -551,7 +554,11 @@ static void test_save_restore_counters_and_rules_through_pending(void **state)
 	assert_null(vsw_port_peek(c.port, &(u32){0}));
 	assert_int_equal(vsw_port_restore_begin(c.port, saved, saved_len),
 			 VMB_STATUS_INVALID_DEVICE_STATE);
+	fake_console_clear();
 	vsw_poll(vsw_find("lan")); /* the later pass: the firewall completes */
+	assert_string_equal(
+	    fake_console,
+	    "vswitch: switch lan port 2: runtime state restored (status 0x00000000)\n");
 	assert_int_equal(vsw_port_state(c.port), VSW_PORT_UP);
 	assert_int_equal(vsw_port_restore_status(c.port), VMB_STATUS_SUCCESS);
 	assert_string_equal(fake_command("firewall lan"),
@@ -611,8 +618,11 @@ static void test_restore_error_is_kept_and_the_port_comes_up(void **state)
 	assert_int_equal(vsw_port_restore_begin(b.port, saved, saved_len), VMB_STATUS_SUCCESS);
 	assert_int_equal(vsw_port_state(b.port), VSW_PORT_UP);
 	assert_int_equal(vsw_port_restore_status(b.port), VMB_STATUS_DATA_ERROR);
-	assert_string_equal(fake_console, "vswitch: switch lan port 1: extension bad refused its "
-					  "runtime state (status 0xc000003e)\n");
+	assert_string_equal(fake_console,
+			    "vswitch: switch lan port 1: extension bad refused its "
+			    "runtime state (status 0xc000003e)\n"
+			    "vswitch: switch lan port 1: runtime state restored (status "
+			    "0xc000003e)\n");
 }
 
 static void test_pending_until_notify_complete(void **state)
@@ -667,7 +677,9 @@ static void test_unknown_guid_is_reported_and_skipped(void **state)
 	assert_string_equal(fake_console,
 			    "vswitch: switch lan port 0: runtime state of provider "
 			    "{2b9e4d17-8a63-4f05-b17c-3e029d64a85f} has no extension to take "
-			    "it; skipped\n");
+			    "it; skipped\n"
+			    "vswitch: switch lan port 0: runtime state restored (status "
+			    "0x00000000)\n");
 }
 
 static void test_portstats_refuses_a_bad_blob(void **state)

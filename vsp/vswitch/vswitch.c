@@ -548,6 +548,8 @@ vmb_status vsw_state_check(const void *buf, u32 size)
 
 static void finish_restore(struct vsw_port *p)
 {
+	vsp_printf("vswitch: switch %s port %u: runtime state restored (status 0x%08x)\n",
+		   p->sw->name, p->id, p->restore_status);
 	p->state = p->link_up ? VSW_PORT_UP : VSW_PORT_DOWN;
 	if (p->ep.kick)
 		p->ep.kick(p->ep.ctx); /* it may tell its guest the link is up */
@@ -622,6 +624,9 @@ vmb_status vsw_port_restore_begin(struct vsw_port *p, const void *buf, u32 size)
 	p->beginning = false;
 	if (!p->pending)
 		finish_restore(p);
+	else /* the port stays `restoring` until they call vsw_notify_complete */
+		vsp_printf("vswitch: switch %s port %u: restoring, %u extension%s pending\n",
+			   p->sw->name, p->id, p->pending, p->pending == 1 ? "" : "s");
 	return VMB_STATUS_SUCCESS;
 }
 
