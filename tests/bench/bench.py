@@ -587,6 +587,10 @@ def linux_bare(run, backend, i):
 
 # ---- network: two Linux partitions on one switch ----
 
+def net_error(m, what):
+    return BenchError(f"{m.console.label}: {what}; console tail:\n{m.stamps.tail()}")
+
+
 def net_shell(m, command, timeout):
     """conftest's linux_shell on the bench's Console (a failure is a BenchError): what
     command printed, between two tokens of this step alone. The console's log level stays
@@ -633,8 +637,7 @@ def net_ping(m, name, address, t):
     out = net_sh(m, name, f"ping -c {NET_PINGS} -i 0.2 {address}", t)
     found = re.search(NET_PING, out)
     if not found or found.group(1) != found.group(2):
-        raise BenchError(f"{m.label}: {name}: ping {address}: not every ping answered: "
-                         f"{out.strip()[-300:]!r}")
+        raise net_error(m, f"{name}: ping {address}: not every ping answered")
     return float(found.group(3))
 
 
@@ -643,15 +646,14 @@ def net_transfer(m, server, client, address, port, t, md5):
     the client's busybox time. The size and the md5 must be the file's."""
     out = net_sh(m, server, f"(nc -l -p {port} -e /tmp/serve &) && sleep 1 && echo serving", t)
     if "serving" not in out:
-        raise BenchError(f"{m.label}: {server}: nc -l did not start: {out.strip()!r}")
+        raise net_error(m, f"{server}: nc -l did not start")
     out = net_sh(m, client, f"rm -f /tmp/r; time -f 'nettime %e' nc {address} {port} >/tmp/r; "
                  "wc -c </tmp/r; md5sum /tmp/r", t)
     took = re.search(r"nettime (\d+\.\d+)", out)
     size = re.search(r"^\s*(\d+)\s*$", out, re.M)
     got = re.search(r"([0-9a-f]{32})  /tmp/r", out)
     if not (took and size and got) or int(size.group(1)) != NET_BYTES or got.group(1) != md5:
-        raise BenchError(f"{m.label}: {client}: nc {address} {port}: want {NET_BYTES} bytes "
-                         f"with md5 {md5}, got: {out.strip()[-300:]!r}")
+        raise net_error(m, f"{client}: nc {address} {port}: not {NET_BYTES} bytes with md5 {md5}")
     return float(took.group(1))
 
 
@@ -676,13 +678,13 @@ def network_under_bulkhead(run, backend, repeat):
                          "until [ \"$(cat /sys/class/net/eth0/operstate)\" = up ]; do sleep 1; "
                          "done && echo eth0-up", t)
             if "eth0-up" not in out:
-                raise BenchError(f"{m.label}: {name}: eth0 did not come up: {out.strip()!r}")
+                raise net_error(m, f"{name}: eth0 did not come up")
         out = net_sh(m, "beta", f"dd if=/dev/urandom of=/tmp/f bs=1M count={NET_BYTES >> 20} "
                      "2>/dev/null && md5sum /tmp/f && printf '#!/bin/sh\\ncat /tmp/f\\n' "
                      ">/tmp/serve && chmod +x /tmp/serve", t)
         md5 = re.search(r"([0-9a-f]{32})  /tmp/f", out)
         if not md5:
-            raise BenchError(f"{m.label}: beta: no md5 of /tmp/f: {out.strip()!r}")
+            raise net_error(m, "beta: no md5 of /tmp/f")
         md5 = md5.group(1)
         # Both neighbours learnt (ARP, the switch's table) before anything is timed.
         net_sh(m, "alpha", "ping -c 3 -i 0.2 -W 5 10.0.0.2 >/dev/null; true", t)
@@ -695,7 +697,7 @@ def network_under_bulkhead(run, backend, repeat):
             after = net_ports(m, t)
             r["tcp_lo"] = net_transfer(m, "beta", "beta", "127.0.0.1", 5001 + 2 * i, t, md5)
             if set(before) != set(NET_GUESTS) or set(after) != set(NET_GUESTS):
-                raise BenchError(f"{m.label}: 'switch lan' lists ports {sorted(after)}")
+                raise net_error(m, f"'switch lan' lists ports {sorted(after)}")
             for name in NET_GUESTS:
                 for k in NET_COUNTERS:
                     r[f"{name}_{k}"] = after[name][k] - before[name][k]
@@ -995,9 +997,9 @@ def report_network(backend, runs_):
          f"switch transfer, by 'switch lan': beta's port sent {med['beta_tx']:.0f} frames of "
          f"{per_frame:.0f} bytes on average ({NET_COPIES} x {per_frame:.0f} = "
          f"{NET_COPIES * per_frame:.0f} bytes copied per frame), alpha's {med['alpha_tx']:.0f} "
-         f"of {acks:.0f} (its ACKs); the switch's drops on alpha's port {med['alpha_drops']:.0f}, on "
-         f"beta's {med['beta_drops']:.0f}; {n}; bytes copied / payload bytes delivered: "
-         f"ratio {copied / NET_BYTES:.2f}")
+         f"of {acks:.0f} (its ACKs); the switch's drops on alpha's port "
+         f"{med['alpha_drops']:.0f}, on beta's {med['beta_drops']:.0f}; {n}; bytes copied / "
+         f"payload bytes delivered: ratio {copied / NET_BYTES:.2f}")
 
 
 def check_same_kernel(backend, hv, bare):
