@@ -75,9 +75,9 @@ Bochs = VT-x):
   own variation they do not sample.
 
 Every measurement is repeated BENCH_REPEAT times (default 2), the runs of
-Bulkhead and of its baseline interleaved (the network runs in one boot);
-the figures are medians. Time
-stamps are taken when the console output arrives, chunk by chunk.
+Bulkhead and of its baseline interleaved (the network's in one boot); the
+figures are medians. Time stamps are taken when the console output
+arrives, chunk by chunk.
 
 Exit status: 0 when every measurement ran, whatever the figures; 1 when one
 failed (timeout, crash, unexpected output; the console's last lines are
@@ -668,8 +668,8 @@ def network_under_bulkhead(run, backend, repeat):
         up = set()
         while up != set(NET_GUESTS):
             t_up, found = c.wait("both Linux guests' 'bulkhead-linux: init ready'",
-                              r"\[(alpha|beta)\] bulkhead-linux: init ready", t["net_boot"],
-                              HV_FAIL + LINUX_FAIL)
+                                 r"\[(alpha|beta)\] bulkhead-linux: init ready", t["net_boot"],
+                                 HV_FAIL + LINUX_FAIL)
             up.add(found.group(1))
         for name, address in NET_GUESTS.items():
             out = net_sh(m, name, "dmesg -n 1; ip link set lo up && modprobe hv_vmbus && "
