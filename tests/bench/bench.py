@@ -1,5 +1,9 @@
 """make bench: figures as ratios against a baseline measured in the same run.
 
+Measurements (BENCH_ONLY, default "guest,echo,linux,network", selects some):
+guest (boot to console, cpuid exits, mitigations, compute loop), echo,
+linux (Linux boot to shell) and network, described below.
+
 Per back end (BACKENDS, default "qemu,bochs"; QEMU = AMD-V/SVM under TCG,
 Bochs = VT-x):
 
@@ -50,10 +54,30 @@ Bochs = VT-x):
   entering Linux`, after the disk reads that QEMU's fw_cfg does not need.
   Bochs's CPU model lacks MSRs that Linux reads unguarded; they are
   defined for the bare run (BOCHS_MSRS).
+- network (the back ends of BENCH_LINUX_BACKENDS; docs/netvsp.md,
+  "Figures"): two Linux partitions of 192 MiB (the emulator with MEM=1G),
+  alpha 10.0.0.1 and beta 10.0.0.2, each `nic = lan` on `[switch lan]`,
+  eth0 brought up as tests/system/test_network.py does. Three figures,
+  each against a baseline inside the same guests: the ping round trip
+  alpha -> beta over the switch against alpha's loopback (busybox `ping -c
+  50 -i 0.2`, its avg rtt as the guest reports it; ratio switch /
+  loopback); 16 MiB from beta to alpha through busybox nc over the switch
+  against the same transfer over 127.0.0.1 inside beta (timed by busybox
+  `time` in the client, 10 ms resolution; size and md5 checked; ratio
+  switch time / loopback time, which is loopback throughput / switch
+  throughput); and the copies: 3 copies of each frame in the hypervisor,
+  counted from the code (NET_COPIES), with the frames, average bytes per
+  frame and drops the `switch lan` counters show for the switch transfer
+  (ratio bytes copied / payload bytes delivered). One boot serves every
+  run: BENCH_REPEAT repeats the measurements inside it (a boot of two
+  Linux guests takes longer than the measurements, and none of them
+  depends on the boot), so the medians are over runs of one boot, whose
+  own variation they do not sample.
 
 Every measurement is repeated BENCH_REPEAT times (default 2), the runs of
-Bulkhead and of its baseline interleaved; the figures are medians. Time
-stamps are taken when the console output arrives, chunk by chunk.
+Bulkhead and of its baseline interleaved (the network's in one boot); the
+figures are medians. Time stamps are taken when the console output
+arrives, chunk by chunk.
 
 Exit status: 0 when every measurement ran, whatever the figures; 1 when one
 failed (timeout, crash, unexpected output; the console's last lines are
@@ -61,6 +85,7 @@ printed), 2 for a bad setting. BENCH_KEEP=1 keeps the console logs (they
 are kept anyway after a failure). Run with Debian's /usr/bin/python3.
 """
 import bisect
+import itertools
 import os
 import pty
 import re
@@ -79,7 +104,8 @@ import pexpect.fdpexpect
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "system"))
-from conftest import BUILD, ESCAPE, Machine, ROOT, guest_partition  # noqa: E402
+from conftest import (BUILD, ESCAPE, PROMPT, Machine, ROOT, _KERNEL_LINE,  # noqa: E402
+                      guest_partition, linux_partition)
 
 ROM = os.path.join(BUILD, "guest", "testguest-rom.bin")
 LINUX_DIR = os.path.join(BUILD, "linux")
@@ -116,12 +142,34 @@ UNMITIGATED_CONFIG = guest_partition("bench", memory="16M").replace(
     "\n\n", "\nmitigations = off\n\n")
 MITIGATIONS = r"bulkhead: mitigations ([^\r\n]*?)\r*\n"
 
+# The network figures: two Linux partitions on one switch (tests/system/test_network.py's
+# lan), the emulator with LINUX_HOST_MEM; default MACs 00:15:5d:00:PP:00.
+NET_GUESTS = {"alpha": "10.0.0.1", "beta": "10.0.0.2"}
+NET_CONFIG = "".join(linux_partition(name, "192M", LINUX_CMDLINE).rstrip("\n") + "\nnic = lan\n\n"
+                     for name in NET_GUESTS) + "[switch lan]\n"
+NET_PINGS = 50
+NET_BYTES = 16 << 20
+NET_PING = (r"(\d+) packets transmitted, (\d+) packets received[^\n]*\n[\s\S]*?"
+            r"round-trip min/avg/max = [\d.]+/([\d.]+)/[\d.]+ ms")
+NET_PORT = (r"port id=\d+ partition=(\S+) nic=0 [^\n]*? rx_packets=(\d+) tx_packets=(\d+) "
+            r"rx_bytes=(\d+) tx_bytes=(\d+) drops=(\d+)")
+NET_COUNTERS = ("rx", "tx", "rx_bytes", "tx_bytes", "drops")
+NET_STEPS = itertools.count(1)
+# Copies of a frame's bytes in the hypervisor, from the code (docs/netvsp.md, "The data
+# path"): read_rndis (netvsp.c) reads the RNDIS message from the guest's send section or
+# pages into the NIC's scratch; vsw_send (vswitch.c) copies the frame into a queue entry of
+# the sender's memory; rx_frame/announce (netvsp.c) write it into a receive section of the
+# receiver's buffer. A frame the switch drops (the receiver's queue full) was copied once.
+NET_COPIES = 3
+
 # Seconds. Measured on the 2-core machine under load: QEMU reaches the
 # console in ~4 s, Linux's banner ~8 s later (~4-6 s bare); Bochs ~30 s and
 # ~65 s. The budgets are several times that, so only a hang trips them.
 TIMEOUTS = {
-    "qemu": {"console": 120, "tick": 60, "bench": 120, "linux": 240, "shell": 60},
-    "bochs": {"console": 400, "tick": 180, "bench": 600, "linux": 900, "shell": 180},
+    "qemu": {"console": 120, "tick": 60, "bench": 120, "linux": 240, "shell": 60,
+             "net_boot": 600, "net": 600},
+    "bochs": {"console": 400, "tick": 180, "bench": 600, "linux": 900, "shell": 180,
+              "net_boot": 3600, "net": 3600},
 }
 
 BANNER = r"bulkhead-linux: init ready (\S+?)\r*\n"
@@ -537,6 +585,133 @@ def linux_bare(run, backend, i):
         emu.stop()
 
 
+# ---- network: two Linux partitions on one switch ----
+
+def net_error(m, what):
+    return BenchError(f"{m.console.label}: {what}; console tail:\n{m.stamps.tail()}")
+
+
+def net_shell(m, command, timeout):
+    """conftest's linux_shell on the bench's Console (a failure is a BenchError): what
+    command printed, between two tokens of this step alone. The console's log level stays
+    at 1 (emergencies) from the first step on: a typed character costs ~30 ms here."""
+    n = next(NET_STEPS)
+    m.send(f"echo __start{n}_$((6*7))_; {command}; echo __done{n}_$((6*7))_\r")
+    done = _KERNEL_LINE.join(re.escape(ch) for ch in f"__done{n}_42_")
+    _, found = m.console.wait(f"the shell's answer to {command!r}",
+                              rf"__start{n}_42_([\s\S]*?){done}", timeout, HV_FAIL + LINUX_FAIL)
+    return found.group(1)
+
+
+def net_sh(m, name, command, t):
+    """command in partition name's shell, attaching the console to it first."""
+    if m.attached != name:
+        net_detach(m, t)
+        m.send(f"console {name}\r")
+        m.console.wait(f"'attached to {name}'", rf"attached to {name}", t["shell"], HV_FAIL)
+        m.attached = name
+    return net_shell(m, command, t["net"])
+
+
+def net_detach(m, t):
+    if m.attached:
+        m.send(ESCAPE)
+        m.console.wait(f"'detached from {m.attached}'", rf"detached from {m.attached}",
+                       t["shell"], HV_FAIL)
+        m.attached = None
+
+
+def net_ports(m, t):
+    """`switch lan`: {partition: {counter: value}} of its ports (NET_COUNTERS)."""
+    net_detach(m, t)
+    m.send("switch lan\r")
+    _, found = m.console.wait("the output of 'switch lan'",
+                              rf"(switch name=lan[\s\S]*?){re.escape(PROMPT)}", t["shell"],
+                              HV_FAIL)
+    return {p[0]: dict(zip(NET_COUNTERS, map(int, p[1:])))
+            for p in re.findall(NET_PORT, found.group(1))}
+
+
+def net_ping(m, name, address, t):
+    """busybox ping's average round trip in ms, as the guest reports it; every ping answered."""
+    out = net_sh(m, name, f"ping -c {NET_PINGS} -i 0.2 {address}", t)
+    found = re.search(NET_PING, out)
+    if not found or found.group(1) != found.group(2):
+        raise net_error(m, f"{name}: ping {address}: not every ping answered")
+    return float(found.group(3))
+
+
+def net_transfer(m, server, client, address, port, t, md5):
+    """NET_BYTES from server's /tmp/f to client's /tmp/r with busybox nc; seconds, timed by
+    the client's busybox time. The size and the md5 must be the file's."""
+    out = net_sh(m, server, f"(nc -l -p {port} -e /tmp/serve &) && sleep 1 && echo serving", t)
+    if "serving" not in out:
+        raise net_error(m, f"{server}: nc -l did not start")
+    out = net_sh(m, client, f"rm -f /tmp/r; time -f 'nettime %e' nc {address} {port} >/tmp/r; "
+                 "wc -c </tmp/r; md5sum /tmp/r", t)
+    took = re.search(r"nettime (\d+\.\d+)", out)
+    size = re.search(r"^\s*(\d+)\s*$", out, re.M)
+    got = re.search(r"([0-9a-f]{32})  /tmp/r", out)
+    if not (took and size and got) or int(size.group(1)) != NET_BYTES or got.group(1) != md5:
+        raise net_error(m, f"{client}: nc {address} {port}: not {NET_BYTES} bytes with md5 {md5}")
+    return float(took.group(1))
+
+
+def network_under_bulkhead(run, backend, repeat):
+    """One machine, two Linux partitions on [switch lan]; every run's figures in that boot."""
+    t = TIMEOUTS[backend]
+    m = run.machine("network-bulkhead", backend, NET_CONFIG, host_mem=LINUX_HOST_MEM)
+    m.attached = None
+    try:
+        c = m.console
+        boot_to_console(m, t, "alpha")
+        up = set()
+        while up != set(NET_GUESTS):
+            t_up, found = c.wait("both Linux guests' 'bulkhead-linux: init ready'",
+                                 r"\[(alpha|beta)\] bulkhead-linux: init ready", t["net_boot"],
+                                 HV_FAIL + LINUX_FAIL)
+            up.add(found.group(1))
+        for name, address in NET_GUESTS.items():
+            out = net_sh(m, name, "dmesg -n 1; ip link set lo up && modprobe hv_vmbus && "
+                         "modprobe hv_netvsc && until [ -e /sys/class/net/eth0 ]; do sleep 1; "
+                         f"done && ip addr add {address}/24 dev eth0 && ip link set eth0 up && "
+                         "until [ \"$(cat /sys/class/net/eth0/operstate)\" = up ]; do sleep 1; "
+                         "done && echo eth0-up", t)
+            if "eth0-up" not in out:
+                raise net_error(m, f"{name}: eth0 did not come up")
+        out = net_sh(m, "beta", f"dd if=/dev/urandom of=/tmp/f bs=1M count={NET_BYTES >> 20} "
+                     "2>/dev/null && md5sum /tmp/f && printf '#!/bin/sh\\ncat /tmp/f\\n' "
+                     ">/tmp/serve && chmod +x /tmp/serve", t)
+        md5 = re.search(r"([0-9a-f]{32})  /tmp/f", out)
+        if not md5:
+            raise net_error(m, "beta: no md5 of /tmp/f")
+        md5 = md5.group(1)
+        # Both neighbours learnt (ARP, the switch's table) before anything is timed.
+        net_sh(m, "alpha", "ping -c 3 -i 0.2 -W 5 10.0.0.2 >/dev/null; true", t)
+        runs_ = []
+        for i in range(1, repeat + 1):
+            r = {"ping_sw": net_ping(m, "alpha", "10.0.0.2", t),
+                 "ping_lo": net_ping(m, "alpha", "127.0.0.1", t)}
+            before = net_ports(m, t)
+            r["tcp_sw"] = net_transfer(m, "beta", "alpha", "10.0.0.2", 5000 + 2 * i, t, md5)
+            after = net_ports(m, t)
+            r["tcp_lo"] = net_transfer(m, "beta", "beta", "127.0.0.1", 5001 + 2 * i, t, md5)
+            if set(before) != set(NET_GUESTS) or set(after) != set(NET_GUESTS):
+                raise net_error(m, f"'switch lan' lists ports {sorted(after)}")
+            for name in NET_GUESTS:
+                for k in NET_COUNTERS:
+                    r[f"{name}_{k}"] = after[name][k] - before[name][k]
+            runs_.append(r)
+            note(f"bench[{backend}]:   run {i}: network: ping switch {r['ping_sw']:.3f} ms, "
+                 f"loopback {r['ping_lo']:.3f} ms; {NET_BYTES >> 20} MiB switch "
+                 f"{r['tcp_sw']:.2f} s, loopback {r['tcp_lo']:.2f} s; ports in the switch "
+                 "transfer: " + "; ".join(f"{name} " + " ".join(
+                     f"{k}={r[f'{name}_{k}']}" for k in NET_COUNTERS) for name in NET_GUESTS))
+        return {"boot": t_up, "runs": runs_}
+    finally:
+        run.close(m)
+
+
 # ---- Bochs: a bare PVH boot (the BIOS, our option ROM, preloaded images) ----
 
 PVH_ROM_SRC = os.path.join(HERE, "pvhrom.S")
@@ -797,6 +972,36 @@ def report_linux(backend, hv, bare):
         note(f"bench[{backend}]: linux kernel clock at 'Run /init': not in the log")
 
 
+def report_network(backend, runs_):
+    n = f"median of {len(runs_)} run{'s' if len(runs_) > 1 else ''} in one boot"
+    med = {k: median([r[k] for r in runs_]) for k in runs_[0]}
+    mib = NET_BYTES >> 20
+    note(f"bench[{backend}]: network ping: switch alpha -> beta {med['ping_sw']:.3f} ms, "
+         f"loopback in alpha {med['ping_lo']:.3f} ms (avg rtt of busybox ping -c {NET_PINGS} "
+         f"-i 0.2 as the guest reports it; {n}); switch / loopback: ratio "
+         f"{med['ping_sw'] / med['ping_lo']:.2f}")
+    note(f"bench[{backend}]: network tcp: {mib} MiB beta -> alpha over the switch in "
+         f"{med['tcp_sw']:.2f} s ({mib / med['tcp_sw']:.2f} MiB/s), over loopback in beta in "
+         f"{med['tcp_lo']:.2f} s ({mib / med['tcp_lo']:.2f} MiB/s) (busybox nc, md5 checked, "
+         f"timed by the client's busybox time; {n}); loopback throughput / switch throughput "
+         f"(switch time / loopback time): ratio {med['tcp_sw'] / med['tcp_lo']:.2f}")
+    per_frame = med["beta_tx_bytes"] / max(med["beta_tx"], 1)
+    acks = med["alpha_tx_bytes"] / max(med["alpha_tx"], 1)
+    # Read out of the sender (all it sent), into the switch and into the receiver (what the
+    # switch queued: rx_bytes counts a frame as it is queued for the port).
+    copied = median([sum(r[f"{name}_tx_bytes"] + (NET_COPIES - 1) * r[f"{name}_rx_bytes"]
+                         for name in NET_GUESTS) for r in runs_])
+    note(f"bench[{backend}]: network copies: {NET_COPIES} copies of each frame in the "
+         f"hypervisor (guest send section or pages -> netvsp's scratch -> the switch's queue "
+         f"memory -> the receiver's receive section; 1 of a frame the switch drops); in the "
+         f"switch transfer, by 'switch lan': beta's port sent {med['beta_tx']:.0f} frames of "
+         f"{per_frame:.0f} bytes on average ({NET_COPIES} x {per_frame:.0f} = "
+         f"{NET_COPIES * per_frame:.0f} bytes copied per frame), alpha's {med['alpha_tx']:.0f} "
+         f"of {acks:.0f} (its ACKs); the switch's drops on alpha's port "
+         f"{med['alpha_drops']:.0f}, on beta's {med['beta_drops']:.0f}; {n}; bytes copied / "
+         f"payload bytes delivered: ratio {copied / NET_BYTES:.2f}")
+
+
 def check_same_kernel(backend, hv, bare):
     """The ratio means something only if both sides booted the same way."""
     lines = {r["cmdline"] for r in hv + bare}
@@ -808,11 +1013,11 @@ def check_same_kernel(backend, hv, bare):
 
 # ---- main ----
 
-def env_list(name, default, allowed):
+def env_list(name, default, allowed, what="back end"):
     items = [x.strip() for x in os.environ.get(name, default).split(",") if x.strip()]
     bad = [x for x in items if x not in allowed]
     if bad:
-        print(f"bench: error: {name}: unknown back end {', '.join(bad)} "
+        print(f"bench: error: {name}: unknown {what} {', '.join(bad)} "
               f"(want {' or '.join(allowed)})", file=sys.stderr)
         sys.exit(2)
     return items
@@ -854,6 +1059,8 @@ def main():
     kinds = ("qemu", "bochs")
     backends = env_list("BACKENDS", "qemu,bochs", kinds)
     linux = env_list("BENCH_LINUX_BACKENDS", "qemu", kinds)
+    parts = ("guest", "echo", "linux", "network")
+    only = env_list("BENCH_ONLY", ",".join(parts), parts, "measurement")
     try:
         repeat = int(os.environ.get("BENCH_REPEAT", "2"))
         assert repeat >= 1
@@ -864,16 +1071,18 @@ def main():
     linux = [b for b in linux if b in backends]
     need = [os.path.join(BUILD, "BOOTX64.EFI"), os.path.join(BUILD, "bulkhead.elf"), ROM,
             os.path.join(BUILD, "guest", "testguest.bin")]
-    if linux:
+    if linux and ("linux" in only or "network" in only):
         need += [VMLINUX, INITRD, BARE_QEMU]
     check_files(need)
 
+    rounds = {p: range(1, repeat + 1) if p in only else range(0) for p in parts}
     run = Run()
     note(f"bench: back ends {','.join(backends)}; Linux on {','.join(linux) or 'none'}; "
-         f"{repeat} runs each, figures are medians; logs in {run.dir}")
+         f"measurements {','.join(only)}; {repeat} runs each, figures are medians; "
+         f"logs in {run.dir}")
     for backend in backends:
         hv, bare, unmitigated = [], [], []
-        for i in range(1, repeat + 1):
+        for i in rounds["guest"]:
             measure(run, backend, "test guest under bulkhead", guest_under_bulkhead, i, hv)
             measure(run, backend, "test guest bare", guest_bare, i, bare)
             measure(run, backend, "test guest without mitigations", guest_without_mitigations, i,
@@ -883,14 +1092,14 @@ def main():
         if hv and unmitigated:
             report_mitigations(backend, hv, unmitigated)
         echo = []
-        for i in range(1, repeat + 1):
+        for i in rounds["echo"]:
             measure(run, backend, "vmbus echo under bulkhead", echo_under_bulkhead, i, echo)
         if echo:
             report_echo(backend, echo)
         if backend not in linux:
             continue
         hv, bare = [], []
-        for i in range(1, repeat + 1):
+        for i in rounds["linux"]:
             measure(run, backend, "linux under bulkhead", linux_under_bulkhead, i, hv)
             measure(run, backend, "linux bare", linux_bare, i, bare)
         if hv and bare:
@@ -900,6 +1109,12 @@ def main():
             except BenchError as e:
                 note(f"bench[{backend}]: error: {e}")
                 run.failed = True
+        net = []
+        if "network" in only:
+            measure(run, backend, "network under bulkhead, one boot for all runs",
+                    lambda r, b, _: network_under_bulkhead(r, b, repeat), 1, net)
+        if net:
+            report_network(backend, net[0]["runs"])
     elapsed = time.monotonic() - started
     if run.failed:
         note(f"bench: FAILED (see above); logs kept in {run.dir}; {elapsed:.0f} s")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: see bench.py (settings: BACKENDS, BENCH_LINUX_BACKENDS,
-# BENCH_REPEAT, BENCH_KEEP, BOCHS_IPS).
+# BENCH_ONLY, e.g. BENCH_ONLY=network for just those figures, BENCH_REPEAT,
+# BENCH_KEEP, BOCHS_IPS).
 set -euo pipefail
 cd "$(dirname "$0")"
 # Debian's python3 has pexpect (python3-pexpect); a pyenv one on PATH does not.
