@@ -61,7 +61,9 @@ Bochs = VT-x):
   each against a baseline inside the same guests: the ping round trip
   alpha -> beta over the switch against alpha's loopback (busybox `ping -c
   50 -i 0.2`, its avg rtt as the guest reports it; ratio switch /
-  loopback); 16 MiB from beta to alpha through busybox nc over the switch
+  loopback), and the same ping against the echo VSP's round trip measured
+  earlier in the run (when `echo` runs too: ratio ping / echo); 16 MiB
+  from beta to alpha through busybox nc over the switch
   against the same transfer over 127.0.0.1 inside beta (timed by busybox
   `time` in the client, 10 ms resolution; size and md5 checked; ratio
   switch time / loopback time, which is loopback throughput / switch
@@ -972,7 +974,7 @@ def report_linux(backend, hv, bare):
         note(f"bench[{backend}]: linux kernel clock at 'Run /init': not in the log")
 
 
-def report_network(backend, runs_):
+def report_network(backend, runs_, echo):
     n = f"median of {len(runs_)} run{'s' if len(runs_) > 1 else ''} in one boot"
     med = {k: median([r[k] for r in runs_]) for k in runs_[0]}
     mib = NET_BYTES >> 20
@@ -980,6 +982,15 @@ def report_network(backend, runs_):
          f"loopback in alpha {med['ping_lo']:.3f} ms (avg rtt of busybox ping -c {NET_PINGS} "
          f"-i 0.2 as the guest reports it; {n}); switch / loopback: ratio "
          f"{med['ping_sw'] / med['ping_lo']:.2f}")
+    if echo:
+        # The baseline for the ping: one VMBus round trip through the echo VSP,
+        # measured by the test guest earlier in this run (its round trips per second).
+        echo_ms = 1000.0 / median([r["rt_per_s"] for r in echo])
+        note(f"bench[{backend}]: network ping vs vmbus echo: switch ping {med['ping_sw']:.3f} "
+             f"ms (two VMBus hops and the switch each way, and Linux's stack), echo VSP "
+             f"{echo_ms:.3f} ms a round trip (1 / its rate streaming the test guest's "
+             f"packets of 8..2000 bytes, pipelined; median of {len(echo)}); ping / echo: "
+             f"ratio {med['ping_sw'] / echo_ms:.2f}")
     note(f"bench[{backend}]: network tcp: {mib} MiB beta -> alpha over the switch in "
          f"{med['tcp_sw']:.2f} s ({mib / med['tcp_sw']:.2f} MiB/s), over loopback in beta in "
          f"{med['tcp_lo']:.2f} s ({mib / med['tcp_lo']:.2f} MiB/s) (busybox nc, md5 checked, "
@@ -1114,7 +1125,7 @@ def main():
             measure(run, backend, "network under bulkhead, one boot for all runs",
                     lambda r, b, _: network_under_bulkhead(r, b, repeat), 1, net)
         if net:
-            report_network(backend, net[0]["runs"])
+            report_network(backend, net[0]["runs"], echo)
     elapsed = time.monotonic() - started
     if run.failed:
         note(f"bench: FAILED (see above); logs kept in {run.dir}; {elapsed:.0f} s")
