@@ -24,8 +24,8 @@ struct nic_view {
 
 static struct nic_view view(void)
 {
-	return (struct nic_view){netvsp_ready(nic), nic->version,     nic->filter, nic->rx_sections,
-				 nic->rx_busy,	    nic->rx_hint,     nic->q_count};
+	return (struct nic_view){netvsp_ready(nic), nic->version, nic->filter, nic->rx_sections,
+				 nic->rx_busy,	    nic->rx_hint, nic->q_count};
 }
 
 static void up(void)
