@@ -169,7 +169,8 @@ vmb_status netvsp_restore_packet(struct vmb_channel *channel, const void *lib, u
 		struct netvsp_owed *o;
 
 		if (n->nr_owed == NETVSP_OWED) {
-			vmb_channel_packet_fail(packet); /* more than one NIC can owe: told at once */
+			/* More than netvsp keeps owed: the guest is told at once. */
+			vmb_channel_packet_fail(packet);
 			return VMB_STATUS_SUCCESS;
 		}
 		o = &n->owed[n->nr_owed++];
@@ -182,12 +183,18 @@ vmb_status netvsp_restore_packet(struct vmb_channel *channel, const void *lib, u
 	return VMB_STATUS_SUCCESS;
 }
 
+void netvsp_drop_restored(struct netvsp_nic *n)
+{
+	while (n->nr_restored)
+		vmb_channel_unmap_gpadl(n->channel, n->restored[--n->nr_restored]);
+}
+
 void netvsp_take_restored(struct netvsp_nic *n)
 {
 	struct vmb_gpadl_mapping *m;
 	u32 id;
 
-	n->nr_restored = 0;
+	netvsp_drop_restored(n); /* none: `closed` dropped any a failed restore left */
 	while (vmb_channel_restored_mapping(n->channel, &id, &m) == VMB_STATUS_SUCCESS) {
 		if (n->nr_restored == ARRAY_SIZE(n->restored)) {
 			vmb_channel_unmap_gpadl(n->channel, m); /* netvsp maps two at most */
@@ -215,12 +222,30 @@ static u32 nic_flags(const struct netvsp_nic *n)
 static u32 save_nic(struct netvsp_nic *n, u8 *out, u32 room, vmb_status *st)
 {
 	const struct netvsp_stats *c = &n->stats;
-	struct netvsp_saved_nic s = {
-	    sizeof(s),	   nic_flags(n),   n->version,	   n->ndis_major, n->ndis_minor,
-	    n->mtu,	   n->rx_gpadl,	   n->rx_sections, n->rx_hint,	  n->tx_gpadl,
-	    n->tx_sections, n->rx_id,	   n->tx_id,	   n->filter,	  n->q_count,
-	    0,		   0,		   c->tx_packets,  c->tx_bytes,	  c->rx_packets,
-	    c->rx_bytes,   c->tx_dropped,  c->rx_dropped,  c->bad_messages};
+	struct netvsp_saved_nic s = {sizeof(s),
+				     nic_flags(n),
+				     n->version,
+				     n->ndis_major,
+				     n->ndis_minor,
+				     n->mtu,
+				     n->rx_gpadl,
+				     n->rx_sections,
+				     n->rx_hint,
+				     n->tx_gpadl,
+				     n->tx_sections,
+				     n->rx_id,
+				     n->tx_id,
+				     n->filter,
+				     n->q_count,
+				     0,
+				     0,
+				     c->tx_packets,
+				     c->tx_bytes,
+				     c->rx_packets,
+				     c->rx_bytes,
+				     c->tx_dropped,
+				     c->rx_dropped,
+				     c->bad_messages};
 	u32 at = sizeof(s);
 
 	*st = VMB_STATUS_BUFFER_TOO_SMALL;
@@ -296,7 +321,8 @@ static vmb_status walk(struct netvsp_dev *d, const u8 *buf, u32 size,
 		return VMB_STATUS_DATA_ERROR;
 	memcpy(&h, buf, sizeof(h));
 	if (h.version == 1) /* the record before NIC state was saved */
-		return h.size == sizeof(h) && h.nr_nics == d->nr_nics && !h.open_mask
+		return size == sizeof(h) && h.size == sizeof(h) && h.nr_nics == d->nr_nics &&
+			       !h.open_mask
 			   ? VMB_STATUS_SUCCESS
 			   : VMB_STATUS_DATA_ERROR;
 	if (h.version != NETVSP_SAVED_VERSION)
@@ -315,9 +341,9 @@ static vmb_status walk(struct netvsp_dev *d, const u8 *buf, u32 size,
 		    (s.version && !netvsp_version_known(s.version)) ||
 		    s.rx_sections > NETVSP_RX_SECTIONS_MAX ||
 		    (!(s.flags & SAVED_RX_BUF) && s.rx_sections) ||
-		    s.rx_hint >= MAX(s.rx_sections, 1u) || (!(s.flags & SAVED_TX_BUF) && s.tx_sections) ||
-		    s.nr_queued > NETVSP_RX_QUEUE || s.port_len > PORT_STATE_MAX || s.reserved ||
-		    (s.port_len && !d->nic[i].port))
+		    s.rx_hint >= MAX(s.rx_sections, 1u) ||
+		    (!(s.flags & SAVED_TX_BUF) && s.tx_sections) || s.nr_queued > NETVSP_RX_QUEUE ||
+		    s.port_len > PORT_STATE_MAX || s.reserved || (s.port_len && !d->nic[i].port))
 			return VMB_STATUS_DATA_ERROR;
 		at += s.size;
 		msgs = buf + at;
@@ -393,8 +419,9 @@ static void restore_nic(struct netvsp_nic *n, const struct netvsp_saved_nic *s, 
 		if (s->flags & SAVED_TX_BUF && !n->tx_map && (n->tx_map = claim(n, s->tx_gpadl))) {
 			n->tx_gpadl = s->tx_gpadl;
 			n->tx_id = s->tx_id;
-			n->tx_sections = (u32)MIN((u64)s->tx_sections,
-						  vmb_gpadl_mapping_size(n->tx_map) / NETVSP_TX_SECTION);
+			n->tx_sections =
+			    (u32)MIN((u64)s->tx_sections,
+				     vmb_gpadl_mapping_size(n->tx_map) / NETVSP_TX_SECTION);
 		}
 		for (u32 k = 0, at = 0; k < s->nr_queued && n->q_count < NETVSP_RX_QUEUE; k++) {
 			struct netvsp_saved_msg h;
@@ -408,7 +435,8 @@ static void restore_nic(struct netvsp_nic *n, const struct netvsp_saved_nic *s, 
 			n->q_count++;
 		}
 		if (s->flags & SAVED_PAUSED)
-			n->paused = true; /* the library kept it paused as saved: the work pass starts it */
+			n->paused =
+			    true; /* the library kept it paused as saved: the work pass starts it */
 	}
 	/* Sections restored busy beyond the buffer the record names are nobody's. */
 	for (u32 i = 0; i < NETVSP_RX_SECTIONS_MAX; i++) {
@@ -420,8 +448,7 @@ static void restore_nic(struct netvsp_nic *n, const struct netvsp_saved_nic *s, 
 			n->rx_bitmap[i / 64] &= ~(1ull << (i % 64));
 	}
 	n->rx_busy = busy;
-	while (n->nr_restored) /* mappings the record does not name */
-		vmb_channel_unmap_gpadl(n->channel, n->restored[--n->nr_restored]);
+	netvsp_drop_restored(n); /* mappings the record does not name */
 	netvsp_port_sync(n);
 	if (port && vsw_port_restore_begin(n->port, port, s->port_len) != VMB_STATUS_SUCCESS)
 		vsp_log(n->vsp, "nic %u: its port's saved state was refused", n->index);
@@ -431,7 +458,13 @@ static void restore_nic(struct netvsp_nic *n, const struct netvsp_saved_nic *s, 
 vmb_status netvsp_restore(struct vsp *v, const void *buf, u32 size)
 {
 	/* The whole record first: a NIC is changed only once every NIC's part is known good. */
-	vmb_status st = walk(vsp_state(v), buf, size, NULL);
+	struct netvsp_dev *d = vsp_state(v);
+	vmb_status st = walk(d, buf, size, NULL);
 
-	return st == VMB_STATUS_SUCCESS ? walk(vsp_state(v), buf, size, restore_nic) : st;
+	if (st == VMB_STATUS_SUCCESS)
+		st = walk(d, buf, size, restore_nic);
+	/* A version-1 record names no buffer: what a restored open channel gave back goes. */
+	for (unsigned i = 0; i < d->nr_nics; i++)
+		netvsp_drop_restored(&d->nic[i]);
+	return st;
 }
