@@ -42,6 +42,7 @@ static unsigned xfer_seen; /* transfer-page packets the test has read */
 
 /* The wire: the test's port on switch lan. What it saw the guest send: */
 static struct vsw_port *wire;
+static struct vsw *lan;
 static const u8 wire_mac[6] = {0x02, 0, 0, 0, 0, 0x77};
 static unsigned wire_seen;
 static u8 tx_last[2048];
@@ -109,6 +110,12 @@ static int group_setup(void **state)
 	vsw_reset_all();
 	for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
 		assert_non_null(vsw_make(names[i], 8, SW_QUEUE, 300000000000ull));
+	/* lan has the built-in extensions, whose per-port state a snapshot carries. */
+	lan = vsw_find("lan");
+	assert_int_equal(
+	    vsw_ext_register(lan, &vsw_portstats_ops, vsw_portstats_ctx(vsw_index(lan))), 0);
+	assert_int_equal(vsw_ext_register(lan, &vsw_firewall_ops, vsw_firewall_ctx(vsw_index(lan))),
+			 0);
 	memcpy(info.mac, wire_mac, 6);
 	assert_int_equal(vsw_port_attach("lan", &info, &ep, &wire, err, sizeof(err)), 0);
 	fake_preset_config("nic", "lan");
@@ -420,8 +427,10 @@ static void test_owed_completion_across_a_snapshot(void **state)
 	rec = save_record(&len);
 	assert_int_equal(fake_save(ch), 1);
 	assert_int_equal(fake_restore(ch), 1);
-	assert_int_equal(vmb_channel_pause(ch), VMB_STATUS_SUCCESS); /* as the library restores it */
+	assert_int_equal(vmb_channel_pause(ch),
+			 VMB_STATUS_SUCCESS); /* as the library restores it */
 	assert_int_equal(fake_vsp_restore(vsp, rec, len), VMB_STATUS_SUCCESS);
+	fake_pass(); /* the firewall's restore completes: the port leaves restoring */
 	free(rec);
 	assert_int_equal(nic->nr_owed, 1);
 	assert_true(nic->paused);
@@ -468,6 +477,7 @@ static void test_record_open_channel_closed(void **state)
 	fake_close(ch);
 	assert_int_equal(fake_vsp_check(vsp, rec, len), VMB_STATUS_SUCCESS);
 	assert_int_equal(fake_vsp_restore(vsp, rec, len), VMB_STATUS_SUCCESS);
+	fake_pass(); /* the firewall's restore completes: the port leaves restoring */
 	free(rec);
 	assert_false(nic->open);
 	assert_false(netvsp_ready(nic));
@@ -501,6 +511,7 @@ static void test_record_closed_channel_open(void **state)
 	assert_int_equal(fake_restore(ch), 1);
 	assert_int_equal(fake_mappings(ch), 2); /* taken in `opened` */
 	assert_int_equal(fake_vsp_restore(vsp, rec, len), VMB_STATUS_SUCCESS);
+	fake_pass(); /* the firewall's restore completes: the port leaves restoring */
 	free(rec);
 	assert_int_equal(fake_mappings(ch), 0);
 	assert_null(nic->rx_map);
@@ -561,7 +572,8 @@ static void test_version_1(void **state)
 	assert_int_equal(fake_vsp_check(vsp, v1, 20), VMB_STATUS_DATA_ERROR); /* a byte too many */
 	assert_int_equal(fake_vsp_check(vsp, v1, 12), VMB_STATUS_DATA_ERROR);
 	v1[2] = 2;
-	assert_int_equal(fake_vsp_check(vsp, v1, 16), VMB_STATUS_DATA_ERROR); /* another NIC count */
+	assert_int_equal(fake_vsp_check(vsp, v1, 16),
+			 VMB_STATUS_DATA_ERROR); /* another NIC count */
 	v1[2] = 1;
 	v1[1] = 20;
 	assert_int_equal(fake_vsp_check(vsp, v1, 20), VMB_STATUS_DATA_ERROR);
@@ -571,6 +583,7 @@ static void test_version_1(void **state)
 	assert_int_equal(fake_restore(ch), 0);
 	assert_int_equal(fake_mappings(ch), 2);
 	assert_int_equal(fake_vsp_restore(vsp, v1, 16), VMB_STATUS_SUCCESS);
+	fake_pass(); /* the firewall's restore completes: the port leaves restoring */
 	assert_int_equal(fake_mappings(ch), 0);
 	assert_false(netvsp_ready(nic));
 }
@@ -604,15 +617,18 @@ static void test_sections_against_the_restored_buffer(void **state)
 	put32(part, 4, 90);
 	assert_int_equal(fake_restore(ch), 2);
 	assert_int_equal(fake_vsp_restore(vsp, rec, len), VMB_STATUS_SUCCESS);
+	fake_pass(); /* the firewall's restore completes: the port leaves restoring */
 	free(rec);
 	assert_int_equal(nic->rx_sections, RX_SECTIONS);
 	assert_int_equal(nic->rx_busy, 1);
 	assert_true(netvsp_rx_is_busy(nic, held[0]->xfer_ranges[0].byte_offset / RX_SECTION));
 	assert_false(netvsp_rx_is_busy(nic, held[1]->xfer_ranges[0].byte_offset / RX_SECTION));
 	assert_false(netvsp_rx_is_busy(nic, 90));
-	assert_int_equal(fake_complete_sent(held[1], VMB_STATUS_SUCCESS, NULL, 0), VMB_STATUS_SUCCESS);
+	assert_int_equal(fake_complete_sent(held[1], VMB_STATUS_SUCCESS, NULL, 0),
+			 VMB_STATUS_SUCCESS);
 	assert_int_equal(nic->rx_busy, 1);
-	assert_int_equal(fake_complete_sent(held[0], VMB_STATUS_SUCCESS, NULL, 0), VMB_STATUS_SUCCESS);
+	assert_int_equal(fake_complete_sent(held[0], VMB_STATUS_SUCCESS, NULL, 0),
+			 VMB_STATUS_SUCCESS);
 	assert_int_equal(nic->rx_busy, 0);
 	assert_int_equal(wire_send(frame, sizeof(frame), 5), VMB_STATUS_SUCCESS);
 	guest_receive(true, NULL);
@@ -643,10 +659,59 @@ static void test_rolled_back_restore_gives_the_mappings_back(void **state)
 	assert_int_equal(fake_mappings(ch), 2);
 }
 
+/*
+ * The switch port's runtime state rides in the record: the firewall's rule
+ * (the NIC takes frames from the wire's MAC) and the port's counters of the snapshot come back (the
+ * firewall's restore completes on the switch's next pass), though both changed after it.
+ */
+static void test_port_state_across_a_snapshot(void **state)
+{
+	struct vsw_counters saved;
+	u8 frame[90], msg[256], mac[6], rules[VSW_FIREWALL_RULES_MAX][6], *rec;
+	u32 len, port = vsw_port_id(nic->port);
+
+	device_up();
+	memcpy(mac, wire_mac, 6); /* the NIC takes frames from the wire only */
+	assert_int_equal(vsw_firewall_allow(lan, port, mac), 0);
+	assert_int_equal(wire_send(frame, sizeof(frame), 1), VMB_STATUS_SUCCESS);
+	guest_receive(true, NULL);
+	make_frame(frame, sizeof(frame), 2);
+	len = frame_msg(msg, frame, sizeof(frame));
+	assert_int_equal(rndis_in_section(msg, len, 2, NVSP_CHANNEL_DATA), NVSP_STAT_SUCCESS);
+	assert_int_equal(wire_frames(), 1);
+	saved = *vsw_port_counters(nic->port);
+	assert_true(saved.rx_packets + saved.tx_packets >= 2);
+	rec = save_record(&len);
+	assert_true(get32(rec, 72) > 0); /* port_len */
+	assert_int_equal(fake_save(ch), 0);
+	/* After the snapshot: another frame, and the rule cleared. */
+	assert_int_equal(wire_send(frame, sizeof(frame), 3), VMB_STATUS_SUCCESS);
+	guest_receive(true, NULL);
+	vsw_firewall_clear(lan, port);
+	assert_int_equal(vsw_firewall_rules(lan, port, rules, VSW_FIREWALL_RULES_MAX), 0);
+	assert_int_equal(fake_restore(ch), 0);
+	assert_int_equal(fake_vsp_restore(vsp, rec, len), VMB_STATUS_SUCCESS);
+	fake_pass(); /* the firewall's restore completes: the port leaves restoring */
+	free(rec);
+	assert_int_equal(vsw_port_restore_status(nic->port), VMB_STATUS_SUCCESS);
+	assert_int_equal(vsw_port_state(nic->port), VSW_PORT_UP);
+	assert_int_equal(vsw_firewall_rules(lan, port, rules, VSW_FIREWALL_RULES_MAX), 1);
+	assert_memory_equal(rules[0], mac, 6);
+	assert_memory_equal(vsw_port_counters(nic->port), &saved, sizeof(saved));
+	/* And traffic goes on, counted from there. */
+	assert_int_equal(wire_send(frame, sizeof(frame), 4), VMB_STATUS_SUCCESS);
+	guest_receive(true, NULL);
+	assert_true(vsw_port_counters(nic->port)->tx_packets +
+			vsw_port_counters(nic->port)->rx_packets ==
+		    saved.tx_packets + saved.rx_packets + 1);
+	vsw_firewall_clear(lan, port);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_owed_completion_across_a_snapshot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_owed_completion_across_a_snapshot, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_record_open_channel_closed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_record_closed_channel_open, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_call_save, setup, teardown),
@@ -655,6 +720,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_rolled_back_restore_gives_the_mappings_back, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_port_state_across_a_snapshot, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);
