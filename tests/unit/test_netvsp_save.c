@@ -707,6 +707,81 @@ static void test_port_state_across_a_snapshot(void **state)
 	vsw_firewall_clear(lan, port);
 }
 
+/*
+ * A hostile image pairs a VSP part with the wrong packet: a receive
+ * section's transfer-page packet (waiting for the guest) saved as an owed
+ * completion. netvsp keeps a packet as owed only if the library takes it
+ * as one of the guest's (vmb_channel_packet_defer); else the part is the
+ * library's alone, and the guest's completion of it frees nothing.
+ */
+static void test_part_on_the_wrong_packet(void **state)
+{
+	const struct fake_record *held;
+	u8 frame[64], *rec, *part;
+	u32 len, part_len;
+
+	device_up();
+	assert_int_equal(wire_send(frame, sizeof(frame), 1), VMB_STATUS_SUCCESS);
+	guest_receive(false, &held);
+	rec = save_record(&len);
+	assert_int_equal(fake_save(ch), 1);
+	part = (u8 *)fake_saved_vsp(0, &part_len);
+	assert_non_null(part);
+	assert_int_equal(part_len, 56);
+	part[2] = 2;	   /* kind OWED */
+	put32(part, 4, 0); /* section 0: as an owed part has it */
+	assert_int_equal(fake_restore(ch), 1);
+	assert_int_equal(nic->nr_owed, 0);
+	assert_int_equal(fake_vsp_restore(vsp, rec, len), VMB_STATUS_SUCCESS);
+	fake_pass();
+	free(rec);
+	assert_int_equal(nic->rx_busy, 0);
+	assert_int_equal(fake_complete_sent(held, VMB_STATUS_SUCCESS, NULL, 0), VMB_STATUS_SUCCESS);
+	fake_pass();
+	assert_int_equal(nic->rx_busy, 0);
+	assert_int_equal(fake_in_use(ch), 0);
+	assert_true(netvsp_ready(nic));
+}
+
+/* The other way round: an owed completion's guest packet saved as a receive section. */
+static void test_owed_part_as_a_section(void **state)
+{
+	const struct rndis_keepalive k = {{RNDIS_MSG_KEEPALIVE, sizeof(k)}, 9};
+	const struct nvsp_rndis_pkt m = {NVSP_MSG1_SEND_RNDIS_PKT, NVSP_CHANNEL_CONTROL, 1,
+					 sizeof(k)};
+	unsigned completions;
+	u8 *rec, *part;
+	u32 len, part_len;
+
+	device_up();
+	fake_ring_room = 0;
+	memcpy(txbuf + TX_SECTION, &k, sizeof(k));
+	guest(&m, sizeof(m));
+	assert_int_equal(nic->nr_owed, 1);
+	rec = save_record(&len);
+	assert_int_equal(fake_save(ch), 1);
+	part = (u8 *)fake_saved_vsp(0, &part_len);
+	assert_non_null(part);
+	memset(part + 2, 0, part_len - 2);
+	part[2] = 1;	   /* kind RX */
+	put32(part, 4, 3); /* section 3 */
+	fake_ring_room = FAKE_RING_UNLIMITED;
+	completions = fake_count(ch, FAKE_FAILED);
+	assert_int_equal(fake_restore(ch), 1);
+	/* The guest's packet is failed at once: it hears back (an empty completion). */
+	assert_int_equal(fake_count(ch, FAKE_FAILED), completions + 1);
+	assert_int_equal(fake_in_use(ch), 0);
+	assert_int_equal(nic->nr_owed, 0);
+	assert_int_equal(vmb_channel_pause(ch), VMB_STATUS_SUCCESS);
+	assert_int_equal(fake_vsp_restore(vsp, rec, len), VMB_STATUS_SUCCESS);
+	free(rec);
+	assert_false(netvsp_rx_is_busy(nic, 3));
+	assert_int_equal(nic->rx_busy, 0);
+	fake_pass(); /* paused as saved: nothing owed now, so delivery starts again */
+	assert_false(fake_paused(ch));
+	assert_true(netvsp_ready(nic));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +796,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rolled_back_restore_gives_the_mappings_back, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_port_state_across_a_snapshot, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_part_on_the_wrong_packet, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_owed_part_as_a_section, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -158,14 +158,21 @@ vmb_status netvsp_restore_packet(struct vmb_channel *channel, const void *lib, u
 		vmb_packet_free(packet);
 		return st;
 	}
-	if (s.kind == PKT_RX) {
+	/*
+	 * A hostile image may pair a part with the wrong packet: the library
+	 * knows which it restored (a send waiting for the guest takes a
+	 * completion routine, a guest's packet can be deferred); a part that
+	 * does not fit its packet is dropped, the packet is the library's alone
+	 * (a guest's packet is failed, so that the guest hears back).
+	 */
+	if (s.kind == PKT_RX &&
+	    vmb_packet_set_completion_routine(packet, netvsp_rx_completed) == VMB_STATUS_SUCCESS) {
 		/* The generation is today's: opened's forget moved it on. */
 		*(struct netvsp_rx_ctx *)vmb_packet_get_context(packet) =
 		    (struct netvsp_rx_ctx){NETVSP_RX_MAGIC, n->rx_gen, s.section};
-		vmb_packet_set_completion_routine(packet, netvsp_rx_completed);
 		if (!netvsp_rx_is_busy(n, s.section))
 			netvsp_rx_mark(n, s.section, true);
-	} else if (s.kind == PKT_OWED) {
+	} else if (s.kind == PKT_OWED && vmb_channel_packet_defer(packet) == VMB_STATUS_SUCCESS) {
 		struct netvsp_owed *o;
 
 		if (n->nr_owed == NETVSP_OWED) {
@@ -179,6 +186,8 @@ vmb_status netvsp_restore_packet(struct vmb_channel *channel, const void *lib, u
 		o->len = s.len;
 		memcpy(o->reply, s.reply, sizeof(o->reply));
 		vsp_defer(n->vsp); /* the work pass completes it */
+	} else if (s.kind == PKT_RX && vmb_channel_packet_defer(packet) == VMB_STATUS_SUCCESS) {
+		vmb_channel_packet_fail(packet);
 	}
 	return VMB_STATUS_SUCCESS;
 }
