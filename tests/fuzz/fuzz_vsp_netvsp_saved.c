@@ -11,7 +11,8 @@
  * bound) and the device working (fuzz_netvsp.h's checks of what it sends).
  *
  *   { u8 nr_ops, ops..., u8 nr_flips, { u16 at, u8 xor }..., u16 new_len,
- *     u16 part_len, u8 part[part_len], u8 round_trip, u8 packet, u8 at, u8 xor }
+ *     u16 part_len, u8 part[part_len], u8 round_trip, u8 packet,
+ *     u8 nr_flips, { u8 at, u8 xor }... }
  */
 #include <stdlib.h>
 
@@ -45,7 +46,7 @@ static void up(void)
 
 /*
  * The whole snapshot as the library and the door run it: the record and the
- * channel's packets saved, one packet's part corrupted, every part checked
+ * channel's packets saved, one packet's part corrupted (up to 3 bytes), every part checked
  * (the fake stops there, nothing changed, if one is refused), the channel
  * rebuilt with its mappings and packets, then the record. The guest then
  * answers every section it holds: none may stay busy.
@@ -64,10 +65,14 @@ static void round_trip(void)
 	check(nr >= 0);
 	if (nr > 0) {
 		u8 *part = (u8 *)fake_saved_vsp((unsigned)take(1) % (unsigned)nr, &part_len);
-		u8 at = (u8)take(1), x = (u8)take(1);
+		unsigned flips = (unsigned)take(1) % 4;
 
-		if (part && part_len)
-			part[at % part_len] ^= x;
+		for (unsigned i = 0; i < flips; i++) {
+			u8 at = (u8)take(1), x = (u8)take(1);
+
+			if (part && part_len)
+				part[at % part_len] ^= x;
+		}
 	}
 	before = view();
 	if (fake_restore(ch) < 0) {
