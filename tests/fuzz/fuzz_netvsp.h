@@ -189,6 +189,24 @@ static void bring_up(u32 version)
 }
 
 /* An RNDIS message through send section `section` (or the guest's index and size). */
+static void rndis_via_section(const u8 *msg, u32 len, u32 section, u32 size, u32 type);
+
+/* NVSP 6.1, RNDIS initialized and a packet filter set: the device open, as Linux 6.1 has it. */
+static void device_up(void)
+{
+	const struct rndis_init init = {{RNDIS_MSG_INIT, sizeof(init)}, 1, 1, 0, 0x4000};
+	struct {
+		struct rndis_oid_request q;
+		u32 filter;
+	} set = {{{RNDIS_MSG_SET, sizeof(set)}, 2, OID_GEN_CURRENT_PACKET_FILTER, 4, 20, 0}, 9};
+
+	bring_up(NVSP_VERSION_61);
+	rndis_via_section((const u8 *)&init, sizeof(init), 0, sizeof(init), NVSP_CHANNEL_CONTROL);
+	rndis_via_section((const u8 *)&set, sizeof(set), 0, sizeof(set), NVSP_CHANNEL_CONTROL);
+	look(true);
+}
+
+/* An RNDIS message through send section `section` (or the guest's index and size). */
 static void rndis_via_section(const u8 *msg, u32 len, u32 section, u32 size, u32 type)
 {
 	const struct nvsp_rndis_pkt m = {NVSP_MSG1_SEND_RNDIS_PKT, type, section, size};

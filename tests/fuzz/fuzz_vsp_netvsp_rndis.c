@@ -13,20 +13,6 @@
  */
 #include "tests/fuzz/fuzz_netvsp.h"
 
-static void up(void)
-{
-	const struct rndis_init init = {{RNDIS_MSG_INIT, sizeof(init)}, 1, 1, 0, 0x4000};
-	struct {
-		struct rndis_oid_request q;
-		u32 filter;
-	} set = {{{RNDIS_MSG_SET, sizeof(set)}, 2, OID_GEN_CURRENT_PACKET_FILTER, 4, 20, 0}, 9};
-
-	bring_up(NVSP_VERSION_61);
-	rndis_via_section((const u8 *)&init, sizeof(init), 0, sizeof(init), NVSP_CHANNEL_CONTROL);
-	rndis_via_section((const u8 *)&set, sizeof(set), 0, sizeof(set), NVSP_CHANNEL_CONTROL);
-	look(true);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -35,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cur = data;
 	end = data + size;
 	fresh();
-	up();
+	device_up();
 	for (unsigned n = 0; n < MAX_OPS && cur < end; n++) {
 		unsigned op = (unsigned)take(1) % 8;
 		u32 len;

@@ -30,25 +30,12 @@ static struct nic_view view(void)
 				 nic->rx_busy,	    nic->rx_hint, nic->q_count};
 }
 
-static void up(void)
-{
-	const struct rndis_init init = {{RNDIS_MSG_INIT, sizeof(init)}, 1, 1, 0, 0x4000};
-	struct {
-		struct rndis_oid_request q;
-		u32 filter;
-	} set = {{{RNDIS_MSG_SET, sizeof(set)}, 2, OID_GEN_CURRENT_PACKET_FILTER, 4, 20, 0}, 9};
-
-	bring_up(NVSP_VERSION_61);
-	rndis_via_section((const u8 *)&init, sizeof(init), 0, sizeof(init), NVSP_CHANNEL_CONTROL);
-	rndis_via_section((const u8 *)&set, sizeof(set), 0, sizeof(set), NVSP_CHANNEL_CONTROL);
-	look(true);
-}
-
 /*
  * The whole snapshot as the library and the door run it: the record and the
- * channel's packets saved, one packet's part corrupted (up to 3 bytes), every part checked
- * (the fake stops there, nothing changed, if one is refused), the channel
- * rebuilt with its mappings and packets, then the record. The guest then
+ * channel's packets saved, one packet's part corrupted (up to 3 bytes),
+ * every part checked (the fake stops there, nothing changed, if one is
+ * refused), the channel rebuilt with its mappings and packets, then the
+ * record. The guest then
  * answers every section it holds: none may stay busy.
  */
 static void round_trip(void)
@@ -102,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cur = data;
 	end = data + size;
 	fresh();
-	up();
+	device_up();
 	nr = (unsigned)take(1) % 8;
 	for (unsigned i = 0; i < nr; i++)
 		common_op((unsigned)take(1) % 5); /* not 5: a close and open */
