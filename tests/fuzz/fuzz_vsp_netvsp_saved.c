@@ -20,6 +20,8 @@
 
 #define REC_MAX 8192
 
+static void round_trip(void);
+
 struct nic_view {
 	u32 ready, version, filter, rx_sections, rx_busy, rx_hint, q_count;
 };
@@ -28,52 +30,6 @@ static struct nic_view view(void)
 {
 	return (struct nic_view){netvsp_ready(nic), nic->version, nic->filter, nic->rx_sections,
 				 nic->rx_busy,	    nic->rx_hint, nic->q_count};
-}
-
-/*
- * The whole snapshot as the library and the door run it: the record and the
- * channel's packets saved, one packet's part corrupted (up to 3 bytes),
- * every part checked (the fake stops there, nothing changed, if one is
- * refused), the channel rebuilt with its mappings and packets, then the
- * record. The guest then
- * answers every section it holds: none may stay busy.
- */
-static void round_trip(void)
-{
-	static u8 rec[REC_MAX];
-	struct nic_view before;
-	u32 len = 0, part_len;
-	int nr;
-
-	if (fake_vsp_save(inst, NULL, 0, &len) != VMB_STATUS_BUFFER_TOO_SMALL || len > REC_MAX)
-		return;
-	check(fake_vsp_save(inst, rec, len, &len) == VMB_STATUS_SUCCESS);
-	nr = fake_save(ch);
-	check(nr >= 0);
-	if (nr > 0) {
-		u8 *part = (u8 *)fake_saved_vsp((unsigned)take(1) % (unsigned)nr, &part_len);
-		unsigned flips = (unsigned)take(1) % 4;
-
-		for (unsigned i = 0; i < flips; i++) {
-			u8 at = (u8)take(1), x = (u8)take(1);
-
-			if (part && part_len)
-				part[at % part_len] ^= x;
-		}
-	}
-	before = view();
-	if (fake_restore(ch) < 0) {
-		struct nic_view after = view();
-
-		check(!memcmp(&before, &after, sizeof(before))); /* refused at the check */
-		return;
-	}
-	check(fake_vsp_check(inst, rec, len) == VMB_STATUS_SUCCESS);
-	check(fake_vsp_restore(inst, rec, len) == VMB_STATUS_SUCCESS);
-	check(nic->rx_busy <= nic->rx_sections && nic->nr_restored == 0);
-	look(true);
-	check(nic->rx_busy == 0);
-	fake_pass();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -135,4 +91,50 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		round_trip();
 	look(true);
 	return 0;
+}
+
+/*
+ * The whole snapshot as the library and the door run it: the record and the
+ * channel's packets saved, one packet's part corrupted (up to 3 bytes),
+ * every part checked (the fake stops there, nothing changed, if one is
+ * refused), the channel rebuilt with its mappings and packets, then the
+ * record. The guest then answers every section it holds: none may stay
+ * busy.
+ */
+static void round_trip(void)
+{
+	static u8 rec[REC_MAX];
+	struct nic_view before;
+	u32 len = 0, part_len;
+	int nr;
+
+	if (fake_vsp_save(inst, NULL, 0, &len) != VMB_STATUS_BUFFER_TOO_SMALL || len > REC_MAX)
+		return;
+	check(fake_vsp_save(inst, rec, len, &len) == VMB_STATUS_SUCCESS);
+	nr = fake_save(ch);
+	check(nr >= 0);
+	if (nr > 0) {
+		u8 *part = (u8 *)fake_saved_vsp((unsigned)take(1) % (unsigned)nr, &part_len);
+		unsigned flips = (unsigned)take(1) % 4;
+
+		for (unsigned i = 0; i < flips; i++) {
+			u8 at = (u8)take(1), x = (u8)take(1);
+
+			if (part && part_len)
+				part[at % part_len] ^= x;
+		}
+	}
+	before = view();
+	if (fake_restore(ch) < 0) {
+		struct nic_view after = view();
+
+		check(!memcmp(&before, &after, sizeof(before))); /* refused at the check */
+		return;
+	}
+	check(fake_vsp_check(inst, rec, len) == VMB_STATUS_SUCCESS);
+	check(fake_vsp_restore(inst, rec, len) == VMB_STATUS_SUCCESS);
+	check(nic->rx_busy <= nic->rx_sections && nic->nr_restored == 0);
+	look(true);
+	check(nic->rx_busy == 0);
+	fake_pass();
 }

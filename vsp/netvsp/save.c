@@ -176,8 +176,8 @@ vmb_status netvsp_restore_packet(struct vmb_channel *channel, const void *lib, u
 		struct netvsp_owed *o;
 
 		if (n->nr_owed == NETVSP_OWED) {
-			/* More than netvsp keeps owed: the guest is told at once. */
-			vmb_channel_packet_fail(packet);
+			vmb_channel_packet_fail(
+			    packet); /* more than one NIC can owe: told at once */
 			return VMB_STATUS_SUCCESS;
 		}
 		o = &n->owed[n->nr_owed++];
