@@ -933,6 +933,8 @@ vmb_status vmb_packet_set_completion_routine(struct vmb_packet *packet,
 {
 	if (!packet_ok(packet, "set_completion_routine"))
 		return VMB_STATUS_INVALID_PARAMETER;
+	if (packet->incoming) /* as the library (vmbus/packet.c): a send's, not a guest's packet */
+		return VMB_STATUS_INVALID_DEVICE_STATE;
 	packet->completion = completion;
 	return VMB_STATUS_SUCCESS;
 }
@@ -1107,10 +1109,11 @@ vmb_status vmb_channel_packet_fail(struct vmb_packet *packet)
 
 vmb_status vmb_channel_packet_defer(struct vmb_packet *packet)
 {
-	vmb_status st = finish_incoming(packet, "defer");
-
-	if (st != VMB_STATUS_SUCCESS)
-		return st;
+	if (!packet_ok(packet, "defer"))
+		return VMB_STATUS_INVALID_PARAMETER;
+	/* As the library (vmbus/packet.c): only a guest's packet; a restore may ask (netvsp). */
+	if (!packet->incoming)
+		return VMB_STATUS_INVALID_DEVICE_STATE;
 	packet->deferred = true;
 	return VMB_STATUS_SUCCESS;
 }

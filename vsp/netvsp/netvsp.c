@@ -759,6 +759,7 @@ static void netvsp_closed(struct vmb_channel *channel)
 	nic_forget(n);
 	n->open = false;
 	n->nr_owed = 0;
+	netvsp_drop_restored(n); /* saved state: a restore rolled back before naming them */
 	if (n->paused) {
 		n->paused = false;
 		vmb_channel_start(channel); /* a reopened channel starts unpaused */

@@ -109,6 +109,8 @@ vmb_status netvsp_restore_packet(struct vmb_channel *channel, const void *lib, u
 				 const void *buf, u32 size);
 /* save.c: in `opened`: the mappings a restore gives back, kept for netvsp_restore. */
 void netvsp_take_restored(struct netvsp_nic *n);
+/* save.c: in `closed` (a restore rolled back) and after the record: those not named, unmapped. */
+void netvsp_drop_restored(struct netvsp_nic *n);
 /* save.c: the instance's record (the door's save / check / restore hooks). */
 vmb_status netvsp_save(struct vsp *v, void *buf, u32 size, u32 *needed);
 vmb_status netvsp_check(struct vsp *v, const void *buf, u32 size);

@@ -158,14 +158,21 @@ vmb_status netvsp_restore_packet(struct vmb_channel *channel, const void *lib, u
 		vmb_packet_free(packet);
 		return st;
 	}
-	if (s.kind == PKT_RX) {
+	/*
+	 * A hostile image may pair a part with the wrong packet: the library
+	 * knows which it restored (a send waiting for the guest takes a
+	 * completion routine, a guest's packet can be deferred); a part that
+	 * does not fit its packet is dropped, the packet is the library's alone
+	 * (a guest's packet is failed, so that the guest hears back).
+	 */
+	if (s.kind == PKT_RX &&
+	    vmb_packet_set_completion_routine(packet, netvsp_rx_completed) == VMB_STATUS_SUCCESS) {
 		/* The generation is today's: opened's forget moved it on. */
 		*(struct netvsp_rx_ctx *)vmb_packet_get_context(packet) =
 		    (struct netvsp_rx_ctx){NETVSP_RX_MAGIC, n->rx_gen, s.section};
-		vmb_packet_set_completion_routine(packet, netvsp_rx_completed);
 		if (!netvsp_rx_is_busy(n, s.section))
 			netvsp_rx_mark(n, s.section, true);
-	} else if (s.kind == PKT_OWED) {
+	} else if (s.kind == PKT_OWED && vmb_channel_packet_defer(packet) == VMB_STATUS_SUCCESS) {
 		struct netvsp_owed *o;
 
 		if (n->nr_owed == NETVSP_OWED) {
@@ -179,8 +186,16 @@ vmb_status netvsp_restore_packet(struct vmb_channel *channel, const void *lib, u
 		o->len = s.len;
 		memcpy(o->reply, s.reply, sizeof(o->reply));
 		vsp_defer(n->vsp); /* the work pass completes it */
+	} else if (s.kind == PKT_RX && vmb_channel_packet_defer(packet) == VMB_STATUS_SUCCESS) {
+		vmb_channel_packet_fail(packet);
 	}
 	return VMB_STATUS_SUCCESS;
+}
+
+void netvsp_drop_restored(struct netvsp_nic *n)
+{
+	while (n->nr_restored)
+		vmb_channel_unmap_gpadl(n->channel, n->restored[--n->nr_restored]);
 }
 
 void netvsp_take_restored(struct netvsp_nic *n)
@@ -188,7 +203,7 @@ void netvsp_take_restored(struct netvsp_nic *n)
 	struct vmb_gpadl_mapping *m;
 	u32 id;
 
-	n->nr_restored = 0;
+	netvsp_drop_restored(n); /* none: `closed` dropped any a failed restore left */
 	while (vmb_channel_restored_mapping(n->channel, &id, &m) == VMB_STATUS_SUCCESS) {
 		if (n->nr_restored == ARRAY_SIZE(n->restored)) {
 			vmb_channel_unmap_gpadl(n->channel, m); /* netvsp maps two at most */
@@ -315,7 +330,8 @@ static vmb_status walk(struct netvsp_dev *d, const u8 *buf, u32 size,
 		return VMB_STATUS_DATA_ERROR;
 	memcpy(&h, buf, sizeof(h));
 	if (h.version == 1) /* the record before NIC state was saved */
-		return h.size == sizeof(h) && h.nr_nics == d->nr_nics && !h.open_mask
+		return size == sizeof(h) && h.size == sizeof(h) && h.nr_nics == d->nr_nics &&
+			       !h.open_mask
 			   ? VMB_STATUS_SUCCESS
 			   : VMB_STATUS_DATA_ERROR;
 	if (h.version != NETVSP_SAVED_VERSION)
@@ -441,8 +457,7 @@ static void restore_nic(struct netvsp_nic *n, const struct netvsp_saved_nic *s, 
 			n->rx_bitmap[i / 64] &= ~(1ull << (i % 64));
 	}
 	n->rx_busy = busy;
-	while (n->nr_restored) /* mappings the record does not name */
-		vmb_channel_unmap_gpadl(n->channel, n->restored[--n->nr_restored]);
+	netvsp_drop_restored(n); /* mappings the record does not name */
 	netvsp_port_sync(n);
 	if (port && vsw_port_restore_begin(n->port, port, s->port_len) != VMB_STATUS_SUCCESS)
 		vsp_log(n->vsp, "nic %u: its port's saved state was refused", n->index);
@@ -452,7 +467,13 @@ static void restore_nic(struct netvsp_nic *n, const struct netvsp_saved_nic *s, 
 vmb_status netvsp_restore(struct vsp *v, const void *buf, u32 size)
 {
 	/* The whole record first: a NIC is changed only once every NIC's part is known good. */
-	vmb_status st = walk(vsp_state(v), buf, size, NULL);
+	struct netvsp_dev *d = vsp_state(v);
+	vmb_status st = walk(d, buf, size, NULL);
 
-	return st == VMB_STATUS_SUCCESS ? walk(vsp_state(v), buf, size, restore_nic) : st;
+	if (st == VMB_STATUS_SUCCESS)
+		st = walk(d, buf, size, restore_nic);
+	/* A version-1 record names no buffer: what a restored open channel gave back goes. */
+	for (unsigned i = 0; i < d->nr_nics; i++)
+		netvsp_drop_restored(&d->nic[i]);
+	return st;
 }
