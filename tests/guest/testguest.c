@@ -339,6 +339,12 @@ void user_call(void (*fn)(void), void *stack); /* start.S: fn at CPL 3 */
 void user_return(void);			       /* start.S: VEC_USER_RETURN's gate */
 static struct idt_gate idt[NR_VECTORS] __attribute__((aligned(16)));
 volatile u32 irqs[NR_VECTORS]; /* interrupts taken, per vector */
+/*
+ * The irq test's limit: its timer is stopped in the handler of the last interrupt it asks for.
+ * One more can still arrive when the next period ran out while that handler was in service (a
+ * busy host, the partition descheduled); it is counted apart (irq_late), not as the test's.
+ */
+static volatile u32 irq_limit, irq_late;
 
 /* A check arms this to survive one fault: the handler skips the instruction. */
 static volatile u32 fault_expected = NO_FAULT;
@@ -380,7 +386,10 @@ static void sint_take_message(void)
 
 static void irq(u32 vector)
 {
-	irqs[vector]++;
+	if (vector == VEC_TIMER && irq_limit && irqs[vector] >= irq_limit)
+		irq_late++;
+	else if (++irqs[vector] == irq_limit && vector == VEC_TIMER)
+		wrmsr(X2APIC_TIMER_INITIAL, 0);
 	if (vector == VEC_SINT || vector == VEC_DIRECT)
 		irq_ref_time = rdmsr(HV_MSR_TIME_REF_COUNT);
 	if (vector == VEC_SINT && simp)
@@ -1314,6 +1323,8 @@ static void irq_test(void)
 		return;
 	}
 	irqs[VEC_TIMER] = 0;
+	irq_late = 0;
+	irq_limit = IRQ_TEST_COUNT;
 	wrmsr(X2APIC_SVR, SVR_ENABLE_SPURIOUS);
 	wrmsr(X2APIC_TIMER_DIVIDE, DIVIDE_BY_1);
 	wrmsr(X2APIC_LVT_TIMER, LVT_PERIODIC | VEC_TIMER);
@@ -1323,10 +1334,10 @@ static void irq_test(void)
 	while (irqs[VEC_TIMER] < IRQ_TEST_COUNT)
 		asm volatile("sti; hlt; cli" ::: "memory");
 	t1 = rdtsc();
-	wrmsr(X2APIC_TIMER_INITIAL, 0);
 	wrmsr(X2APIC_LVT_TIMER, LVT_MASKED | VEC_TIMER);
-	print("irq: %u timer interrupts, %lu TSC cycles each, count read %u of %u\n",
-	      irqs[VEC_TIMER], (t1 - t0) / IRQ_TEST_COUNT, current, IRQ_TEST_PERIOD);
+	irq_limit = 0;
+	print("irq: %u timer interrupts, %lu TSC cycles each, count read %u of %u, %u late\n",
+	      irqs[VEC_TIMER], (t1 - t0) / IRQ_TEST_COUNT, current, IRQ_TEST_PERIOD, irq_late);
 }
 
 /* The guest reports a crash as Linux does on panic (TLFS 2.4.4); the hypervisor prints it. */
