@@ -67,7 +67,7 @@ Bochs = VT-x):
   against the same transfer over 127.0.0.1 inside beta (timed by busybox
   `time` in the client, 10 ms resolution; size and md5 checked; ratio
   switch time / loopback time, which is loopback throughput / switch
-  throughput); and the copies: 3 copies of each frame in the hypervisor,
+  throughput); and the copies: 2 copies of each frame in the hypervisor,
   counted from the code (NET_COPIES), with the frames, average bytes per
   frame and drops the `switch lan` counters show for the switch transfer
   (ratio bytes copied / payload bytes delivered). One boot serves every
@@ -158,11 +158,11 @@ NET_PORT = (r"port id=\d+ partition=(\S+) nic=0 [^\n]*? rx_packets=(\d+) tx_pack
 NET_COUNTERS = ("rx", "tx", "rx_bytes", "tx_bytes", "drops")
 NET_STEPS = itertools.count(1)
 # Copies of a frame's bytes in the hypervisor, from the code (docs/netvsp.md, "The data
-# path"): read_rndis (netvsp.c) reads the RNDIS message from the guest's send section or
-# pages into the NIC's scratch; vsw_send (vswitch.c) copies the frame into a queue entry of
-# the sender's memory; rx_frame/announce (netvsp.c) write it into a receive section of the
-# receiver's buffer. A frame the switch drops (the receiver's queue full) was copied once.
-NET_COPIES = 3
+# path"): vsw_send_from (vswitch.c) has netvsp's fill (netvsp.c tx_read) read the frame from
+# the guest's send section or pages into a queue entry of the sender's memory; rx_frame /
+# announce (netvsp.c) write it into a receive section of the receiver's buffer. A frame the
+# switch drops (the receiver's queue full) was copied once. RNDIS headers are not counted.
+NET_COPIES = 2
 
 # Seconds. Measured on the 2-core machine under load: QEMU reaches the
 # console in ~4 s, Linux's banner ~8 s later (~4-6 s bare); Bochs ~30 s and

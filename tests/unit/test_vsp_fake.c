@@ -124,6 +124,7 @@ int fake_ring_room = FAKE_RING_UNLIMITED;
 bool fake_alloc_fails;
 unsigned fake_violations;
 bool fake_abort_on_violation;
+u64 fake_bytes_read;
 u64 fake_now_ns;
 u64 fake_ref_time;
 char fake_console[16384];
@@ -198,6 +199,7 @@ void fake_clear(void)
 	fake_nr_sent = 0;
 	fake_ring_room = FAKE_RING_UNLIMITED;
 	fake_alloc_fails = false;
+	fake_bytes_read = 0;
 	fake_violations = 0;
 	fake_abort_on_violation = false;
 	fake_console[0] = fake_log[0] = 0;
@@ -838,6 +840,7 @@ vmb_status vmb_gpadl_read(const struct vmb_gpadl_mapping *mapping, u64 offset, v
 		return VMB_STATUS_INVALID_PARAMETER;
 	if (offset > mapping->size || len > mapping->size - offset)
 		return VMB_STATUS_INVALID_PARAMETER;
+	fake_bytes_read += len;
 	memcpy(buf, mapping->buf + offset, len);
 	return VMB_STATUS_SUCCESS;
 }
@@ -1156,6 +1159,7 @@ vmb_status vmb_packet_read_external(struct vmb_packet *packet, u32 range, u32 of
 	    !packet->ext.data[range] || offset > packet->ext.len[range] ||
 	    len > packet->ext.len[range] - offset)
 		return VMB_STATUS_INVALID_PARAMETER;
+	fake_bytes_read += len;
 	memcpy(buf, packet->ext.data[range] + offset, len);
 	return VMB_STATUS_SUCCESS;
 }

@@ -68,6 +68,8 @@ extern struct pool fake_vsp_pool;
 extern unsigned fake_violations;
 /* Abort at the first breach (fuzzers) instead of counting it. */
 extern bool fake_abort_on_violation;
+/* Bytes the VSP read from guest memory (vmb_gpadl_read, vmb_packet_read_external). */
+extern u64 fake_bytes_read;
 extern u64 fake_now_ns;	  /* vsp_now_ns */
 extern u64 fake_ref_time; /* vsp_ref_time */
 /* Everything vsp_printf and vsp_log printed since fake_reset. */

@@ -451,6 +451,94 @@ static void test_hostile_rndis(void **state)
 	assert_int_equal(wire_frames(), 2);
 }
 
+static bool untouched(const u8 *p, u32 len)
+{
+	for (u32 i = 0; i < len; i++)
+		if (p[i] != 0xaa)
+			return false;
+	return true;
+}
+
+/*
+ * A frame from the guest is read once, straight into the switch: every byte
+ * of the message is read from guest memory exactly once, the header and
+ * info list into netvsp, the frame into the switch's entry, however the
+ * guest laid it out (a send section; pages with the frame split across
+ * ranges at odd places; an info list after the frame, copied out whole).
+ */
+static void test_a_frame_is_read_once(void **state)
+{
+	const struct nvsp_rndis_pkt pages = {NVSP_MSG1_SEND_RNDIS_PKT, NVSP_CHANNEL_DATA,
+					     NVSP_NO_SECTION, 0};
+	struct rndis_ppi e = {16, 0, 12}; /* a checksum entry: 4 bytes of payload */
+	u8 msg[TX_SECTION], frame[NETVSP_FRAME_MAX];
+	struct rndis_packet p = {.h = {RNDIS_MSG_PACKET}};
+	u32 len, head = sizeof(p) + sizeof(e) + 4;
+
+	(void)state;
+	device_up();
+	/* Linux's layout: header, info list, frame; in a send section. */
+	make_frame(frame, NETVSP_FRAME_MAX, 6);
+	p.ppi_offset = sizeof(p) - 8;
+	p.ppi_len = sizeof(e) + 4;
+	p.data_offset = head - 8;
+	p.data_len = NETVSP_FRAME_MAX;
+	p.h.len = len = head + NETVSP_FRAME_MAX;
+	memcpy(msg, &p, sizeof(p));
+	memcpy(msg + sizeof(p), &e, sizeof(e));
+	memset(msg + sizeof(p) + sizeof(e), 0, 4);
+	memcpy(msg + head, frame, NETVSP_FRAME_MAX);
+	fake_bytes_read = 0;
+	memset(nic->scratch, 0xaa, sizeof(nic->scratch));
+	assert_int_equal(rndis_in_section(msg, len, 2, NVSP_CHANNEL_DATA), NVSP_STAT_SUCCESS);
+	assert_int_equal(fake_bytes_read, len);
+	assert_true(untouched(nic->scratch + head, len - head)); /* the frame went past netvsp */
+	assert_int_equal(wire_frames(), 1);
+	assert_int_equal(tx_last_len, NETVSP_FRAME_MAX);
+	assert_memory_equal(tx_last, frame, NETVSP_FRAME_MAX);
+	/* In pages: the header and part of the info list, then the frame in three pieces. */
+	{
+		struct fake_ext ext = {.nr_ranges = 4,
+				       .data = {msg, msg + 50, msg + head + 101, msg + head + 108},
+				       .len = {50, head - 50 + 101, 7, NETVSP_FRAME_MAX - 108}};
+
+		make_frame(frame, NETVSP_FRAME_MAX, 7);
+		memcpy(msg + head, frame, NETVSP_FRAME_MAX);
+		fake_bytes_read = 0;
+		memset(nic->scratch, 0xaa, sizeof(nic->scratch));
+		fake_guest_send(ch, &pages, sizeof(pages),
+				VMB_PACKET_COMPLETION_REQUESTED | VMB_PACKET_EXTERNAL_DATA, &ext);
+		assert_int_equal(last_completion()[1], NVSP_STAT_SUCCESS);
+		assert_int_equal(fake_bytes_read, len);
+		assert_true(untouched(nic->scratch + head, len - head));
+		assert_int_equal(wire_frames(), 2);
+		assert_memory_equal(tx_last, frame, NETVSP_FRAME_MAX);
+		/* Ranges that end before the frame does: refused, nothing sent. */
+		ext.nr_ranges = 3;
+		fake_guest_send(ch, &pages, sizeof(pages),
+				VMB_PACKET_COMPLETION_REQUESTED | VMB_PACKET_EXTERNAL_DATA, &ext);
+		assert_int_equal(last_completion()[1], NVSP_STAT_INVALID_RNDIS);
+		assert_int_equal(wire_frames(), 2);
+	}
+	/* The info list after the frame: the message is copied out whole, the frame from it. */
+	make_frame(frame, 200, 8);
+	p.data_offset = sizeof(p) - 8;
+	p.data_len = 200;
+	p.ppi_offset = sizeof(p) + 200 - 8;
+	p.h.len = len = sizeof(p) + 200 + sizeof(e) + 4;
+	memcpy(msg, &p, sizeof(p));
+	memcpy(msg + sizeof(p), frame, 200);
+	memcpy(msg + sizeof(p) + 200, &e, sizeof(e));
+	fake_bytes_read = 0;
+	assert_int_equal(rndis_in_section(msg, len, 0, NVSP_CHANNEL_DATA), NVSP_STAT_SUCCESS);
+	assert_int_equal(fake_bytes_read, len);
+	assert_int_equal(wire_frames(), 3);
+	assert_int_equal(tx_last_len, 200);
+	assert_memory_equal(tx_last, frame, 200);
+	assert_int_equal(stats().tx_packets, 3);
+	assert_int_equal(stats().bad_messages, 1);
+}
+
 static void test_receive_sections_flow(void **state)
 {
 	u8 frame[200];
@@ -834,6 +922,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_nvsp_messages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_linux_sequence, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_rndis, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_frame_is_read_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_receive_sections_flow, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_receive_needs_an_open_device, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_close_forgets_the_guest, setup, teardown),

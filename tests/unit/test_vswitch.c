@@ -219,6 +219,59 @@ static void test_a_port_sends_only_from_its_own_address(void **state)
 	assert_int_equal(queued(&b), 1);
 }
 
+/* A frame the sender's VSP copies in place (vsw_send_from): read once, judged by the copy. */
+struct filler {
+	const u8 *frame;
+	vmb_status status;
+	unsigned calls;
+};
+
+static vmb_status fill(void *ctx, void *dst, u32 len)
+{
+	struct filler *f = ctx;
+
+	f->calls++;
+	memcpy(dst, f->frame, len);
+	return f->status;
+}
+
+static void test_a_frame_filled_in_place(void **state)
+{
+	u8 buf[VSW_FRAME_MAX];
+	struct filler f = {buf, VMB_STATUS_SUCCESS, 0};
+	u32 len = frame(buf, bcast, mac_a, 0x0806, 46);
+	const u8 *got;
+	u32 got_len;
+
+	assert_int_equal(vsw_send_from(a.port, len, fill, &f), VMB_STATUS_SUCCESS);
+	assert_int_equal(f.calls, 1);
+	got = vsw_port_peek(b.port, &got_len);
+	assert_non_null(got);
+	assert_int_equal(got_len, len);
+	assert_memory_equal(got, buf, len);
+	assert_int_equal(drain(&b), 1);
+	assert_int_equal(drain(&c), 1);
+	/* The copy failed (the guest's memory went away): its status, a drop, memory back. */
+	f.status = VMB_STATUS_INVALID_PARAMETER;
+	assert_int_equal(vsw_send_from(a.port, len, fill, &f), VMB_STATUS_INVALID_PARAMETER);
+	assert_int_equal(vsw_port_counters(a.port)->drops, 1);
+	assert_int_equal(a.held, 0);
+	assert_int_equal(queued(&b), 0);
+	/* The source is checked in the switch's copy. */
+	f.status = VMB_STATUS_SUCCESS;
+	frame(buf, bcast, mac_b, 0x0806, 46);
+	assert_int_equal(vsw_send_from(a.port, len, fill, &f), VMB_STATUS_INVALID_PARAMETER);
+	assert_int_equal(vsw_port_counters(a.port)->drops, 2);
+	assert_int_equal(vsw_port_counters(a.port)->tx_packets, 1);
+	assert_int_equal(a.held, 0);
+	assert_int_equal(queued(&c), 0);
+	/* Lengths and a down port are refused before anything is copied. */
+	assert_int_equal(vsw_send_from(a.port, 13, fill, &f), VMB_STATUS_INVALID_PARAMETER);
+	vsw_port_set_link(a.port, false);
+	assert_int_equal(vsw_send_from(a.port, len, fill, &f), VMB_STATUS_INVALID_DEVICE_STATE);
+	assert_int_equal(f.calls, 3);
+}
+
 static void test_counters(void **state)
 {
 	const struct vsw_counters *ca = vsw_port_counters(a.port), *cb = vsw_port_counters(b.port);
@@ -817,6 +870,7 @@ int main(void)
 	    T(test_no_frame_crosses_between_switches),
 	    T(test_bad_lengths_and_down_ports_are_drops),
 	    T(test_a_port_sends_only_from_its_own_address),
+	    T(test_a_frame_filled_in_place),
 	    T(test_counters),
 	    T(test_pull_keeps_a_frame_until_popped_and_kicks),
 	    T(test_queue_is_bounded_and_memory_charged_to_sender),

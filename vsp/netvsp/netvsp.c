@@ -543,36 +543,103 @@ static void do_send_buf(struct netvsp_nic *n, struct vmb_packet *packet, const u
 
 /* ---- RNDIS_PKT: the RNDIS message in a send section or in guest pages ---- */
 
-static u32 read_rndis(struct netvsp_nic *n, struct vmb_packet *packet, u32 flags,
-		      const struct nvsp_rndis_pkt *req, u32 *len)
-{
+/* Where the guest put one RNDIS message. */
+struct tx_place {
+	struct netvsp_nic *n;
+	struct vmb_packet *packet;
+	u64 section; /* its offset in the send buffer; NO_PLACE: in the packet's page ranges */
 	struct vmb_external_data ext;
-	u32 at = 0;
+	u32 len;
+};
+#define NO_PLACE (~0ull)
 
+/* Bytes [off, off + count) of the message, wherever the guest put them. */
+static vmb_status tx_read(void *ctx, u32 off, void *dst, u32 count)
+{
+	const struct tx_place *t = ctx;
+	u8 *to = dst;
+
+	if (off > t->len || count > t->len - off)
+		return VMB_STATUS_INVALID_PARAMETER;
+	if (t->section != NO_PLACE)
+		return vmb_gpadl_read(t->n->tx_map, t->section + off, dst, count);
+	/* Linux's page buffers: one range each, the RNDIS header first, then the frame. */
+	for (u32 r = 0, at = 0; r < t->ext.nr_ranges && count; r++) {
+		u32 size = t->ext.ranges[r].byte_count, skip, take;
+
+		if (off >= at + size) {
+			at += size;
+			continue;
+		}
+		skip = off - at;
+		take = MIN(count, size - skip);
+		if (vmb_packet_read_external(t->packet, r, skip, to, take) != VMB_STATUS_SUCCESS)
+			return VMB_STATUS_INVALID_PARAMETER;
+		to += take;
+		off += take;
+		count -= take;
+		at += size;
+	}
+	return count ? VMB_STATUS_INVALID_PARAMETER : VMB_STATUS_SUCCESS;
+}
+
+static u32 tx_place(struct netvsp_nic *n, struct vmb_packet *packet, u32 flags,
+		    const struct nvsp_rndis_pkt *req, struct tx_place *t)
+{
+	u64 len = 0;
+
+	t->n = n;
+	t->packet = packet;
+	t->section = NO_PLACE;
 	if (req->section_index != NVSP_NO_SECTION) {
 		if (!n->tx_map || req->section_index >= n->tx_sections ||
 		    req->section_size > NETVSP_TX_SECTION || req->section_size > NETVSP_TX_MAX)
 			return NVSP_STAT_INVALID_RNDIS;
-		if (vmb_gpadl_read(n->tx_map, (u64)req->section_index * NETVSP_TX_SECTION,
-				   n->scratch, req->section_size) != VMB_STATUS_SUCCESS)
-			return NVSP_STAT_INVALID_RNDIS;
-		*len = req->section_size;
+		t->section = (u64)req->section_index * NETVSP_TX_SECTION;
+		t->len = req->section_size;
 		return NVSP_STAT_SUCCESS;
 	}
 	if (!(flags & VMB_PACKET_EXTERNAL_DATA) ||
-	    vmb_packet_get_external_data(packet, &ext) != VMB_STATUS_SUCCESS)
+	    vmb_packet_get_external_data(packet, &t->ext) != VMB_STATUS_SUCCESS)
 		return NVSP_STAT_INVALID_RNDIS;
-	/* Linux's page buffers: one range each, the RNDIS header first, then the frame. */
-	for (u32 r = 0; r < ext.nr_ranges; r++) {
-		u32 want = ext.ranges[r].byte_count;
+	for (u32 r = 0; r < t->ext.nr_ranges; r++)
+		len += t->ext.ranges[r].byte_count;
+	if (len > NETVSP_TX_MAX)
+		return NVSP_STAT_INVALID_RNDIS;
+	t->len = (u32)len;
+	return NVSP_STAT_SUCCESS;
+}
 
-		if (want > sizeof(n->scratch) - at ||
-		    vmb_packet_read_external(packet, r, 0, n->scratch + at, want) !=
-			VMB_STATUS_SUCCESS)
+/*
+ * Copy out what netvsp parses, each byte once and in order (the guest may
+ * change its copy meanwhile): the header; for a data packet its fixed
+ * part and what lies before the frame, when the info list is there too
+ * (Linux's layout); any other message whole. A frame stays where it is.
+ */
+static u32 tx_copy_out(struct netvsp_nic *n, const struct tx_place *t, struct netvsp_tx *m)
+{
+	void *place = (void *)t;
+	struct rndis_packet p;
+	u32 have = MIN(t->len, (u32)sizeof(p.h)), want = t->len;
+	u64 data, info_end;
+
+	*m = (struct netvsp_tx){.msg = n->scratch, .len = t->len, .read = tx_read, .ctx = place};
+	if (tx_read(place, 0, n->scratch, have) != VMB_STATUS_SUCCESS)
+		return NVSP_STAT_INVALID_RNDIS;
+	memcpy(&p.h, n->scratch, have);
+	if (have == sizeof(p.h) && p.h.type == RNDIS_MSG_PACKET && t->len >= sizeof(p)) {
+		if (tx_read(place, have, n->scratch + have, sizeof(p) - have) != VMB_STATUS_SUCCESS)
 			return NVSP_STAT_INVALID_RNDIS;
-		at += want;
+		have = sizeof(p);
+		memcpy(&p, n->scratch, sizeof(p));
+		data = (u64)RNDIS_BODY_OFFSET + p.data_offset;
+		info_end = (u64)RNDIS_BODY_OFFSET + p.ppi_offset + p.ppi_len;
+		if (data >= sizeof(p) && data <= t->len && info_end <= data)
+			want = (u32)data;
 	}
-	*len = at;
+	if (tx_read(place, have, n->scratch + have, want - have) != VMB_STATUS_SUCCESS)
+		return NVSP_STAT_INVALID_RNDIS;
+	m->have = want;
 	return NVSP_STAT_SUCCESS;
 }
 
@@ -580,15 +647,18 @@ static void do_rndis_pkt(struct netvsp_nic *n, struct vmb_packet *packet, const 
 {
 	struct nvsp_rndis_pkt req;
 	struct nvsp_rndis_pkt_complete c = {.type = NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE};
-	u32 len = 0;
+	struct tx_place t;
+	struct netvsp_tx m;
 
 	memcpy(&req, msg, sizeof(req));
 	if (req.channel_type != NVSP_CHANNEL_DATA && req.channel_type != NVSP_CHANNEL_CONTROL)
 		c.status = NVSP_STAT_INVALID_RNDIS;
 	else
-		c.status = read_rndis(n, packet, flags, &req, &len);
+		c.status = tx_place(n, packet, flags, &req, &t);
 	if (c.status == NVSP_STAT_SUCCESS)
-		c.status = netvsp_rndis(n, n->scratch, len);
+		c.status = tx_copy_out(n, &t, &m);
+	if (c.status == NVSP_STAT_SUCCESS)
+		c.status = netvsp_rndis(n, &m);
 	if (c.status != NVSP_STAT_SUCCESS)
 		netvsp_bad(n, "an RNDIS message refused (bad section, length or type)");
 	complete(n, packet, &c, sizeof(c));

@@ -117,8 +117,21 @@ vmb_status netvsp_check(struct vsp *v, const void *buf, u32 size);
 vmb_status netvsp_restore(struct vsp *v, const void *buf, u32 size);
 /* netvsp.c: an NVSP version netvsp offers. */
 bool netvsp_version_known(u32 v);
-/* rndis.c: one message the guest sent (copied out of its memory); the NVSP status to answer. */
-u32 netvsp_rndis(struct netvsp_nic *n, const u8 *msg, u32 len);
+/*
+ * One RNDIS message the guest sent, `len` bytes as carried. Its first
+ * `have` bytes are copied out into `msg`: every byte netvsp parses. The
+ * rest (a data packet's frame) may still be in guest memory: `read` copies
+ * bytes [off, off + count) of the message, off >= have, and is called only
+ * to fill the switch's entry, so a frame is copied once on its way in.
+ */
+struct netvsp_tx {
+	const u8 *msg;
+	u32 have, len;
+	vmb_status (*read)(void *ctx, u32 off, void *dst, u32 count);
+	void *ctx;
+};
+/* rndis.c: the NVSP status to answer for one message. */
+u32 netvsp_rndis(struct netvsp_nic *n, const struct netvsp_tx *m);
 /* netvsp.c: the port's link follows netvsp_ready (after anything that may change it). */
 void netvsp_port_sync(struct netvsp_nic *n);
 /* rndis.c: the media indication for the link as it is now. */

@@ -279,15 +279,38 @@ static bool ppi_ok(const u8 *list, u32 len)
 	return true;
 }
 
-static u32 do_packet(struct netvsp_nic *n, const u8 *msg, u32 len)
-{
-	struct rndis_packet p;
+/* The frame's bytes into the switch's entry: those netvsp copied out, then the guest's. */
+struct frame_src {
+	const struct netvsp_tx *m;
+	u32 off;
+};
 
-	if (len < sizeof(p))
+static vmb_status fill_frame(void *ctx, void *dst, u32 len)
+{
+	const struct frame_src *f = ctx;
+	u32 here = f->off < f->m->have ? MIN(len, f->m->have - f->off) : 0;
+
+	if (here)
+		memcpy(dst, f->m->msg + f->off, here);
+	if (here == len)
+		return VMB_STATUS_SUCCESS;
+	if (!f->m->read)
+		return VMB_STATUS_INVALID_PARAMETER;
+	return f->m->read(f->m->ctx, f->off + here, (u8 *)dst + here, len - here);
+}
+
+static u32 do_packet(struct netvsp_nic *n, const struct netvsp_tx *m, u32 len)
+{
+	const u8 *msg = m->msg;
+	struct rndis_packet p;
+	struct frame_src src = {m, 0};
+
+	if (len < sizeof(p) || m->have < sizeof(p))
 		return NVSP_STAT_INVALID_RNDIS;
 	memcpy(&p, msg, sizeof(p));
+	/* The frame inside the message; the info list inside what netvsp copied out. */
 	if (!inside(len, (u64)RNDIS_BODY_OFFSET + p.data_offset, p.data_len) ||
-	    !inside(len, (u64)RNDIS_BODY_OFFSET + p.ppi_offset, p.ppi_len) ||
+	    !inside(MIN(len, m->have), (u64)RNDIS_BODY_OFFSET + p.ppi_offset, p.ppi_len) ||
 	    (p.ppi_len && !ppi_ok(msg + RNDIS_BODY_OFFSET + p.ppi_offset, p.ppi_len)) || p.nr_oob) {
 		n->stats.tx_dropped++;
 		return NVSP_STAT_INVALID_RNDIS;
@@ -297,13 +320,13 @@ static u32 do_packet(struct netvsp_nic *n, const u8 *msg, u32 len)
 		return NVSP_STAT_INVALID_RNDIS;
 	}
 	/*
-	 * Into the switch (which copies it). A frame it refuses (link down, a
-	 * spoofed source, the partition's memory used up) is lost as on a
-	 * wire: the guest's packet still succeeds.
+	 * Into the switch, which copies it straight from the guest. A frame
+	 * it refuses (link down, a spoofed source, the partition's memory used
+	 * up) is lost as on a wire: the guest's packet still succeeds.
 	 */
+	src.off = RNDIS_BODY_OFFSET + p.data_offset;
 	if (!n->rndis_up || !n->port ||
-	    vsw_send(n->port, msg + RNDIS_BODY_OFFSET + p.data_offset, p.data_len) !=
-		VMB_STATUS_SUCCESS) {
+	    vsw_send_from(n->port, p.data_len, fill_frame, &src) != VMB_STATUS_SUCCESS) {
 		n->stats.tx_dropped++;
 		return NVSP_STAT_SUCCESS;
 	}
@@ -327,19 +350,22 @@ void netvsp_indicate_link(struct netvsp_nic *n)
 
 /* ---- one message ---- */
 
-u32 netvsp_rndis(struct netvsp_nic *n, const u8 *msg, u32 len)
+u32 netvsp_rndis(struct netvsp_nic *n, const struct netvsp_tx *m)
 {
+	const u8 *msg = m->msg;
 	struct rndis_header h;
 
-	if (len < sizeof(h))
+	if (m->have < sizeof(h) || m->have > m->len)
 		goto bad;
 	memcpy(&h, msg, sizeof(h));
 	/* The message may be shorter than what carried it (a section is padded), never longer. */
-	if (h.len < sizeof(h) || h.len > len)
+	if (h.len < sizeof(h) || h.len > m->len)
 		goto bad;
+	if (h.type == RNDIS_MSG_PACKET)
+		return do_packet(n, m, h.len);
+	if (h.len > m->have)
+		goto bad; /* netvsp copies out every other message whole */
 	switch (h.type) {
-	case RNDIS_MSG_PACKET:
-		return do_packet(n, msg, h.len);
 	case RNDIS_MSG_INIT:
 		return do_init(n, msg, h.len);
 	case RNDIS_MSG_HALT:

@@ -380,15 +380,43 @@ static bool admit(struct vsw *sw, struct vsw_port *src, struct vsw_port *dst, co
 	return true;
 }
 
-vmb_status vsw_send(struct vsw_port *p, const void *frame, u32 len)
+/* The destinations of the frame (already in the switch's copy), each admitted; learns its source.
+ */
+static unsigned route(struct vsw_port *p, const u8 *fr, u32 len, struct vsw_port **to)
 {
 	struct vsw *sw = p->sw;
-	const u8 *fr = frame;
-	struct vsw_port *to[VSW_MAX_PORTS];
 	unsigned nr_to = 0;
-	struct vsw_frame *f;
-	u64 now;
+	u64 now = vsp_now_ns();
 	u32 dst;
+
+	learn(sw, fr + 6, p->id, now);
+	dst = is_group(fr) ? VSW_PORT_NONE : lookup(sw, fr, now);
+	if (dst != VSW_PORT_NONE) {
+		struct vsw_port *d = &sw->ports[dst];
+
+		if (d == p)
+			return 0; /* its own address: nowhere to go */
+		if (d->state != VSW_PORT_UP)
+			d->c.drops++;
+		else if (admit(sw, p, d, fr, len))
+			to[nr_to++] = d;
+		return nr_to;
+	}
+	for (u32 i = 0; i < sw->max_ports; i++) {
+		struct vsw_port *d = &sw->ports[i];
+
+		if (d != p && d->used && d->state == VSW_PORT_UP && admit(sw, p, d, fr, len))
+			to[nr_to++] = d;
+	}
+	return nr_to;
+}
+
+vmb_status vsw_send_from(struct vsw_port *p, u32 len, vsw_fill_fn fill, void *ctx)
+{
+	struct vsw_port *to[VSW_MAX_PORTS];
+	struct vsw_frame *f;
+	vmb_status st;
+	unsigned nr_to;
 
 	if (p->state != VSW_PORT_UP) {
 		p->c.drops++;
@@ -398,35 +426,10 @@ vmb_status vsw_send(struct vsw_port *p, const void *frame, u32 len)
 		p->c.drops++;
 		return VMB_STATUS_INVALID_PARAMETER;
 	}
-	if (memcmp(fr + 6, p->mac, 6)) {
-		p->c.drops++; /* a source that is not its own: no spoofing of a neighbour */
-		return VMB_STATUS_INVALID_PARAMETER;
-	}
-	p->c.tx_packets++;
-	p->c.tx_bytes += len;
-	now = vsp_now_ns();
-	learn(sw, fr + 6, p->id, now);
-	dst = is_group(fr) ? VSW_PORT_NONE : lookup(sw, fr, now);
-	if (dst != VSW_PORT_NONE) {
-		struct vsw_port *d = &sw->ports[dst];
-
-		if (d == p)
-			return VMB_STATUS_SUCCESS; /* its own address: nowhere to go */
-		if (d->state != VSW_PORT_UP)
-			d->c.drops++;
-		else if (admit(sw, p, d, fr, len))
-			to[nr_to++] = d;
-	} else {
-		for (u32 i = 0; i < sw->max_ports; i++) {
-			struct vsw_port *d = &sw->ports[i];
-
-			if (d != p && d->used && d->state == VSW_PORT_UP &&
-			    admit(sw, p, d, fr, len))
-				to[nr_to++] = d;
-		}
-	}
-	if (!nr_to)
-		return VMB_STATUS_SUCCESS;
+	/*
+	 * The one copy into the switch comes first: the frame may be in guest
+	 * memory, and the switch and its extensions look only at this copy.
+	 */
 	f = p->ep.alloc(p->ep.ctx, sizeof(*f) + len);
 	if (!f) {
 		p->c.drops++;
@@ -434,9 +437,22 @@ vmb_status vsw_send(struct vsw_port *p, const void *frame, u32 len)
 	}
 	f->ep = p->ep;
 	f->src = p->id;
-	f->refs = nr_to;
+	f->refs = 1;
 	f->len = len;
-	memcpy(f->data, frame, len); /* the one copy into the switch */
+	st = fill(ctx, f->data, len);
+	if (st == VMB_STATUS_SUCCESS && memcmp(f->data + 6, p->mac, 6))
+		st = VMB_STATUS_INVALID_PARAMETER; /* a source that is not its own: no spoofing */
+	if (st != VMB_STATUS_SUCCESS) {
+		p->c.drops++;
+		frame_put(f);
+		return st;
+	}
+	p->c.tx_packets++;
+	p->c.tx_bytes += len;
+	nr_to = route(p, f->data, len, to);
+	f->refs = nr_to;
+	if (!nr_to)
+		f->ep.free(f->ep.ctx, f);
 	for (unsigned i = 0; i < nr_to; i++) {
 		struct vsw_port *d = to[i];
 
@@ -448,6 +464,17 @@ vmb_status vsw_send(struct vsw_port *p, const void *frame, u32 len)
 			d->ep.kick(d->ep.ctx);
 	}
 	return VMB_STATUS_SUCCESS;
+}
+
+static vmb_status fill_flat(void *ctx, void *dst, u32 len)
+{
+	memcpy(dst, ctx, len);
+	return VMB_STATUS_SUCCESS;
+}
+
+vmb_status vsw_send(struct vsw_port *p, const void *frame, u32 len)
+{
+	return vsw_send_from(p, len, fill_flat, (void *)frame);
 }
 
 const void *vsw_port_peek(struct vsw_port *p, u32 *len)

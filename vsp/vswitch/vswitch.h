@@ -109,9 +109,17 @@ void vsw_port_set_link(struct vsw_port *p, bool up);
  * would); INVALID_PARAMETER for a length outside VSW_FRAME_MIN..MAX or a
  * source address other than the port's MAC (no spoofing),
  * INVALID_DEVICE_STATE for a port not up, INSUFFICIENT_RESOURCES when
- * the sender's memory is used up; all three count a drop.
+ * the sender's memory is used up; each counts a drop.
  */
 vmb_status vsw_send(struct vsw_port *p, const void *frame, u32 len);
+/*
+ * The same for a frame the caller cannot hand over flat (in guest memory,
+ * scattered): the switch takes a queue entry of `len` bytes and `fill`
+ * copies the frame into it, once; an error it returns is a drop and what
+ * vsw_send_from returns. Nothing reads the frame before fill has copied it.
+ */
+typedef vmb_status (*vsw_fill_fn)(void *ctx, void *dst, u32 len);
+vmb_status vsw_send_from(struct vsw_port *p, u32 len, vsw_fill_fn fill, void *ctx);
 /*
  * The oldest frame queued for the port, or NULL: it stays queued (and its
  * bytes valid) until vsw_port_pop, so an endpoint with no room now takes it
