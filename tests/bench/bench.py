@@ -1003,7 +1003,7 @@ def report_network(backend, runs_, echo):
     copied = median([sum(r[f"{name}_tx_bytes"] + (NET_COPIES - 1) * r[f"{name}_rx_bytes"]
                          for name in NET_GUESTS) for r in runs_])
     note(f"bench[{backend}]: network copies: {NET_COPIES} copies of each frame in the "
-         f"hypervisor (guest send section or pages -> netvsp's scratch -> the switch's queue "
+         f"hypervisor (guest send section or pages -> the switch's queue "
          f"memory -> the receiver's receive section; 1 of a frame the switch drops); in the "
          f"switch transfer, by 'switch lan': beta's port sent {med['beta_tx']:.0f} frames of "
          f"{per_frame:.0f} bytes on average ({NET_COPIES} x {per_frame:.0f} = "

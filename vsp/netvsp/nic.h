@@ -64,7 +64,7 @@ struct netvsp_nic {
 	struct vsw_port *port; /* on the switch `sw` names, from create to destroy */
 	unsigned q_head, q_count;
 	struct netvsp_msg q[NETVSP_RX_QUEUE];
-	u8 scratch[NETVSP_TX_MAX]; /* a guest message, copied out */
+	u8 scratch[NETVSP_TX_MAX]; /* what netvsp parses of a guest message, copied out */
 	unsigned nr_owed;
 	struct netvsp_owed owed[NETVSP_OWED];
 	bool paused; /* by netvsp, while completions are owed */
