@@ -380,8 +380,7 @@ static bool admit(struct vsw *sw, struct vsw_port *src, struct vsw_port *dst, co
 	return true;
 }
 
-/* The destinations of the frame (already in the switch's copy), each admitted; learns its source.
- */
+/* Learn the source of the switch's copy; its destinations, each admitted, into `to`. */
 static unsigned route(struct vsw_port *p, const u8 *fr, u32 len, struct vsw_port **to)
 {
 	struct vsw *sw = p->sw;
